@@ -1,0 +1,23 @@
+"""Picks the `tf.distribute` strategy: several workers, all GPUs, or the default."""
+import json
+import os
+
+import tensorflow as tf
+
+
+def get_strategy():
+    """MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored over the GPUs when there are
+    any, else the default (one device) strategy."""
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_chief():
+    """Only the chief (worker 0, or the single process) writes the run directory."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    return task.get("type", "worker") in ("chief", "worker") and (
+        task.get("type") == "chief" or "chief" not in config.get("cluster", {})) and task.get("index", 0) == 0

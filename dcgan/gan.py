@@ -1,0 +1,109 @@
+"""`DCGAN(keras.Model)`: the train step. Nets come from models.py, random draws from noise.py."""
+import keras
+import tensorflow as tf
+
+from dcgan import noise
+from dcgan.models import build_adversarial
+
+METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
+
+
+class DCGAN(keras.Model):
+    """Holds G, D and the stacked G -> D model; `fit` trains them in turn, one step each.
+
+    Per step: D sees half a batch of real digits and half a batch of G's digits with soft labels;
+    then G gets a full batch of noise through G -> D with "real" labels, and only G's weights
+    move. Losses are summed per example and divided by the global batch once, so k replicas
+    compute what one device would.
+    """
+
+    def __init__(self, generator, discriminator, noise_kind="truncated", label_kind="soft",
+                 seed=0, ema_decay=None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.adversarial = build_adversarial(generator, discriminator)
+        self.latent_dim = generator.input_shape[-1]
+        self.noise_kind, self.label_kind, self.seed = noise_kind, label_kind, int(seed)
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.bce = keras.losses.BinaryCrossentropy(reduction=None)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    # Random draws. Overridable: tests feed the same noise to one and two devices.
+    def draws(self, real, salt):
+        """Latents for D's fake half, latents for G, and the label seeds, for this step."""
+        ctx = tf.distribute.get_replica_context()
+        replica = ctx.replica_id_in_sync_group if ctx else 0
+        step = self.g_optimizer.iterations
+        n = tf.shape(real)[0]
+        seed = lambda k: noise.make_seed(self.seed, step, replica, salt + k)
+        z_d = noise.latent((n, self.latent_dim), seed(0), self.noise_kind)
+        z_g = noise.latent((2 * n, self.latent_dim), seed(1), self.noise_kind)
+        return z_d, z_g, seed
+
+    def _global(self, per_example):
+        """Sum over this replica's examples / global count: the distributed mean."""
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx else 1
+        count = tf.cast(tf.shape(per_example)[0] * replicas, per_example.dtype)
+        return tf.reduce_sum(per_example) / count, tf.reduce_mean(per_example)
+
+    def train_discriminator(self, real, z, seed):
+        """One D update on [real, G(z)]. Returns (local loss, predictions, hard targets)."""
+        n = tf.shape(real)[0]
+        fake = self.generator(z, training=True)
+        x = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
+        y = tf.concat([noise.labels(n, True, seed(2), self.label_kind),
+                       noise.labels(tf.shape(z)[0], False, seed(3), self.label_kind)], axis=0)
+        weights = self.discriminator.trainable_weights
+        with tf.GradientTape() as tape:
+            p = self.discriminator(x, training=True)
+            loss, local = self._global(self.bce(y, p))
+            scaled = self.d_optimizer.scale_loss(loss)
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
+        hard = tf.concat([tf.ones((n, 1)), tf.zeros((tf.shape(z)[0], 1))], axis=0)
+        return local, p, hard
+
+    def train_generator(self, z, seed):
+        """One G update through G -> D with "real" targets; D's weights are read, not written."""
+        y = noise.labels(tf.shape(z)[0], True, seed(4), self.label_kind)
+        weights = self.generator.trainable_weights
+        with tf.GradientTape() as tape:
+            p = self.adversarial(z, training=True)
+            loss, local = self._global(self.bce(y, p))
+            scaled = self.g_optimizer.scale_loss(loss)
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
+        if self.ema_generator is not None:
+            d = self.ema_decay
+            for e, w in zip(self.ema_generator.weights, self.generator.weights):
+                e.assign(d * e + (1.0 - d) * tf.cast(w, e.dtype))
+        return local
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        z_d, z_g, seed = self.draws(real, salt=0)
+        d_loss, p, hard = self.train_discriminator(real, z_d, seed)
+        g_loss = self.train_generator(z_g, seed)
+        n = tf.shape(real)[0]
+        values = {"d_loss": d_loss, "g_loss": g_loss,
+                  "d_acc": tf.reduce_mean(tf.cast(tf.equal(tf.cast(p > 0.5, tf.float32), hard), tf.float32)),
+                  "d_real": tf.reduce_mean(p[:n]), "d_fake": tf.reduce_mean(p[n:])}
+        for name, v in values.items():
+            self.trackers[name].update_state(v)
+        return {name: t.result() for name, t in self.trackers.items()}

@@ -1,0 +1,56 @@
+"""In-graph noise and soft labels, drawn with stateless RNG.
+
+Every draw is a pure function of (seed, step, replica, salt), so it works inside `tf.function`,
+gives each `tf.distribute` replica its own numbers, and resumes exactly: the step counter is
+the optimizer's `iterations`, which the checkpoint already holds.
+"""
+import math
+
+import tensorflow as tf
+
+NOISE_KINDS = ("truncated", "normal", "uniform")
+LABEL_KINDS = ("soft", "hard")
+
+# The reference draws labels with scipy's truncnorm(a, b): a standard normal cut to [a, b].
+REAL_RANGE = (0.7, 1.2)
+FAKE_RANGE = (0.0, 0.3)
+NOISE_RANGE = (-1.0, 1.0)
+
+
+def make_seed(seed, *parts):
+    """Folds integers (or int tensors) into a stateless seed of shape [2]."""
+    s = tf.constant([int(seed), 0], dtype=tf.int64)
+    for p in parts:
+        s = tf.random.experimental.stateless_fold_in(s, tf.cast(p, tf.int64))
+    return s
+
+
+def truncated_normal(shape, low, high, seed, dtype=tf.float32):
+    """Standard normal truncated to [low, high] by inverting the CDF.
+
+    Exact for any interval (unlike rejection or `truncated_normal`, which cuts at 2 sigma only),
+    and made of ops that XLA and every device support.
+    """
+    cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2.0))
+    lo, hi = cdf(low), cdf(high)
+    u = tf.random.stateless_uniform(shape, seed, minval=lo, maxval=hi, dtype=tf.float32)
+    return tf.cast(tf.math.ndtri(u), dtype)
+
+
+def latent(shape, seed, kind="truncated"):
+    if kind == "truncated":
+        return truncated_normal(shape, *NOISE_RANGE, seed)
+    if kind == "normal":
+        return tf.random.stateless_normal(shape, seed)
+    if kind == "uniform":
+        return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
+    raise ValueError(f"unknown noise kind {kind!r}; choose one of {', '.join(NOISE_KINDS)}")
+
+
+def labels(n, real, seed, kind="soft"):
+    """Targets of shape (n, 1): soft ones drawn fresh, or hard 1/0."""
+    if kind == "hard":
+        return tf.fill((n, 1), 1.0 if real else 0.0)
+    if kind == "soft":
+        return truncated_normal((n, 1), *(REAL_RANGE if real else FAKE_RANGE), seed)
+    raise ValueError(f"unknown label kind {kind!r}; choose one of {', '.join(LABEL_KINDS)}")

@@ -1,0 +1,235 @@
+"""`python -m dcgan.train`: flags -> config -> a run directory that explains itself.
+
+    python -m dcgan.train --epochs 20 --data path/to/mnist.npz
+    python -m dcgan.train --resume runs/20261124-120000 --epochs 40
+"""
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+import sys
+import time
+
+from dcgan.errors import UsageError, run_cli
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# The vanilla MLP GAN of the reference trained with its own recipe.
+ARCH_DEFAULTS = {"dcgan": dict(lr=2e-4, labels="soft", noise="truncated"),
+                 "mlp": dict(lr=1e-4, labels="hard", noise="uniform")}
+
+
+@dataclasses.dataclass
+class Config:
+    epochs: int = 1
+    batch_size: int = 256
+    latent_dim: int = 100
+    lr: float = None
+    beta1: float = 0.5
+    labels: str = None
+    noise: str = None
+    arch: str = "dcgan"
+    seed: int = 0
+    steps_per_epoch: int = None
+    save_every: int = 5
+    sample_every: int = 1
+    data: str = None
+    out: str = None
+    precision: str = "float32"
+    ema: float = None
+    steps_per_execution: int = 1
+    jit_compile: bool = False
+
+    def resolved(self):
+        """Fills the arch-dependent defaults and checks every value; raises UsageError."""
+        c = dataclasses.replace(self)
+        for k, v in ARCH_DEFAULTS.get(c.arch, {}).items():
+            if getattr(c, k) is None:
+                setattr(c, k, v)
+        from dcgan.models import ARCHS
+        from dcgan.noise import LABEL_KINDS, NOISE_KINDS
+        for name, value, choices in (("arch", c.arch, ARCHS), ("labels", c.labels, LABEL_KINDS),
+                                     ("noise", c.noise, NOISE_KINDS), ("precision", c.precision, PRECISIONS)):
+            if value not in choices:
+                raise UsageError(f"--{name} {value!r} is not one of {', '.join(choices)}")
+        for name in ("epochs", "batch_size", "latent_dim", "save_every", "sample_every", "steps_per_execution"):
+            if getattr(c, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
+        if c.steps_per_epoch is not None and c.steps_per_epoch < 1:
+            raise UsageError(f"--steps-per-epoch must be at least 1, got {c.steps_per_epoch}")
+        if c.batch_size < 2 or c.batch_size % 2:
+            raise UsageError(f"--batch-size {c.batch_size} must be even (half real, half generated)")
+        if not c.lr > 0 or not 0 <= c.beta1 < 1:
+            raise UsageError(f"--lr must be > 0 and --beta1 in [0, 1), got {c.lr} and {c.beta1}")
+        if c.ema is not None and not 0 < c.ema < 1:
+            raise UsageError(f"--ema must be a decay in (0, 1) such as 0.999, got {c.ema}")
+        return c
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m dcgan.train", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
+    d = Config()
+    a = p.add_argument
+    a("--epochs", type=int, default=d.epochs, help="full passes over the training data")
+    a("--batch-size", type=int, default=d.batch_size,
+      help="global batch: D sees half real and half generated, G a full batch of noise")
+    a("--latent-dim", type=int, default=d.latent_dim, help="size of the noise vector")
+    a("--lr", type=float, default=None, help="Adam learning rate (default: 2e-4 dcgan, 1e-4 mlp)")
+    a("--beta1", type=float, default=d.beta1, help="Adam beta_1")
+    a("--labels", default=None, help="soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, hard mlp)")
+    a("--noise", default=None, help="truncated (normal cut to [-1, 1]), normal or uniform "
+      "(default: truncated dcgan, uniform mlp)")
+    a("--arch", default=d.arch, help="dcgan (the reference conv nets) or mlp (the vanilla GAN)")
+    a("--seed", type=int, default=d.seed, help="seed for noise, labels, shuffling and weights")
+    a("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch, for quick runs")
+    a("--save-every", type=int, default=d.save_every, help="epochs between checkpoints")
+    a("--sample-every", type=int, default=d.sample_every, help="epochs between sample grids")
+    a("--data", default=None, help="mnist, fashion_mnist, sample, a Keras-format .npz or a folder "
+      "of IDX files (default: $DCGAN_DATA, else Keras's MNIST, else the bundled sample)")
+    a("--out", default=None, help="run directory (default: runs/<timestamp>)")
+    a("--precision", default=d.precision, help=f"one of {', '.join(PRECISIONS)}")
+    a("--ema", type=float, default=None, help="also keep an EMA of G's weights with this decay (e.g. 0.999)")
+    a("--steps-per-execution", type=int, default=d.steps_per_execution, help="train steps per graph call")
+    a("--jit-compile", action="store_true", help="compile the train step with XLA")
+    a("--resume", metavar="RUN_DIR", default=None,
+      help="continue RUN_DIR from its last complete checkpoint (--epochs then sets the new total)")
+    a("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def prepare_run_dir(out):
+    path = Path(out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    if (path / "config.json").exists():
+        raise UsageError(f"{path} already holds a run: continue it with --resume {path} or pick another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UsageError(f"cannot write the run directory {path} ({e.strerror}): pick another --out") from None
+    return path
+
+
+def latest_state(run_dir, log=print):
+    """(path, epoch) of the newest state file that reads back, skipping corrupt ones."""
+    import numpy as np
+    from dcgan.callbacks import STATE_GLOB
+    for path in sorted(Path(run_dir).glob(STATE_GLOB), reverse=True):
+        try:
+            with np.load(path) as f:
+                return path, int(f["epoch"])
+        except Exception as e:
+            log(f"checkpoint {path.name} is unreadable ({type(e).__name__}); falling back to the one before")
+    return None, 0
+
+
+def truncate_history(csv_path, epochs):
+    """Keeps the first `epochs` rows of history.csv, so a resumed run neither loses nor repeats one."""
+    if not csv_path.exists():
+        return
+    lines = csv_path.read_text().splitlines(keepends=True)
+    csv_path.write_text("".join(lines[:1 + epochs]))
+
+
+def build(cfg, strategy):
+    """The compiled DCGAN for a resolved config, built in the strategy's scope."""
+    import keras
+    from dcgan.gan import DCGAN
+    from dcgan.models import build_pair
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    keras.utils.set_random_seed(cfg.seed)
+    with strategy.scope():
+        g, d = build_pair(cfg.arch, cfg.latent_dim, synchronized_bn=strategy.num_replicas_in_sync > 1)
+        gan = DCGAN(g, d, noise_kind=cfg.noise, label_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema)
+
+        def adam():
+            opt = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
+            return keras.optimizers.LossScaleOptimizer(opt) if cfg.precision == "mixed_float16" else opt
+        gan.compile(d_optimizer=adam(), g_optimizer=adam(), steps_per_execution=cfg.steps_per_execution,
+                    jit_compile=cfg.jit_compile)
+    return gan
+
+
+def run(cfg, resume=None, verbose="auto", log=print):
+    """Trains a DCGAN as `cfg` says; returns the run directory. The library entry point."""
+    from dcgan import data
+    cfg = cfg.resolved()
+    start_epoch = 0
+    if resume:
+        run_dir = Path(resume)
+        state, start_epoch = latest_state(run_dir, log) if run_dir.is_dir() else (None, 0)
+        if not (run_dir / "config.json").exists() or state is None:
+            raise UsageError(f"{run_dir} is not a run with a complete checkpoint (config.json and "
+                             "state_eNNNN.npz): pass --resume a run directory written by dcgan.train")
+        if start_epoch >= cfg.epochs:
+            raise UsageError(f"{run_dir} already has {start_epoch} epochs: pass a larger --epochs to go on")
+    x, _, source = data.load(cfg.data, "train", log=log)
+    half = cfg.batch_size // 2
+    if half > len(x):
+        raise UsageError(f"--batch-size {cfg.batch_size} needs {half} real images a step but the data "
+                         f"has {len(x)}: use --batch-size {2 * (len(x) // 2) or 2} or less")
+
+    from dcgan import callbacks as cb
+    from dcgan.distribute import get_strategy, is_chief
+    import keras
+    strategy = get_strategy()
+    if half % strategy.num_replicas_in_sync:
+        raise UsageError(f"--batch-size {cfg.batch_size} must split evenly over "
+                         f"{strategy.num_replicas_in_sync} replicas (half of it is the real batch)")
+    if not resume:
+        run_dir = prepare_run_dir(cfg.out) if is_chief() else Path(os.environ.get("TMPDIR", "/tmp")) / f"dcgan-worker-{os.getpid()}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        steps = len(x) // half if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, len(x) // half)
+        info = {**dataclasses.asdict(cfg), "out": str(run_dir), "data_source": source,
+                "train_images": len(x), "steps_per_epoch": steps,
+                "replicas": strategy.num_replicas_in_sync, "strategy": type(strategy).__name__,
+                "tensorflow": __import__("tensorflow").__version__, "keras": keras.__version__,
+                "command": " ".join(["python -m dcgan.train", *sys.argv[1:]]) if sys.argv[0].endswith("train.py") else None}
+        (run_dir / "config.json").write_text(json.dumps(info, indent=2) + "\n")
+    steps = len(x) // half if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, len(x) // half)
+
+    gan = build(cfg, strategy)
+    if resume:
+        gan_state = cb.load_state(gan, state)
+        truncate_history(run_dir / "history.csv", gan_state)
+        log(f"resuming {run_dir} from {state.name} (epoch {start_epoch})")
+    ckpt = cb.Checkpoints(run_dir, cfg.save_every)
+    nan = cb.StopOnNaN(ckpt)
+    callbacks = [nan, cb.History(run_dir), ckpt, cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1)]
+    ds = data.make_dataset(x, half, seed=cfg.seed + start_epoch, repeat=True)
+    gan.fit(ds, epochs=cfg.epochs, initial_epoch=start_epoch, steps_per_epoch=steps,
+            callbacks=callbacks, verbose=verbose, shuffle=False)
+    if nan.bad_epoch is not None:
+        raise UsageError(f"training diverged in epoch {nan.bad_epoch} (a loss became NaN or infinite); "
+                         f"the last good checkpoint and samples are in {run_dir}: resume from it with a lower --lr")
+    return run_dir
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    fields = {f.name for f in dataclasses.fields(Config)}
+    given = {k: v for k, v in vars(args).items() if k in fields}
+    given["jit_compile"] = args.jit_compile
+    if args.resume:
+        path = Path(args.resume) / "config.json"
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise UsageError(f"{args.resume} is not a run directory (no readable config.json): "
+                             "pass --resume a folder written by dcgan.train") from None
+        cfg = Config(**{k: v for k, v in saved.items() if k in fields})
+        explicit = {a.dest for a in parser()._actions if f"--{a.dest.replace('_', '-')}" in " ".join(argv or sys.argv)}
+        cfg.epochs = args.epochs if "epochs" in explicit else cfg.epochs
+    else:
+        cfg = Config(**given)
+    run_dir = run(cfg, resume=args.resume, verbose=0 if args.quiet else "auto",
+                  log=lambda m: print(m, file=sys.stderr))
+    print(f"run written to {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
