@@ -32,6 +32,8 @@ class DCGAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        # The nets arrive built; without this, fit would try to build by calling the GAN on images.
+        self.built = True
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)

@@ -13,12 +13,16 @@ class SavedModelGenerator:
         import tensorflow as tf
         self._loaded = tf.saved_model.load(str(path))
         self._fn = self._loaded.signatures["serving_default"]
-        spec = list(self._fn.structured_input_signature[1].values())[0]
+        # Signature functions take keyword arguments only (named after the exported input).
+        (self._input_name, spec), = self._fn.structured_input_signature[1].items()
+        self._dtype = spec.dtype
         self.input_shape = tuple(spec.shape)
         self.output_shape = (None, *list(self._fn.structured_outputs.values())[0].shape[1:])
 
     def __call__(self, z, training=False):
-        return list(self._fn(z).values())[0]
+        import tensorflow as tf
+        z = tf.convert_to_tensor(z, self._dtype)  # numpy arrays too, not only tensors
+        return list(self._fn(**{self._input_name: z}).values())[0]
 
     def predict(self, z, verbose=0):
         return np.asarray(self(z))
@@ -39,8 +43,12 @@ def load_generator(path):
     except Exception as e:
         raise UsageError(f"{path} is not a loadable Keras model or SavedModel "
                          f"({type(e).__name__}): pass --model a generator saved by dcgan.train") from None
-    in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
-    if len(in_shape) != 2 or tuple(out_shape[1:]) != (28, 28, 1):
+    try:
+        in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
+    except (AttributeError, ValueError):  # a model with no fixed input, or several
+        in_shape, out_shape = (), ()
+    if (len(in_shape) != 2 or not isinstance(in_shape[1], int)
+            or tuple(out_shape[1:]) != (28, 28, 1)):
         raise UsageError(f"{path} maps {in_shape} -> {out_shape}, not latents -> 28x28x1 images; "
                          "is it a discriminator? pass the generator instead")
     return model
@@ -71,6 +79,21 @@ def generate(generator, n, seed=None, batch_size=1000, z=None):
     out = [np.asarray(generator(z[i:i + batch_size], training=False))
            for i in range(0, n, batch_size)]
     return to_uint8(np.concatenate(out))
+
+
+def interpolate(generator, rows, steps, seed=None):
+    """`rows` walks of `steps` digits each, uint8 (rows, steps, 28, 28).
+
+    Each row goes in a straight line through latent space from one random latent vector to
+    another, both ends included; the same seed gives the same walks.
+    """
+    if rows <= 0 or steps < 2:
+        raise UsageError(f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps")
+    z = np.asarray(latents(2 * rows, generator.input_shape[-1], seed), np.float32)
+    start, end = z[:rows, None, :], z[rows:, None, :]
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
+    path = ((1.0 - t) * start + t * end).reshape(rows * steps, -1)
+    return generate(generator, rows * steps, z=path).reshape(rows, steps, 28, 28)
 
 
 def grid(images, cols=None, pad=2):

@@ -1,0 +1,158 @@
+"""`python -m dcgan.evaluate`: score a generator's digits against real ones (FID and friends).
+
+    python -m dcgan.evaluate --model runs/X/generator.h5 [-n 10000] [--json scores.json]
+    python -m dcgan.evaluate --images samples.npz           # uint8 (n, 28, 28) under "images"
+    python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz
+
+Metrics use a small MNIST classifier (saved_models/classifier.h5), not Inception. The "real"
+column scores n real training digits the same way: the best a generator can hope for.
+"""
+import argparse
+import json
+from pathlib import Path
+import sys
+import time
+import zipfile
+
+import numpy as np
+
+from dcgan.errors import UsageError, run_cli
+
+LABELS = {"n": "images", "fid": "FID vs test", "classifier_score": "classifier score",
+          "coverage": "coverage (classes)", "mean_confidence": "mean confidence",
+          "precision": "precision (k-NN)", "recall": "recall (k-NN)"}
+
+
+def parser():
+    from dcgan.metrics import DEFAULT_CLASSIFIER, ENV_VAR
+    p = argparse.ArgumentParser(prog="python -m dcgan.evaluate", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
+    a = p.add_argument
+    a("--model", default=None, help="generator .h5, .keras or SavedModel folder to evaluate")
+    a("--images", default=None, help="evaluate saved digits instead: a .npz with uint8 (n, 28, 28) under 'images'")
+    a("-n", type=int, default=10000, help="generated (and real) digits to score")
+    a("--seed", type=int, default=0, help="seed for the generator's noise and the real subset")
+    a("--k", type=int, default=3, help="neighbours for the precision/recall manifolds")
+    a("--data", default=None, help="mnist, sample, a Keras-format .npz or an IDX folder; its test split is "
+      "the reference (default: $DCGAN_DATA, else Keras's MNIST, else the bundled sample)")
+    a("--classifier", default=None, help=f"MNIST classifier (default: ${ENV_VAR}, else {DEFAULT_CLASSIFIER})")
+    a("--json", default=None, help="also write the results to this JSON file")
+    a("--train-classifier", action="store_true", help="train the classifier on --data and save it to --out")
+    a("--epochs", type=int, default=3, help="with --train-classifier: training epochs")
+    a("--out", default=None, help=f"with --train-classifier: where to save it (default: {DEFAULT_CLASSIFIER})")
+    return p
+
+
+def load_images_npz(path):
+    """uint8 (n, 28, 28) from the 'images' array of a .npz, validated."""
+    from dcgan.metrics import check_images
+    path = Path(path)
+    fix = "pass --images a .npz holding uint8 (n, 28, 28) digits under the key 'images'"
+    if not path.is_file():
+        raise UsageError(f"images {path} not found: {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "images" not in f:
+                raise UsageError(f"{path} has no 'images' array (has {', '.join(f.files) or 'none'}): {fix}")
+            x = f["images"]
+    except UsageError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as e:
+        raise UsageError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
+    return check_images(x, where=f"images in {path}")
+
+
+def format_table(columns, keys=tuple(LABELS)):
+    """Aligned text table: one row per metric, one column per {name: results}."""
+    width = max(len(LABELS[k]) for k in keys) + 2
+    head = "".join(f"{name:>14}" for name in columns)
+    lines = [f"{'':<{width}}{head}"]
+    for k in keys:
+        cells = "".join(f"{r[k]:>14d}" if k == "n" else f"{r[k]:>14.4f}" for r in columns.values())
+        lines.append(f"{LABELS[k]:<{width}}{cells}")
+    return "\n".join(lines)
+
+
+def train(args, log):
+    from dcgan import data, metrics
+    if args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    out = Path(args.out) if args.out else metrics.DEFAULT_CLASSIFIER
+    xtr, ytr, source = data.load(args.data, "train", log=log)
+    xte, yte, _ = data.load(args.data, "test", log=log)
+    if len(set(np.unique(ytr))) < metrics.NUM_CLASSES:
+        raise UsageError(f"{source} has labels for {len(np.unique(ytr))} classes, the classifier needs "
+                         f"all {metrics.NUM_CLASSES}: pass --data a labelled MNIST")
+    t0 = time.time()
+    model, acc = metrics.train_classifier(xtr, ytr, xte, yte, epochs=args.epochs, seed=args.seed,
+                                          verbose=2)
+    wall = time.time() - t0
+    try:
+        metrics.save_classifier(model, out)
+    except OSError as e:
+        raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
+    print(f"classifier trained on {len(xtr)} digits of {source} for {args.epochs} epochs in {wall:.0f} s")
+    print(f"test accuracy {acc:.4f} on {len(xte)} digits; saved to {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    if args.json:
+        _write_json(args.json, {"test_accuracy": acc, "epochs": args.epochs, "train_images": len(xtr),
+                                "test_images": len(xte), "data": source, "wall_s": wall, "out": str(out)})
+    return 0
+
+
+def _write_json(path, obj):
+    try:
+        Path(path).write_text(json.dumps(obj, indent=2) + "\n")
+    except OSError as e:
+        raise UsageError(f"cannot write {path} ({e.strerror}): pick another --json") from None
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    log = lambda m: print(m, file=sys.stderr)
+    if args.train_classifier:
+        if args.model or args.images:
+            raise UsageError("--train-classifier takes no --model or --images: train first, then evaluate")
+        return train(args, log)
+    if bool(args.model) == bool(args.images):
+        raise UsageError("pass exactly one of --model GENERATOR or --images FILE.npz "
+                         "(or --train-classifier)")
+    if args.n <= 0:
+        raise UsageError(f"-n must be at least 1, got {args.n}")
+    if args.k < 1:
+        raise UsageError(f"--k must be at least 1, got {args.k}")
+
+    from dcgan import data, metrics, sampling
+    if args.model:
+        generator = sampling.load_generator(args.model)
+        what = str(args.model)
+    else:
+        images = load_images_npz(args.images)
+        what = f"{len(images)} digits in {args.images}"
+    classifier = metrics.load_classifier(args.classifier)
+    test, _, source = data.load(args.data, "test", log=log)
+    train_x, _, _ = data.load(args.data, "train", log=log)
+    if args.model:
+        images = sampling.generate(generator, args.n, seed=args.seed)
+    n_real = min(args.n if args.model else len(images), len(train_x))
+    for name, count in (("generated", len(images)), ("real", n_real), ("reference", len(test))):
+        if count <= args.k:
+            raise UsageError(f"{count} {name} digits are too few for --k {args.k}: use more than {args.k}")
+    real = train_x[np.random.default_rng(args.seed).choice(len(train_x), n_real, replace=False)]
+
+    ref = metrics.reference_features(classifier, test)
+    results = {"generated": metrics.evaluate_images(classifier, images, ref, k=args.k),
+               "real": metrics.evaluate_images(classifier, real, ref, k=args.k)}
+    print(f"{what} vs {len(test)} test digits of {source}; classifier {metrics.classifier_path(args.classifier)}")
+    print(format_table({"generated": results["generated"], "real (floor)": results["real"]}))
+    hist = " ".join(f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"]))
+    print(f"generated digit mix (%): {hist}")
+    if args.json:
+        _write_json(args.json, {**results, "model": args.model, "images": args.images, "seed": args.seed,
+                                "k": args.k, "reference": {"data": source, "split": "test", "n": len(test)},
+                                "classifier": str(metrics.classifier_path(args.classifier))})
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

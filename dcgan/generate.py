@@ -1,0 +1,120 @@
+"""`python -m dcgan.generate`: digits from a trained generator, as a PNG grid or an .npz of arrays.
+
+    python -m dcgan.generate -n 64 --seed 1 --out grid.png
+    python -m dcgan.generate -n 10000 --out digits.npz --model runs/20261124-120000/generator.h5
+    python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
+"""
+import argparse
+import os
+from pathlib import Path
+
+from dcgan.errors import UsageError, run_cli
+
+ENV_VAR = "DCGAN_GENERATOR"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "saved_models" / "generator.h5"
+FORMATS = (".png", ".npz")
+MAX_IMAGES = 1_000_000  # 0.8 GB of uint8 digits, and their latents, at once
+
+
+def default_model():
+    """$DCGAN_GENERATOR if set, else the generator shipped in saved_models/."""
+    return os.environ.get(ENV_VAR) or str(DEFAULT_MODEL)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m dcgan.generate", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
+    a = p.add_argument
+    a("-n", type=int, default=64, help="how many digits (with --interpolate: how many rows)")
+    a("--seed", type=int, default=None,
+      help="seed for the latent vectors; the same seed gives the same digits (default: random, printed)")
+    a("--out", default="grid.png",
+      help="output file: .png for a grid of the digits, .npz for uint8 arrays under 'images' "
+      "((n, 28, 28), or (rows, K, 28, 28) with --interpolate)")
+    a("--interpolate", type=int, default=None, metavar="K",
+      help="rows of K digits on a straight line in latent space between two random latent vectors")
+    a("--model", default=None,
+      help=f"generator .h5, .keras or SavedModel folder (default: ${ENV_VAR}, else {DEFAULT_MODEL})")
+    return p
+
+
+def check_args(args):
+    if args.n < 1:
+        raise UsageError(f"-n {args.n}: ask for at least 1 {'row' if args.interpolate else 'image'}")
+    if args.interpolate is not None and args.interpolate < 2:
+        raise UsageError(f"--interpolate {args.interpolate}: a walk needs at least 2 steps (its two ends)")
+    total = args.n * (args.interpolate or 1)
+    if total > MAX_IMAGES:
+        raise UsageError(f"{total} images asked for, more than {MAX_IMAGES:,} at once: "
+                         "run several times with different --seed")
+    if args.seed is not None and not -2**63 <= args.seed < 2**63:
+        raise UsageError(f"--seed {args.seed} does not fit in 64 bits: pick a smaller seed")
+
+
+def temp_path(out):
+    """Where `out` is written first, in the same folder and with the same extension."""
+    return out.with_name(f".tmp-{out.stem}{out.suffix}")
+
+
+def check_out(out):
+    """The output path, checked to have a known extension and to be writable; writes nothing."""
+    out = Path(out).expanduser()
+    if out.suffix.lower() not in FORMATS:
+        raise UsageError(f"--out {out}: unknown extension {out.suffix or '(none)'!r}; "
+                         "use .png for a grid or .npz for the arrays")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder: give a file name ending in .png or .npz")
+    probe = temp_path(out)
+    try:
+        with open(probe, "wb"):
+            pass
+        probe.unlink()
+    except OSError as e:
+        raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
+    return out
+
+
+def write(images, out, seed, cols=None):
+    """Writes the digits to `out` (.png grid or .npz) through a temporary file; returns `out`."""
+    import numpy as np
+    from dcgan import sampling
+    tmp = temp_path(out)
+    try:
+        if out.suffix.lower() == ".png":
+            sampling.save_grid(images.reshape(-1, *images.shape[-2:]), tmp, cols=cols)
+        else:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, images=images, seed=np.int64(seed))
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
+    return out
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    check_args(args)
+    out = check_out(args.out)
+    import numpy as np
+    from dcgan import sampling
+    model_path = args.model or default_model()
+    if args.model is None and not Path(model_path).exists():
+        raise UsageError(f"no generator at {model_path}: pass --model a generator .h5, .keras or "
+                         f"SavedModel folder from a run of dcgan.train, or set ${ENV_VAR} to one")
+    generator = sampling.load_generator(model_path)
+    seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
+    if args.interpolate:
+        images = sampling.interpolate(generator, args.n, args.interpolate, seed)
+        what = f"{args.n} rows of {args.interpolate} interpolated digits"
+    else:
+        images = sampling.generate(generator, args.n, seed)
+        what = f"{args.n} digits"
+    write(images, out, seed, cols=args.interpolate)
+    print(f"wrote {what} to {out} (seed {seed}, model {model_path})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

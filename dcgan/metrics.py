@@ -1,0 +1,317 @@
+"""How good are the digits? Metrics in the feature space of a small MNIST classifier.
+
+Inception-based FID/IS are the wrong tool for 28x28 greyscale digits (ImageNet features of
+upscaled digits barely tell a 4 from a 9), so everything here uses a small convnet trained on
+MNIST: its penultimate layer (128 features) for FID and precision/recall, its softmax for the
+classifier score (the Inception Score recipe), coverage and confidence.
+
+The metric functions are plain numpy/scipy on arrays, so they are easy to test and reuse:
+
+    classifier = load_classifier()                       # saved_models/classifier.h5
+    evaluate_generator(generator, classifier, test_images, n=10000, seed=0)
+    -> {"fid": ..., "classifier_score": ..., "coverage": ..., "precision": ..., ...}
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dcgan.errors import UsageError
+
+NUM_CLASSES = 10
+FEATURES_LAYER = "features"
+ENV_VAR = "DCGAN_CLASSIFIER"
+DEFAULT_CLASSIFIER = Path(__file__).resolve().parent.parent / "saved_models" / "classifier.h5"
+TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
+
+# Names and direction of the scalar metrics, in table order.
+SCALARS = (("fid", "lower"), ("classifier_score", "higher"), ("coverage", "higher"),
+           ("mean_confidence", "higher"), ("precision", "higher"), ("recall", "higher"))
+
+
+# --- the classifier -------------------------------------------------------------------------
+
+def build_classifier(dropout=0.4):
+    """uint8-valued images (n, 28, 28, 1) in 0..255 -> class probabilities (n, 10).
+
+    LeNet-like, ~185k weights (0.8 MB as .h5). Scaling is inside the model, so callers feed raw
+    0..255 pixels; the Dense layer named "features" is the penultimate layer used for FID.
+    """
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Rescaling(1.0 / 255.0),
+        layers.Conv2D(32, 5, activation="relu"), layers.MaxPooling2D(),   # 24 -> 12
+        layers.Conv2D(64, 5, activation="relu"), layers.MaxPooling2D(),   # 8 -> 4
+        layers.Flatten(), layers.Dropout(dropout),
+        layers.Dense(128, activation="relu", name=FEATURES_LAYER), layers.Dropout(dropout),
+        layers.Dense(NUM_CLASSES, name="logits"),
+        layers.Activation("softmax", dtype="float32", name="probs"),
+    ], name="mnist_classifier")
+
+
+def _as_input(images):
+    """uint8 (n, 28, 28[, 1]) -> float32 (n, 28, 28, 1) in 0..255, shape checked."""
+    x = check_images(images)
+    return x.astype(np.float32)[..., None]
+
+
+def train_classifier(x_train, y_train, x_test, y_test, epochs=3, batch_size=128, lr=1e-3,
+                     seed=0, verbose="auto"):
+    """Trains `build_classifier()` on uint8 digits; returns (classifier, test accuracy)."""
+    import keras
+    keras.utils.set_random_seed(seed)
+    model = build_classifier()
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(_as_input(x_train), np.asarray(y_train).astype(np.int64), batch_size=batch_size,
+              epochs=epochs, verbose=verbose, shuffle=True)
+    _, probs = features_and_probs(model, x_test)
+    accuracy = float(np.mean(probs.argmax(1) == np.asarray(y_test).astype(np.int64).ravel()))
+    return model, accuracy
+
+
+def save_classifier(model, path):
+    """Writes the classifier without optimizer state (small), through a temporary name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def classifier_path(path=None):
+    """--classifier, else $DCGAN_CLASSIFIER, else saved_models/classifier.h5 in the repo."""
+    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_CLASSIFIER)
+
+
+def load_classifier(path=None):
+    """The MNIST classifier from `path` (see `classifier_path`), with its shapes checked."""
+    import keras
+    path = classifier_path(path)
+    if not path.exists():
+        raise UsageError(f"classifier {path} not found: {TRAIN_HINT}, or pass --classifier "
+                         f"(or set ${ENV_VAR}) to one")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:
+        raise UsageError(f"{path} is not a loadable Keras model ({type(e).__name__}): "
+                         f"{TRAIN_HINT}") from None
+    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (NUM_CLASSES,):
+        raise UsageError(f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
+                         f"digits -> 10 classes: pass the classifier from {TRAIN_HINT}")
+    return model
+
+
+def _feature_model(classifier):
+    """A keras.Model sharing the classifier's layers, with outputs (penultimate, probs).
+
+    The penultimate layer is the one named "features", else the input of the last Dense layer.
+    Built once per classifier and cached on it.
+    """
+    cached = getattr(classifier, "_dcgan_feature_model", None)
+    if cached is not None:
+        return cached
+    import keras
+    names = [layer.name for layer in classifier.layers]
+    if FEATURES_LAYER in names:
+        feats = classifier.get_layer(FEATURES_LAYER).output
+    else:
+        dense = [layer for layer in classifier.layers if isinstance(layer, keras.layers.Dense)]
+        if not dense:
+            raise UsageError(f"classifier {classifier.name} has no Dense layer to take features "
+                             f"before: {TRAIN_HINT}")
+        feats = dense[-1].input
+    model = keras.Model(classifier.inputs[0], [feats, classifier.outputs[0]], name="features_and_probs")
+    classifier._dcgan_feature_model = model
+    return model
+
+
+def features_and_probs(classifier, images_uint8, batch_size=1000):
+    """uint8 (n, 28, 28) -> (penultimate features (n, d) float64, softmax probs (n, 10) float64)."""
+    model = _feature_model(classifier)
+    x = _as_input(images_uint8)
+    feats, probs = [], []
+    for i in range(0, len(x), batch_size):
+        f, p = model(x[i:i + batch_size], training=False)
+        feats.append(np.asarray(f, np.float64))
+        probs.append(np.asarray(p, np.float64))
+    return np.concatenate(feats), np.concatenate(probs)
+
+
+def check_images(images, where="images"):
+    """uint8 (n, 28, 28) (a trailing channel of 1 is dropped), else UsageError."""
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
+        raise UsageError(f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
+                         "28x28 greyscale digits")
+    if x.dtype != np.uint8:
+        raise UsageError(f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
+                         "output with dcgan.sampling.to_uint8")
+    return x
+
+
+# --- the metrics: numpy/scipy only ----------------------------------------------------------
+
+def frechet_distance(mu1, s1, mu2, s2):
+    """||mu1 - mu2||^2 + tr(s1 + s2 - 2 (s1 s2)^(1/2)) between two Gaussians.
+
+    As in Heusel et al. 2017: the matrix square root from scipy, its (roundoff) imaginary part
+    dropped; a tiny ridge is added when s1 s2 is too singular for sqrtm.
+    """
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    s1, s2 = np.atleast_2d(np.asarray(s1, np.float64)), np.atleast_2d(np.asarray(s2, np.float64))
+    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
+        raise ValueError(f"shapes differ: mu {mu1.shape} vs {mu2.shape}, sigma {s1.shape} vs {s2.shape}")
+    diff = mu1 - mu2
+    covmean = _sqrtm(s1 @ s2)
+    if covmean is None:
+        ridge = np.eye(len(mu1)) * 1e-6
+        covmean = _sqrtm((s1 + ridge) @ (s2 + ridge), check=False)
+    covmean = np.real(covmean)
+    d = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean)
+    return float(max(d, 0.0))  # >= 0 in exact arithmetic; clamp roundoff of equal sets
+
+
+def _sqrtm(a, check=True):
+    """scipy's matrix square root, quiet about singular input (dead ReLU features make the
+    covariances singular; sqrtm still converges). None when the result does not square back."""
+    import warnings
+    import scipy.linalg
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(a)
+    if check:
+        scale = max(np.abs(a).max(), 1e-300)
+        if not np.isfinite(root).all() or np.abs(root @ root - a).max() > 1e-6 * scale:
+            return None
+    return root
+
+
+def gaussian_stats(feats):
+    """(mean, covariance) of features (n, d), float64."""
+    f = np.asarray(feats, np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"need features of shape (n >= 2, d), got {f.shape}")
+    return f.mean(0), np.atleast_2d(np.cov(f, rowvar=False))
+
+
+def fid(feats_a, feats_b):
+    """Frechet distance between Gaussians fitted to two feature sets (n, d) and (m, d)."""
+    return frechet_distance(*gaussian_stats(feats_a), *gaussian_stats(feats_b))
+
+
+def classifier_score(probs):
+    """exp(E_x KL(p(y|x) || p(y))): the Inception Score with this classifier. 1 .. n_classes;
+    high when each digit is confidently one class and all classes appear."""
+    from scipy.special import xlogy
+    p = np.asarray(probs, np.float64)
+    p_y = p.mean(0, keepdims=True)
+    kl = (xlogy(p, p) - xlogy(p, p_y)).sum(1)
+    return float(np.exp(kl.mean()))
+
+
+def class_histogram(probs):
+    """Fraction of the images predicted as each class (argmax), shape (n_classes,)."""
+    p = np.asarray(probs)
+    return np.bincount(p.argmax(1), minlength=p.shape[1]) / len(p)
+
+
+def coverage(probs):
+    """exp(entropy of the predicted-class histogram): the effective number of digit classes
+    produced, 1 (one class; mode collapse) .. 10 (all ten equally often)."""
+    from scipy.special import entr
+    return float(np.exp(entr(class_histogram(probs)).sum()))
+
+
+def mean_confidence(probs):
+    """Mean top-class probability: how digit-like the images look to the classifier."""
+    return float(np.asarray(probs, np.float64).max(1).mean())
+
+
+def _sq_norms(x):
+    return np.einsum("ij,ij->i", x, x)
+
+
+def _kth_nn_sq_radii(x, k, chunk):
+    """Squared distance from each row of x to its k-th nearest other row."""
+    n = len(x)
+    if n <= k:
+        raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set, got {n}")
+    sq = _sq_norms(x)
+    out = np.empty(n)
+    for i in range(0, n, chunk):
+        d = np.maximum(sq[i:i + chunk, None] - 2.0 * x[i:i + chunk] @ x.T + sq[None], 0.0)
+        out[i:i + chunk] = np.partition(d, k, axis=1)[:, k]  # column 0 is the point itself
+    return out
+
+
+def _inside(points, manifold, radii_sq, chunk):
+    """Fraction of `points` inside some ball (centre manifold[j], squared radius radii_sq[j])."""
+    sq_m = _sq_norms(manifold)
+    sq_p = _sq_norms(points)
+    hit = np.zeros(len(points), bool)
+    tol = 1e-9 * (1.0 + radii_sq.max())  # roundoff of |a|^2 - 2ab + |b|^2 for a == b
+    for i in range(0, len(points), chunk):
+        d = np.maximum(sq_p[i:i + chunk, None] - 2.0 * points[i:i + chunk] @ manifold.T + sq_m[None], 0.0)
+        hit[i:i + chunk] = (d <= radii_sq[None] + tol).any(1)
+    return float(hit.mean())
+
+
+def precision_recall(real_feats, fake_feats, k=3, chunk=1000):
+    """Improved precision and recall (Kynkaanniemi et al. 2019) with k-NN manifolds.
+
+    Each set's manifold is the union of balls around its points reaching their k-th nearest
+    neighbour. precision: fraction of fake points inside the real manifold (are samples
+    realistic?); recall: fraction of real points inside the fake manifold (is the variety
+    covered?). Distances are computed `chunk` rows at a time, so memory stays O(chunk * n).
+
+    Read precision next to recall: a collapsed generator (every sample the same point) scores
+    precision 1.0 if that point falls in the large ball of one odd real digit; recall is ~0.
+    """
+    real = np.asarray(real_feats, np.float64)
+    fake = np.asarray(fake_feats, np.float64)
+    r_real = _kth_nn_sq_radii(real, k, chunk)
+    r_fake = _kth_nn_sq_radii(fake, k, chunk)
+    return _inside(fake, real, r_real, chunk), _inside(real, fake, r_fake, chunk)
+
+
+# --- putting it together --------------------------------------------------------------------
+
+def reference_features(classifier, reference_images):
+    """Features of the reference digits, computed once and reusable across `evaluate_images`."""
+    feats, probs = features_and_probs(classifier, reference_images)
+    mu, sigma = gaussian_stats(feats)
+    return {"feats": feats, "probs": probs, "mu": mu, "sigma": sigma, "n": len(feats)}
+
+
+def evaluate_images(classifier, images, reference_images, k=3):
+    """All metrics for uint8 digits (n, 28, 28) against reference digits (the test split).
+
+    reference_images: uint8 digits, or the dict from `reference_features` to skip recomputing
+    them. Returns a dict of floats (and `class_histogram`, a list of 10 fractions).
+    """
+    ref = reference_images if isinstance(reference_images, dict) else \
+        reference_features(classifier, reference_images)
+    feats, probs = features_and_probs(classifier, images)
+    precision, recall = precision_recall(ref["feats"], feats, k=k)
+    return {
+        "n": int(len(feats)),
+        "fid": frechet_distance(*gaussian_stats(feats), ref["mu"], ref["sigma"]),
+        "classifier_score": classifier_score(probs),
+        "coverage": coverage(probs),
+        "mean_confidence": mean_confidence(probs),
+        "precision": precision,
+        "recall": recall,
+        "class_histogram": [round(float(v), 6) for v in class_histogram(probs)],
+    }
+
+
+def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0, k=3):
+    """Draws n digits with `sampling.generate(generator, n, seed)` and evaluates them."""
+    from dcgan import sampling
+    return evaluate_images(classifier, sampling.generate(generator, n, seed), reference_images, k=k)

@@ -1,0 +1,28 @@
+"""Fixtures shared by the test files."""
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli_env(**extra):
+    """Environment for a `python -m dcgan.*` subprocess: this checkout first on the path."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **extra)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny training run (2 steps of the bundled sample, a checkpoint after its one epoch),
+    made once per session: generator.h5/.keras, generator_e0001_savedmodel, discriminator.h5, ..."""
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    cmd = [sys.executable, "-m", "dcgan.train", "--epochs", "1", "--steps-per-epoch", "2",
+           "--batch-size", "32", "--data", "sample", "--save-every", "1", "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"tiny training run failed:\n{proc.stdout}\n{proc.stderr}"
+    return out

@@ -1,0 +1,72 @@
+"""The nets match the reference layer for layer and save with built-in layers only."""
+import keras
+import numpy as np
+
+from dcgan import models
+
+
+def summary(model):
+    return [(type(layer).__name__, tuple(layer.output.shape[1:])) for layer in model.layers]
+
+
+def test_discriminator_matches_reference():
+    d = models.build_discriminator()
+    rows = summary(d)
+    convs = [(l.filters, l.strides, l.kernel_size, l.padding) for l in d.layers
+             if isinstance(l, keras.layers.Conv2D)]
+    assert convs == [(64, (2, 2), (3, 3), "same"), (128, (2, 2), (3, 3), "same"),
+                     (256, (2, 2), (3, 3), "same"), (512, (1, 1), (3, 3), "same")]
+    conv_out = [shape for name, shape in rows if name == "Conv2D"]
+    assert conv_out == [(14, 14, 64), (7, 7, 128), (4, 4, 256), (4, 4, 512)]
+    assert [n for n, _ in rows] == ["Conv2D", "LeakyReLU", "Dropout"] * 4 + ["Flatten", "Dense", "Activation"]
+    assert all(l.negative_slope == 0.2 for l in d.layers if isinstance(l, keras.layers.LeakyReLU))
+    assert all(l.rate == 0.4 for l in d.layers if isinstance(l, keras.layers.Dropout))
+    assert d.output_shape == (None, 1)
+
+
+def test_generator_matches_reference():
+    g = models.build_generator()
+    rows = summary(g)
+    assert rows[:4] == [("Dense", (12544,)), ("BatchNormalization", (12544,)), ("ReLU", (12544,)),
+                        ("Reshape", (7, 7, 256))]
+    deconv = [(l.filters, l.strides, l.kernel_size) for l in g.layers
+              if isinstance(l, keras.layers.Conv2DTranspose)]
+    assert deconv == [(128, (2, 2), (3, 3)), (64, (2, 2), (3, 3)), (32, (1, 1), (3, 3)), (1, (1, 1), (3, 3))]
+    assert [shape for name, shape in rows if name == "Conv2DTranspose"] == [
+        (14, 14, 128), (28, 28, 64), (28, 28, 32), (28, 28, 1)]
+    assert all(l.momentum == 0.9 for l in g.layers if isinstance(l, keras.layers.BatchNormalization))
+    assert [n for n, _ in rows][-2:] == ["Conv2DTranspose", "Activation"]
+    assert g.input_shape == (None, 100) and g.output_shape == (None, 28, 28, 1)
+
+
+def test_outputs_in_range():
+    g, d = models.build_pair("dcgan")
+    x = g(np.random.uniform(-1, 1, (4, 100)).astype("float32"))
+    assert np.all(np.abs(x) <= 1)
+    p = d(x).numpy()
+    assert p.shape == (4, 1) and np.all((p >= 0) & (p <= 1))
+
+
+def test_mlp_variant():
+    g, d = models.build_pair("mlp")
+    assert [l.units for l in g.layers if isinstance(l, keras.layers.Dense)] == [128, 784]
+    assert [l.units for l in d.layers if isinstance(l, keras.layers.Dense)] == [128, 1]
+    assert g.output_shape == (None, 28, 28, 1) and d.output_shape == (None, 1)
+
+
+def test_adversarial_is_g_then_d():
+    g, d = models.build_pair()
+    adv = models.build_adversarial(g, d)
+    assert adv.layers == [g, d]
+    z = np.random.uniform(-1, 1, (3, 100)).astype("float32")
+    np.testing.assert_allclose(adv(z), d(g(z)), atol=1e-6)
+
+
+def test_saved_nets_load_without_project_code(tmp_path):
+    for model in models.build_pair():
+        for ext in (".h5", ".keras"):
+            path = tmp_path / f"{model.name}{ext}"
+            model.save(path)
+            loaded = keras.models.load_model(path, compile=False)  # no custom_objects needed
+            x = np.random.uniform(-1, 1, (2, *model.input_shape[1:])).astype("float32")
+            np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)

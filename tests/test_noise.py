@@ -1,0 +1,52 @@
+"""The in-graph draws follow the reference's scipy distributions, and are reproducible."""
+import numpy as np
+import pytest
+from scipy import stats
+import tensorflow as tf
+
+from dcgan import noise
+
+
+@pytest.mark.parametrize("low, high, draw", [
+    (-1.0, 1.0, lambda s: noise.latent((10_000,), s)),
+    (0.7, 1.2, lambda s: noise.labels(10_000, True, s)),
+    (0.0, 0.3, lambda s: noise.labels(10_000, False, s)),
+])
+def test_matches_scipy_truncnorm(low, high, draw):
+    x = draw(noise.make_seed(1234)).numpy().ravel()
+    assert x.min() >= low and x.max() <= high
+    reference = stats.truncnorm.rvs(low, high, size=10_000, random_state=np.random.default_rng(0))
+    assert stats.ks_2samp(x, reference).pvalue > 0.01
+    assert stats.kstest(x, stats.truncnorm(low, high).cdf).pvalue > 0.01
+
+
+def test_real_labels_are_not_uniform():
+    # The reference's real labels pile up near 0.7: a uniform stand-in would fail this.
+    x = noise.labels(10_000, True, noise.make_seed(5)).numpy().ravel()
+    assert stats.kstest(x, stats.uniform(0.7, 0.5).cdf).pvalue < 1e-6
+    assert np.mean(x) == pytest.approx(stats.truncnorm(0.7, 1.2).mean(), abs=0.005)
+
+
+def test_other_kinds():
+    s = noise.make_seed(3)
+    u = noise.latent((10_000,), s, "uniform").numpy()
+    assert stats.kstest(u, stats.uniform(-1, 2).cdf).pvalue > 0.01
+    n = noise.latent((10_000,), s, "normal").numpy()
+    assert stats.kstest(n, "norm").pvalue > 0.01
+    assert set(np.unique(noise.labels(5, True, s, "hard").numpy())) == {1.0}
+    assert set(np.unique(noise.labels(5, False, s, "hard").numpy())) == {0.0}
+    with pytest.raises(ValueError):
+        noise.latent((2,), s, "gaussian")
+
+
+def test_seeds_reproduce_and_separate():
+    a = noise.latent((4, 100), noise.make_seed(7, 3, 0)).numpy()
+    assert np.array_equal(a, noise.latent((4, 100), noise.make_seed(7, 3, 0)).numpy())
+    # Another step, another replica: other numbers.
+    assert not np.allclose(a, noise.latent((4, 100), noise.make_seed(7, 4, 0)).numpy())
+    assert not np.allclose(a, noise.latent((4, 100), noise.make_seed(7, 3, 1)).numpy())
+
+
+def test_works_in_tf_function():
+    f = tf.function(lambda step: noise.latent((8, 100), noise.make_seed(0, step)))
+    assert f(tf.constant(1, tf.int64)).shape == (8, 100)
