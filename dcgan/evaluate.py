@@ -26,20 +26,21 @@ LABELS = {"n": "images", "fid": "FID vs test", "classifier_score": "classifier s
 def parser():
     from dcgan.metrics import DEFAULT_CLASSIFIER, ENV_VAR
     p = argparse.ArgumentParser(prog="python -m dcgan.evaluate", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.split("\n")[1:]))
     p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
     a = p.add_argument
     a("--model", default=None, help="generator .h5, .keras or SavedModel folder to evaluate")
     a("--images", default=None, help="evaluate saved digits instead: a .npz with uint8 (n, 28, 28) under 'images'")
-    a("-n", type=int, default=10000, help="generated (and real) digits to score")
-    a("--seed", type=int, default=0, help="seed for the generator's noise and the real subset")
-    a("--k", type=int, default=3, help="neighbours for the precision/recall manifolds")
+    a("-n", type=int, default=10000, help="generated (and real) digits to score; --images scores all of its digits (default: 10000)")
+    a("--seed", type=int, default=0, help="seed for the generator's noise and the real subset (default: 0)")
+    a("--k", type=int, default=3, help="neighbours for the precision/recall manifolds (default: 3)")
     a("--data", default=None, help="mnist, sample, a Keras-format .npz or an IDX folder; its test split is "
       "the reference (default: $DCGAN_DATA, else Keras's MNIST, else the bundled sample)")
     a("--classifier", default=None, help=f"MNIST classifier (default: ${ENV_VAR}, else {DEFAULT_CLASSIFIER})")
     a("--json", default=None, help="also write the results to this JSON file")
     a("--train-classifier", action="store_true", help="train the classifier on --data and save it to --out")
-    a("--epochs", type=int, default=3, help="with --train-classifier: training epochs")
+    a("--epochs", type=int, default=3, help="with --train-classifier: training epochs (default: 3)")
     a("--out", default=None, help=f"with --train-classifier: where to save it (default: {DEFAULT_CLASSIFIER})")
     return p
 
@@ -144,9 +145,10 @@ def main(argv=None):
     results = {"generated": metrics.evaluate_images(classifier, images, ref, k=args.k),
                "real": metrics.evaluate_images(classifier, real, ref, k=args.k)}
     print(f"{what} vs {len(test)} test digits of {source}; classifier {metrics.classifier_path(args.classifier)}")
-    print(format_table({"generated": results["generated"], "real (floor)": results["real"]}))
+    name = "generated" if args.model else "images"  # JSON keeps the key "generated" for both
+    print(format_table({name: results["generated"], "real (floor)": results["real"]}))
     hist = " ".join(f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"]))
-    print(f"generated digit mix (%): {hist}")
+    print(f"{name} digit mix (%): {hist}")
     if args.json:
         _write_json(args.json, {**results, "model": args.model, "images": args.images, "seed": args.seed,
                                 "k": args.k, "reference": {"data": source, "split": "test", "n": len(test)},

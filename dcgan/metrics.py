@@ -101,7 +101,7 @@ def load_classifier(path=None):
                          f"{TRAIN_HINT}") from None
     if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (NUM_CLASSES,):
         raise UsageError(f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
-                         f"digits -> 10 classes: pass the classifier from {TRAIN_HINT}")
+                         f"digits -> 10 classes: pass --classifier an MNIST classifier, or {TRAIN_HINT}")
     return model
 
 

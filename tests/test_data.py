@@ -1,0 +1,94 @@
+"""Every data source a user can name ends as uint8 digits and a [-1, 1] pipeline."""
+import gzip
+
+import numpy as np
+import pytest
+
+from dcgan import data
+from dcgan.errors import UsageError
+
+
+def write_idx(path, array, gz):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    (gzip.open if gz else open)(path, "wb").write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def digits():
+    x, y, _ = data.load("sample")
+    return x[:50], y[:50]
+
+
+def test_sample_ships_with_package():
+    x, y, desc = data.load("sample")
+    assert x.shape == (4000, 28, 28) and x.dtype == np.uint8
+    assert np.bincount(y).tolist() == [400] * 10
+    xt, yt, _ = data.load("sample", "test")
+    assert xt.shape == (1000, 28, 28)
+
+
+def test_npz_path_and_env_var(tmp_path, monkeypatch, digits):
+    x, y = digits
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x[:5], y_test=y[:5])
+    got, labels, _ = data.load(str(tmp_path / "d.npz"))
+    assert np.array_equal(got, x) and np.array_equal(labels, y)
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "d.npz"))
+    assert data.load(None, "test")[0].shape == (5, 28, 28)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_folder(tmp_path, digits, gz):
+    x, y = digits
+    ext = ".gz" if gz else ""
+    write_idx(tmp_path / f"train-images-idx3-ubyte{ext}", x, gz)
+    write_idx(tmp_path / f"train-labels-idx1-ubyte{ext}", y, gz)
+    got, labels, _ = data.load(str(tmp_path))
+    assert np.array_equal(got, x) and np.array_equal(labels, y)
+
+
+def test_falls_back_to_sample_when_mnist_unreachable(monkeypatch):
+    import keras
+
+    def offline():
+        raise Exception("URL fetch failure: no network")
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    said = []
+    x, _, desc = data.load(None, log=said.append)
+    assert len(x) == 4000 and "sample" in desc
+    assert len(said) == 1 and "sample" in said[0] and "\n" not in said[0]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_bytes(b"not a zip at all"), "cannot read"),
+    (lambda p: np.savez(p, x_train=np.zeros((5, 32, 32), np.uint8)), "shape"),
+    (lambda p: np.savez(p, images=np.zeros((5, 28, 28), np.uint8)), "no 'x_train'"),
+    (lambda p: np.savez(p, x_train=np.zeros((0, 28, 28), np.uint8)), "no images"),
+])
+def test_bad_files_say_what_to_do(tmp_path, make, words):
+    path = tmp_path / "bad.npz"
+    make(path)
+    with pytest.raises(UsageError, match=words) as e:
+        data.load(str(path))
+    assert "--data" in str(e.value)
+
+
+def test_truncated_idx(tmp_path, digits):
+    write_idx(tmp_path / "train-images-idx3-ubyte", digits[0], False)
+    raw = (tmp_path / "train-images-idx3-ubyte").read_bytes()
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(raw[:-100])
+    write_idx(tmp_path / "train-labels-idx1-ubyte", digits[1], False)
+    with pytest.raises(UsageError, match="truncated"):
+        data.load(str(tmp_path))
+
+
+def test_pipeline_scales_batches_and_drops_remainder(digits):
+    x, _ = digits
+    batches = list(data.make_dataset(x, 16, seed=0))
+    assert len(batches) == 3  # 50 // 16, remainder dropped
+    b = np.concatenate([np.asarray(t) for t in batches])
+    assert b.shape == (48, 28, 28, 1) and b.dtype == np.float32
+    assert b.min() >= -1 and b.max() <= 1 and b.min() == -1 and b.max() == 1
+    # Shuffled: not the first 48 in order.
+    assert not np.allclose(b[..., 0], (x[:48] - 127.5) / 127.5)
