@@ -16,8 +16,11 @@ def get_strategy():
 
 
 def is_chief():
-    """Only the chief (worker 0, or the single process) writes the run directory."""
+    """Only the chief (or worker 0 where there is no chief, or a lone process) writes the run."""
     config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task", {})
-    return task.get("type", "worker") in ("chief", "worker") and (
-        task.get("type") == "chief" or "chief" not in config.get("cluster", {})) and task.get("index", 0) == 0
+    task = config.get("task") or {}
+    if not task:
+        return True
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and task.get("index", 0) == 0
