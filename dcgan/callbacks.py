@@ -30,7 +30,8 @@ def atomic_save(model, path):
 
 def _all_variables(gan):
     """Everything resume needs, in a fixed order."""
-    groups = {"g": gan.generator.weights, "d": gan.discriminator.weights,
+    # `variables`, not `weights`: D's Dropout layers keep their RNG state there.
+    groups = {"g": gan.generator.variables, "d": gan.discriminator.variables,
               "gopt": gan.g_optimizer.variables, "dopt": gan.d_optimizer.variables}
     if gan.ema_generator is not None:
         groups["ema"] = gan.ema_generator.weights
@@ -56,6 +57,8 @@ def load_state(gan, path):
     with np.load(path) as f:
         for k, vs in _all_variables(gan).items():
             names = sorted(n for n in f.files if n.startswith(f"{k}/"))
+            if len(names) != len(vs) and k in ("g", "d"):  # written before RNG state was kept
+                vs = getattr(gan.generator if k == "g" else gan.discriminator, "weights")
             if len(names) != len(vs):
                 raise ValueError(f"{path}: {k} has {len(names)} arrays, the model {len(vs)}")
             for v, n in zip(vs, names):

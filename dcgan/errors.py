@@ -37,6 +37,6 @@ def run_cli(main, argv=None):
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
-        print("interrupted: checkpoints written so far are kept", file=sys.stderr)
+        print("interrupted: files already written are kept", file=sys.stderr)
         code = 130
     sys.exit(code or 0)

@@ -5,6 +5,7 @@
     python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
 """
 import argparse
+import sys
 import os
 from pathlib import Path
 
@@ -115,6 +116,17 @@ def main(argv=None):
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")
     return 0
 
+
+class _CallableModule(type(sys.modules[__name__])):
+    """`dcgan.generate` is both this CLI module and the library function: importing the module
+    replaces the package attribute, so the module forwards calls to `sampling.generate`."""
+
+    def __call__(self, *args, **kwargs):
+        from dcgan import sampling
+        return sampling.generate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     run_cli(main)

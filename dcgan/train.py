@@ -199,7 +199,9 @@ def run(cfg, resume=None, verbose="auto", log=print):
     ckpt = cb.Checkpoints(run_dir, cfg.save_every)
     nan = cb.StopOnNaN(ckpt)
     callbacks = [nan, cb.History(run_dir), ckpt, cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1)]
-    ds = data.make_dataset(x, half, seed=cfg.seed + start_epoch, repeat=True)
+    # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the epochs
+    # done, so a resumed run sees the batches it would have seen.
+    ds = data.make_dataset(x, half, seed=cfg.seed, repeat=True).skip(start_epoch * steps)
     gan.fit(ds, epochs=cfg.epochs, initial_epoch=start_epoch, steps_per_epoch=steps,
             callbacks=callbacks, verbose=verbose, shuffle=False)
     if nan.bad_epoch is not None:
