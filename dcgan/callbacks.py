@@ -1,5 +1,6 @@
 """What a run leaves behind: sample grids, a GIF, loss curves, checkpoints and resume state."""
 import csv
+import json
 import os
 from pathlib import Path
 import shutil
@@ -143,6 +144,37 @@ class SampleGrid(keras.callbacks.Callback):
             images = [Image.open(f).convert("L") for f in frames]
             images[0].save(self.dir.parent / "progress.gif", save_all=True,
                            append_images=images[1:], duration=300, loop=0)
+
+
+class Evaluate(keras.callbacks.Callback):
+    """Every `every` epochs: FID of `n` digits against the test digits, logged as `fid` (and
+    `fid_ema`) into history and the progress bar; the best generator so far is kept as
+    generator_best.h5. FID depends on n: compare only runs scored with the same n."""
+
+    def __init__(self, run_dir, every, reference_images, n=2000, seed=0, classifier=None):
+        super().__init__()
+        self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
+        from dcgan import metrics
+        self.metrics = metrics
+        self.classifier = metrics.load_classifier(classifier)
+        self.reference = metrics.reference_features(self.classifier, reference_images)
+        best = self.run_dir / "best.json"
+        self.best = json.loads(best.read_text())["fid"] if best.exists() else float("inf")
+
+    def _fid(self, generator):
+        return self.metrics.evaluate_generator(generator, self.classifier, self.reference,
+                                               n=self.n, seed=self.seed)["fid"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        due = (epoch + 1) % self.every == 0
+        logs["fid"] = self._fid(self.model.generator) if due else float("nan")
+        if self.model.ema_generator is not None:
+            logs["fid_ema"] = self._fid(self.model.ema_generator) if due else float("nan")
+        if due and logs["fid"] < self.best:
+            self.best = logs["fid"]
+            atomic_save(self.model.generator, self.run_dir / "generator_best.h5")
+            (self.run_dir / "best.json").write_text(json.dumps({"epoch": epoch + 1, "fid": self.best, "n": self.n}))
 
 
 class History(keras.callbacks.Callback):

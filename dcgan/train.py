@@ -39,6 +39,8 @@ class Config:
     ema: float = None
     steps_per_execution: int = 1
     jit_compile: bool = False
+    eval_every: int = None
+    eval_samples: int = 2000
 
     def resolved(self):
         """Fills the arch-dependent defaults and checks every value; raises UsageError."""
@@ -61,6 +63,9 @@ class Config:
             raise UsageError(f"--batch-size {c.batch_size} must be even (half real, half generated)")
         if not c.lr > 0 or not 0 <= c.beta1 < 1:
             raise UsageError(f"--lr must be > 0 and --beta1 in [0, 1), got {c.lr} and {c.beta1}")
+        for name in ("eval_every", "eval_samples"):
+            if getattr(c, name) is not None and getattr(c, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
         if c.ema is not None and not 0 < c.ema < 1:
             raise UsageError(f"--ema must be a decay in (0, 1) such as 0.999, got {c.ema}")
         return c
@@ -91,6 +96,9 @@ def parser():
     a("--out", default=None, help="run directory (default: runs/<timestamp>)")
     a("--precision", default=d.precision, help=f"one of {', '.join(PRECISIONS)}")
     a("--ema", type=float, default=None, help="also keep an EMA of G's weights with this decay (e.g. 0.999)")
+    a("--eval-every", type=int, default=None,
+      help="epochs between FID checks (logs fid, keeps generator_best.h5; needs saved_models/classifier.h5)")
+    a("--eval-samples", type=int, default=d.eval_samples, help="digits generated for each FID check")
     a("--steps-per-execution", type=int, default=d.steps_per_execution, help="train steps per graph call")
     a("--jit-compile", action="store_true", help="compile the train step with XLA")
     a("--resume", metavar="RUN_DIR", default=None,
@@ -199,6 +207,10 @@ def run(cfg, resume=None, verbose="auto", log=print):
     ckpt = cb.Checkpoints(run_dir, cfg.save_every)
     nan = cb.StopOnNaN(ckpt)
     callbacks = [nan, cb.History(run_dir), ckpt, cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1)]
+    if cfg.eval_every:
+        test_images = data.load(cfg.data, "test", log=lambda m: None)[0]
+        callbacks.insert(1, cb.Evaluate(run_dir, cfg.eval_every, test_images, n=cfg.eval_samples,
+                                        seed=cfg.seed + 2))
     # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the epochs
     # done, so a resumed run sees the batches it would have seen.
     ds = data.make_dataset(x, half, seed=cfg.seed, repeat=True).skip(start_epoch * steps)
