@@ -13,19 +13,33 @@ from dcgan import sampling
 STATE_GLOB = "state_e*.npz"
 
 
+def _discard(tmp):
+    """Removes a temporary file or folder left by a failed save."""
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_save(model, path):
-    """Saves `model` to `path` through a temporary name, so a crash never leaves half a file."""
+    """Saves `model` to `path` through a temporary name, so a crash never leaves half a file.
+
+    A save that fails (disk full, an error inside Keras or h5py) leaves `path` as it was and
+    removes its temporary file before the error goes on."""
     path = Path(path)
     tmp = path.with_name(f".tmp-{path.name}")
-    if path.suffix in (".h5", ".keras"):
-        tmp = path.with_name(f".tmp-{path.stem}{path.suffix}")
-        model.save(tmp)
-        os.replace(tmp, path)
-    else:  # SavedModel folder
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.export(str(tmp), verbose=False)
-        shutil.rmtree(path, ignore_errors=True)
-        os.replace(tmp, path)
+    try:
+        if path.suffix in (".h5", ".keras"):
+            model.save(tmp)
+            os.replace(tmp, path)
+        else:  # SavedModel folder
+            shutil.rmtree(tmp, ignore_errors=True)
+            model.export(str(tmp), verbose=False)
+            shutil.rmtree(path, ignore_errors=True)
+            os.replace(tmp, path)
+    except BaseException:
+        _discard(tmp)
+        raise
     return path
 
 
@@ -44,11 +58,15 @@ def save_state(gan, path, epoch):
     arrays = {f"{k}/{i:04d}": np.asarray(v) for k, vs in _all_variables(gan).items()
               for i, v in enumerate(vs)}
     tmp = Path(path).with_name(f".tmp-{Path(path).name}")
-    with open(tmp, "wb") as f:
-        np.savez(f, epoch=epoch, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, epoch=epoch, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # the previous state files stay; no half-written one is left
+        _discard(tmp)
+        raise
 
 
 def load_state(gan, path):
@@ -102,21 +120,38 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class StopOnNaN(keras.callbacks.Callback):
-    """Stops at the first non-finite loss, before any checkpoint of the bad weights is written."""
+    """Stops at the first non-finite loss, before any checkpoint of the bad weights is written.
 
-    def __init__(self, checkpoints):
+    Keras still ends the epoch after `stop_training`, so the callbacks that would save the bad
+    weights or draw samples from them (`Checkpoints`, `SampleGrid`, `Evaluate`: anything given
+    here with a `failed` attribute) are told to write nothing more. Put it first in the list:
+    at each epoch's end it also checks the weights themselves, since the last step of an epoch
+    can report a finite loss and still leave NaN weights behind.
+    """
+
+    def __init__(self, *writers):
         super().__init__()
-        self.checkpoints, self.epoch, self.bad_epoch = checkpoints, 0, None
+        self.writers, self.epoch, self.bad_epoch = writers, 0, None
+
+    def _stop(self):
+        self.bad_epoch = self.epoch
+        for w in self.writers:
+            w.failed = True
+        self.model.stop_training = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        if any(not np.isfinite(float(logs[k])) for k in ("d_loss", "g_loss") if k in logs):
-            self.bad_epoch = self.epoch
-            self.checkpoints.failed = True
-            self.model.stop_training = True
+        if any(not np.all(np.isfinite(np.asarray(logs[k], np.float64)))
+               for k in ("d_loss", "g_loss") if k in logs):
+            self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bad_epoch is None and not all(
+                np.all(np.isfinite(np.asarray(v))) for v in self.model.generator.weights + self.model.discriminator.weights):
+            self._stop()
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -127,13 +162,14 @@ class SampleGrid(keras.callbacks.Callback):
         super().__init__()
         self.dir = Path(run_dir) / "samples"
         self.every, self.seed, self.n = every, seed, n
+        self.failed = False  # set by StopOnNaN: no grid of NaN weights
 
     def on_train_begin(self, logs=None):
         self.dir.mkdir(parents=True, exist_ok=True)
         self.z = sampling.latents(self.n, self.model.latent_dim, self.seed)
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
+        if (epoch + 1) % self.every == 0 and not self.failed:
             images = sampling.generate(self.model.generator, self.n, z=self.z)
             sampling.save_grid(images, self.dir / f"epoch_{epoch + 1:04d}.png")
 
@@ -160,6 +196,7 @@ class Evaluate(keras.callbacks.Callback):
         self.reference = metrics.reference_features(self.classifier, reference_images)
         best = self.run_dir / "best.json"
         self.best = json.loads(best.read_text())["fid"] if best.exists() else float("inf")
+        self.failed = False  # set by StopOnNaN: no FID of NaN weights
 
     def _fid(self, generator):
         return self.metrics.evaluate_generator(generator, self.classifier, self.reference,
@@ -167,7 +204,7 @@ class Evaluate(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        due = (epoch + 1) % self.every == 0
+        due = (epoch + 1) % self.every == 0 and not self.failed
         logs["fid"] = self._fid(self.model.generator) if due else float("nan")
         if self.model.ema_generator is not None:
             logs["fid_ema"] = self._fid(self.model.ema_generator) if due else float("nan")

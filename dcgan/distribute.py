@@ -24,3 +24,28 @@ def is_chief():
     if "chief" in config.get("cluster", {}):
         return task.get("type") == "chief"
     return task.get("type") == "worker" and task.get("index", 0) == 0
+
+
+def is_multi_worker(strategy):
+    """True for a MultiWorkerMirroredStrategy that really spans several workers."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def fit_metrics_workaround(model, strategy):
+    """Lets Keras 3's `fit` run under MultiWorkerMirroredStrategy.
+
+    With several workers, `fit` reduces every value `train_step` returns with
+    `strategy.reduce(MEAN, value, axis=0)`, which fails on the scalar metrics every model returns
+    ("Invalid reduction dimension 0 for input with 0 dimensions", tensorflow/tensorflow#72388,
+    keras-team/keras#20585). Returning each metric as shape (1,) makes that reduction the mean
+    over workers, a scalar again, which is what the callbacks and the progress bar get.
+    """
+    if not is_multi_worker(strategy):
+        return model
+    step = model.train_step
+
+    def train_step(data):
+        return {k: tf.reshape(v, (1,)) for k, v in step(data).items()}
+    model.train_step = train_step
+    return model

@@ -158,6 +158,8 @@ def build(cfg, strategy):
             return keras.optimizers.LossScaleOptimizer(opt) if cfg.precision == "mixed_float16" else opt
         gan.compile(d_optimizer=adam(), g_optimizer=adam(), steps_per_execution=cfg.steps_per_execution,
                     jit_compile=cfg.jit_compile)
+    from dcgan.distribute import fit_metrics_workaround
+    fit_metrics_workaround(gan, strategy)
     return gan
 
 
@@ -167,13 +169,13 @@ def run(cfg, resume=None, verbose="auto", log=print):
     cfg = cfg.resolved()
     start_epoch = 0
     if resume:
-        run_dir = Path(resume)
-        state, start_epoch = latest_state(run_dir, log) if run_dir.is_dir() else (None, 0)
-        if not (run_dir / "config.json").exists() or state is None:
-            raise UsageError(f"{run_dir} is not a run with a complete checkpoint (config.json and "
+        resume = Path(resume)
+        state, start_epoch = latest_state(resume, log) if resume.is_dir() else (None, 0)
+        if not (resume / "config.json").exists() or state is None:
+            raise UsageError(f"{resume} is not a run with a complete checkpoint (config.json and "
                              "state_eNNNN.npz): pass --resume a run directory written by dcgan.train")
         if start_epoch >= cfg.epochs:
-            raise UsageError(f"{run_dir} already has {start_epoch} epochs: pass a larger --epochs to go on")
+            raise UsageError(f"{resume} already has {start_epoch} epochs: pass a larger --epochs to go on")
     x, _, source = data.load(cfg.data, "train", log=log)
     half = cfg.batch_size // 2
     if half > len(x):
@@ -187,8 +189,18 @@ def run(cfg, resume=None, verbose="auto", log=print):
     if half % strategy.num_replicas_in_sync:
         raise UsageError(f"--batch-size {cfg.batch_size} must split evenly over "
                          f"{strategy.num_replicas_in_sync} replicas (half of it is the real batch)")
-    if not resume:
-        run_dir = prepare_run_dir(cfg.out) if is_chief() else Path(os.environ.get("TMPDIR", "/tmp")) / f"dcgan-worker-{os.getpid()}"
+    # Only the chief writes the run directory. Every other worker of a multi-worker run writes the
+    # same files into a scratch folder of its own (its weights equal the chief's; a test compares
+    # them) and, on --resume, reads its resume state from the chief's run directory, so all
+    # workers start from the same checkpoint.
+    chief = is_chief()
+    if not chief:
+        run_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"dcgan-worker-{os.getpid()}"
+    elif resume:
+        run_dir = resume
+    else:
+        run_dir = prepare_run_dir(cfg.out)
+    if not (chief and resume):
         run_dir.mkdir(parents=True, exist_ok=True)
         steps = len(x) // half if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, len(x) // half)
         info = {**dataclasses.asdict(cfg), "out": str(run_dir), "data_source": source,
@@ -202,23 +214,32 @@ def run(cfg, resume=None, verbose="auto", log=print):
     gan = build(cfg, strategy)
     if resume:
         gan_state = cb.load_state(gan, state)
-        truncate_history(run_dir / "history.csv", gan_state)
-        log(f"resuming {run_dir} from {state.name} (epoch {start_epoch})")
-    ckpt = cb.Checkpoints(run_dir, cfg.save_every)
-    nan = cb.StopOnNaN(ckpt)
-    callbacks = [nan, cb.History(run_dir), ckpt, cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1)]
+        if chief:
+            truncate_history(run_dir / "history.csv", gan_state)
+        log(f"resuming {resume} from {state.name} (epoch {start_epoch})")
+    # A non-chief skips the SavedModel exports: slow, and no one reads its scratch folder's.
+    ckpt = cb.Checkpoints(run_dir, cfg.save_every, savedmodel=chief)
+    grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1)
+    callbacks = [cb.History(run_dir), ckpt, grids]
     if cfg.eval_every:
         test_images = data.load(cfg.data, "test", log=lambda m: None)[0]
-        callbacks.insert(1, cb.Evaluate(run_dir, cfg.eval_every, test_images, n=cfg.eval_samples,
+        callbacks.insert(0, cb.Evaluate(run_dir, cfg.eval_every, test_images, n=cfg.eval_samples,
                                         seed=cfg.seed + 2))
+    nan = cb.StopOnNaN(*(c for c in callbacks if hasattr(c, "failed")))
+    callbacks.insert(0, nan)  # first: it must judge an epoch before anything saves it
     # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the epochs
     # done, so a resumed run sees the batches it would have seen.
     ds = data.make_dataset(x, half, seed=cfg.seed, repeat=True).skip(start_epoch * steps)
     gan.fit(ds, epochs=cfg.epochs, initial_epoch=start_epoch, steps_per_epoch=steps,
             callbacks=callbacks, verbose=verbose, shuffle=False)
     if nan.bad_epoch is not None:
-        raise UsageError(f"training diverged in epoch {nan.bad_epoch} (a loss became NaN or infinite); "
-                         f"the last good checkpoint and samples are in {run_dir}: resume from it with a lower --lr")
+        # A resumed run would replay the same steps (and --resume keeps the saved --lr), hence
+        # the advice to start afresh.
+        good = latest_state(run_dir, log=lambda m: None)[0]
+        kept = f"the last good checkpoint {good.name} and the samples so far" if good else "the samples so far"
+        raise UsageError(f"training diverged in epoch {nan.bad_epoch} (a loss or weight became NaN or "
+                         f"infinite), so no final model was written; {kept} are kept in {run_dir}: "
+                         "start a new run with a lower --lr")
     return run_dir
 
 

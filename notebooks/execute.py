@@ -1,0 +1,50 @@
+"""Re-executes the bundled notebooks in place, saving them with their outputs.
+
+    python notebooks/execute.py                           # all of them, with the normal settings
+    python notebooks/execute.py 02_train_and_watch.ipynb  # just one
+    DCGAN_GENERATOR=runs/<run>/generator.h5 python notebooks/execute.py   # another generator
+
+Each notebook runs in a fresh `python3` kernel with notebooks/ as its working directory, so the
+default generator is ../saved_models/generator.h5. DCGAN_NB_FAST is ignored here: the committed
+outputs always come from the normal settings. Needs nbclient, nbformat and ipykernel (the
+project's `test` extra).
+"""
+import os
+from pathlib import Path
+import sys
+import time
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(path, save=True, timeout=3600):
+    """Runs the notebook at `path` top to bottom; raises nbclient's CellExecutionError on the
+    first failing cell. With `save`, writes it back with its outputs. Returns the notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    if save:
+        tmp = path.with_name(f".tmp-{path.name}")
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)
+    return nb
+
+
+def main(argv):
+    os.environ.pop("DCGAN_NB_FAST", None)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    paths = [HERE / Path(a).name for a in argv] or NOTEBOOKS
+    for path in paths:
+        start = time.time()
+        print(f"{path.name} ...", end=" ", flush=True)
+        execute(path)
+        print(f"{time.time() - start:.0f} s, {path.stat().st_size / 1e3:.0f} kB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
