@@ -213,7 +213,8 @@ def run(cfg, resume=None, verbose="auto", log=print):
 
     gan = build(cfg, strategy)
     if resume:
-        gan_state = cb.load_state(gan, state)
+        with strategy.scope():  # load_state builds the optimizers: their slots are distributed variables
+            gan_state = cb.load_state(gan, state)
         if chief:
             truncate_history(run_dir / "history.csv", gan_state)
         log(f"resuming {resume} from {state.name} (epoch {start_epoch})")

@@ -1,0 +1,157 @@
+"""Training throughput: the reference's loop against the project's train step, in one process.
+
+    python benchmarks/throughput.py [--steps 20] [--data sample|PATH] [--variants ...]
+
+(a) reference: the original script's loop, made to train D under Keras 3 (each model's train
+    function traced while its own weights are trainable), two `train_on_batch` calls per step,
+    noise and soft labels from scipy in numpy.
+(b) project: `DCGAN.train_step` through `fit`, same nets, same batch, noise and labels in-graph,
+    under each precision / steps_per_execution / XLA setting asked for.
+Images/s counts the batch (256 = 128 real + 128 generated for D, 256 for G) per step.
+"""
+import argparse
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from dcgan.errors import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dcgan import data, models  # noqa: E402
+from dcgan.train import Config, build  # noqa: E402
+
+
+def forward_flops(model):
+    """Multiply-adds x 2 of the Dense and conv layers for one example."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            h, w = layer.input.shape[1:3]  # each input pixel scatters a kxkxCout patch
+            total += 2 * h * w * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2D):
+            h, w = layer.output.shape[1:3]
+            total += 2 * h * w * int(np.prod(layer.kernel.shape))
+    return total
+
+
+def step_flops(g, d, batch):
+    """One step: G makes batch/2 fakes; D forward+backward on the batch; G forward+backward
+    through D on the batch (backward ~ 2x forward)."""
+    fg, fd = forward_flops(g), forward_flops(d)
+    return fg * batch // 2 + 3 * fd * batch + 3 * (fg + fd) * batch
+
+
+def cpu_peak_gflops():
+    """Cores x GHz x fp32 flops per cycle (two AVX-512 FMA units = 64), bf16 twice that."""
+    mhz = 0.0
+    try:
+        mhz = max(float(l.split(":")[1]) for l in open("/proc/cpuinfo") if l.startswith("cpu MHz"))
+    except (OSError, ValueError):
+        pass
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    per_cycle = 64 if "avx512f" in flags else 32
+    fp32 = os.cpu_count() * mhz / 1000 * per_cycle
+    return fp32, (2 * fp32 if "avx512_bf16" in flags else fp32), mhz
+
+
+def reference_loop(x, batch, steps, warmup):
+    """The seed script's step, as it would have to be written to train D under Keras 3."""
+    keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(0)
+    g, d = models.build_pair()
+    d.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
+    adversarial = models.build_adversarial(g, d)
+    rng = np.random.default_rng(0)
+    half = batch // 2
+    xf = ((x.astype(np.float32) - 127.5) / 127.5)[..., None]
+    frozen = [False]
+
+    def step():
+        real = xf[rng.integers(0, len(xf), half)]
+        noise = stats.truncnorm.rvs(-1, 1, size=(half, 100), random_state=rng).astype(np.float32)
+        fake = g.predict(noise, verbose=0)
+        xs = np.concatenate([real, fake])
+        ys = np.concatenate([stats.truncnorm.rvs(0.7, 1.2, size=(half, 1), random_state=rng),
+                             stats.truncnorm.rvs(0.0, 0.3, size=(half, 1), random_state=rng)]).astype(np.float32)
+        d.train_on_batch(xs, ys)
+        if not frozen[0]:  # D's train function now exists with D trainable; freeze for G's
+            d.trainable = False
+            adversarial.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
+            frozen[0] = True
+        noise = stats.truncnorm.rvs(-1, 1, size=(batch, 100), random_state=rng).astype(np.float32)
+        y = stats.truncnorm.rvs(0.7, 1.2, size=(batch, 1), random_state=rng).astype(np.float32)
+        adversarial.train_on_batch(noise, y)
+
+    for _ in range(warmup):
+        step()
+    d_before = [np.array(w) for w in d.weights]
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    seconds = time.perf_counter() - t
+    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), "D did not train"
+    return batch * steps / seconds, (g, d)
+
+
+def project(x, batch, steps, warmup, precision, spe, jit):
+    cfg = Config(batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit).resolved()
+    gan = build(cfg, tf.distribute.get_strategy())
+    ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
+    warm = max(warmup, spe) // spe * spe
+    gan.fit(ds, epochs=1, steps_per_epoch=warm, verbose=0)
+    n = max(steps, spe) // spe * spe
+    t = time.perf_counter()
+    gan.fit(ds, epochs=1, steps_per_epoch=n, verbose=0)
+    seconds = time.perf_counter() - t
+    keras.mixed_precision.set_global_policy("float32")
+    return batch * n / seconds
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", type=int, default=20, help="timed steps per variant")
+    p.add_argument("--warmup", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--data", default="sample")
+    p.add_argument("--variants", nargs="*", default=["float32:1:0", "mixed_bfloat16:1:0", "mixed_bfloat16:4:0",
+                                                     "float32:4:0"],
+                   help="precision:steps_per_execution:jit (0/1)")
+    args = p.parse_args()
+    x, _, source = data.load(args.data, log=lambda m: None)
+    gpus = tf.config.list_logical_devices("GPU")
+    fp32_peak, bf16_peak, mhz = cpu_peak_gflops()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores at {mhz:.0f} MHz, "
+          f"{'GPUs: ' + str(len(gpus)) if gpus else 'no GPU'}; TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print(f"data: {source}; batch {args.batch_size}; {args.steps} timed steps after {args.warmup} warm-up")
+    ref, (g, d) = reference_loop(x, args.batch_size, args.steps, args.warmup)
+    flops = step_flops(g, d, args.batch_size) / args.batch_size  # per image
+    print(f"counted work: {flops / 1e6:.1f} MFLOP per image per step; CPU peak ~{fp32_peak:.0f} GFLOP/s fp32, "
+          f"~{bf16_peak:.0f} bf16")
+    print(f"{'variant':<44}{'images/s':>10}{'x ref':>8}{'GFLOP/s':>9}{'% peak':>8}")
+    print(f"{'(a) reference loop (train_on_batch x2, scipy)':<44}{ref:>10.0f}{1.0:>8.2f}"
+          f"{ref * flops / 1e9:>9.1f}{100 * ref * flops / 1e9 / fp32_peak:>8.1f}")
+    for v in args.variants:
+        precision, spe, jit = v.split(":")
+        ips = project(x, args.batch_size, args.steps, args.warmup, precision, int(spe), jit == "1")
+        peak = bf16_peak if "bfloat16" in precision else fp32_peak
+        name = f"(b) fit: {precision}, steps/exec {spe}{', XLA' if jit == '1' else ''}"
+        print(f"{name:<44}{ips:>10.0f}{ips / ref:>8.2f}{ips * flops / 1e9:>9.1f}{100 * ips * flops / 1e9 / peak:>8.1f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
