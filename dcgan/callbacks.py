@@ -245,14 +245,15 @@ def read_history(path):
 
 
 def plot_history(csv_path, png_path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: `matplotlib.use("Agg")` here would switch the caller's backend
+    # (in a notebook, training from `run()` would silence every later inline plot).
+    from matplotlib.figure import Figure
     rows = read_history(csv_path)
     if not rows:
         return
     epochs = [int(r["epoch"]) for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    a, b = fig.subplots(1, 2)
     for k in ("d_loss", "g_loss"):
         a.plot(epochs, [float(r[k]) for r in rows], label=k)
     for k in ("d_real", "d_fake", "d_acc"):
@@ -266,4 +267,3 @@ def plot_history(csv_path, png_path):
         ax.set_xlabel("epoch"), ax.legend()
     fig.tight_layout()
     fig.savefig(png_path, dpi=80)
-    plt.close(fig)

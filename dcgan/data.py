@@ -99,7 +99,8 @@ def read_idx(path):
     dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     body = raw[4 + 4 * ndim:]
     if len(body) != int(np.prod(dims)):
-        raise UsageError(f"{path} is truncated: header says {dims}, file has {len(body)} bytes")
+        raise UsageError(f"{path} is truncated: header says {dims}, file has {len(body)} bytes; "
+                         f"download it again, or {FIX}")
     return np.frombuffer(body, np.uint8).reshape(dims)
 
 

@@ -117,7 +117,7 @@ def main(argv=None):
     return 0
 
 
-class _CallableModule(type(sys.modules[__name__])):
+class _CallableModule(type(sys)):  # types.ModuleType
     """`dcgan.generate` is both this CLI module and the library function: importing the module
     replaces the package attribute, so the module forwards calls to `sampling.generate`."""
 
@@ -126,7 +126,10 @@ class _CallableModule(type(sys.modules[__name__])):
         return sampling.generate(*args, **kwargs)
 
 
-sys.modules[__name__].__class__ = _CallableModule
+# Only when imported: run apart under another name (runpy.run_module, as the tests do) this
+# code has no entry in sys.modules, and there is no package attribute to keep callable.
+if __name__ in sys.modules:
+    sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     run_cli(main)

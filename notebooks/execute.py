@@ -25,7 +25,9 @@ def execute(path, save=True, timeout=3600):
     from nbclient import NotebookClient
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    # capture_fd_output=False: TensorFlow's C++ start-up lines go to this terminal, not the notebook.
     NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False,
+                   extra_arguments=["--IPKernelApp.capture_fd_output=False"],
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     if save:
         tmp = path.with_name(f".tmp-{path.name}")

@@ -52,12 +52,18 @@ def test_committed_notebook_is_small_and_clean(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_top_to_bottom(name, generator, monkeypatch):
+def test_notebook_runs_top_to_bottom(name, generator, monkeypatch, tmp_path):
     # The kernel inherits this environment: tiny settings, a generator, this checkout first.
     monkeypatch.setenv("DCGAN_NB_FAST", "1")
     monkeypatch.setenv("DCGAN_GENERATOR", str(generator))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     monkeypatch.delenv("DCGAN_NB_DATA", raising=False)
     monkeypatch.setenv("PYTHONPATH", cli_env()["PYTHONPATH"])
+    monkeypatch.setenv("TMPDIR", str(tmp_path))          # where 02 writes its training run
     nb = _execute_module().execute(NOTEBOOK_DIR / name, save=False, timeout=300)
-    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code)
+    # Every plot shows: nothing on the way (training, say) switched matplotlib's backend.
+    blank = [c.source.splitlines()[0] for c in code if "\nplt.show()" in c.source and not any(
+        "image/png" in o.get("data", {}) for o in c.outputs)]
+    assert not blank, f"{name}: cells that drew no figure: {blank}"
