@@ -70,7 +70,6 @@ def cpu_peak_gflops():
 
 def reference_loop(x, batch, steps, warmup):
     """The seed script's step, as it would have to be written to train D under Keras 3."""
-    keras.mixed_precision.set_global_policy("float32")
     keras.utils.set_random_seed(0)
     g, d = models.build_pair()
     d.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
@@ -117,7 +116,6 @@ def project(x, batch, steps, warmup, precision, spe, jit):
     t = time.perf_counter()
     gan.fit(ds, epochs=1, steps_per_epoch=n, verbose=0)
     seconds = time.perf_counter() - t
-    keras.mixed_precision.set_global_policy("float32")
     return batch * n / seconds
 
 

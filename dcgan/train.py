@@ -13,7 +13,7 @@ import time
 
 from dcgan.errors import UsageError, run_cli
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # The vanilla MLP GAN of the reference trained with its own recipe.
 ARCH_DEFAULTS = {"dcgan": dict(lr=2e-4, labels="soft", noise="truncated"),
                  "mlp": dict(lr=1e-4, labels="hard", noise="uniform")}
@@ -35,7 +35,7 @@ class Config:
     sample_every: int = 1
     data: str = None
     out: str = None
-    precision: str = "float32"
+    precision: str = "auto"
     ema: float = None
     steps_per_execution: int = 1
     jit_compile: bool = False
@@ -45,6 +45,9 @@ class Config:
     def resolved(self):
         """Fills the arch-dependent defaults and checks every value; raises UsageError."""
         c = dataclasses.replace(self)
+        if c.precision == "auto":
+            from dcgan.distribute import best_precision
+            c.precision = best_precision()
         for k, v in ARCH_DEFAULTS.get(c.arch, {}).items():
             if getattr(c, k) is None:
                 setattr(c, k, v)
@@ -94,7 +97,8 @@ def parser():
     a("--data", default=None, help="mnist, fashion_mnist, sample, a Keras-format .npz or a folder "
       "of IDX files (default: $DCGAN_DATA, else Keras's MNIST, else the bundled sample)")
     a("--out", default=None, help="run directory (default: runs/<timestamp>)")
-    a("--precision", default=d.precision, help=f"one of {', '.join(PRECISIONS)}")
+    a("--precision", default=d.precision, help=f"one of {', '.join(PRECISIONS)}; auto: mixed_bfloat16 on "
+      "CPUs and GPUs with bf16 math, mixed_float16 on older GPUs, else float32")
     a("--ema", type=float, default=None, help="also keep an EMA of G's weights with this decay (e.g. 0.999)")
     a("--eval-every", type=int, default=None,
       help="epochs between FID checks (logs fid, keeps generator_best.h5; needs saved_models/classifier.h5)")
@@ -147,11 +151,18 @@ def build(cfg, strategy):
     import keras
     from dcgan.gan import DCGAN
     from dcgan.models import build_pair
-    keras.mixed_precision.set_global_policy(cfg.precision)
     keras.utils.set_random_seed(cfg.seed)
+    # Layers keep the policy they were built under; the global one goes back as it was, so
+    # building a GAN never changes what the caller builds next.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    try:
+        with strategy.scope():
+            g, d = build_pair(cfg.arch, cfg.latent_dim, synchronized_bn=strategy.num_replicas_in_sync > 1)
+            gan = DCGAN(g, d, noise_kind=cfg.noise, label_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     with strategy.scope():
-        g, d = build_pair(cfg.arch, cfg.latent_dim, synchronized_bn=strategy.num_replicas_in_sync > 1)
-        gan = DCGAN(g, d, noise_kind=cfg.noise, label_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema)
 
         def adam():
             opt = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
