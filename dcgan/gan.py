@@ -48,13 +48,13 @@ class DCGAN(keras.Model):
         return self.generator(z, training=training)
 
     # Random draws. Overridable: tests feed the same noise to one and two devices.
-    def draws(self, real, salt):
+    def draws(self, real):
         """Latents for D's fake half, latents for G, and the label seeds, for this step."""
         ctx = tf.distribute.get_replica_context()
         replica = ctx.replica_id_in_sync_group if ctx else 0
         step = self.g_optimizer.iterations
         n = tf.shape(real)[0]
-        seed = lambda k: noise.make_seed(self.seed, step, replica, salt + k)
+        seed = lambda k: noise.make_seed(self.seed, step, replica, k)
         z_d = noise.latent((n, self.latent_dim), seed(0), self.noise_kind)
         z_g = noise.latent((2 * n, self.latent_dim), seed(1), self.noise_kind)
         return z_d, z_g, seed
@@ -66,31 +66,30 @@ class DCGAN(keras.Model):
         count = tf.cast(tf.shape(per_example)[0] * replicas, per_example.dtype)
         return tf.reduce_sum(per_example) / count, tf.reduce_mean(per_example)
 
+    def _update(self, net, optimizer, x, y, weights):
+        """One step of `optimizer` on BCE(y, net(x)), applied to `weights` and nothing else."""
+        with tf.GradientTape() as tape:
+            p = net(x, training=True)
+            loss, local = self._global(self.bce(y, p))
+            scaled = optimizer.scale_loss(loss)
+        optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
+        return local, p
+
     def train_discriminator(self, real, z, seed):
         """One D update on [real, G(z)]. Returns (local loss, predictions, hard targets)."""
-        n = tf.shape(real)[0]
+        n, m = tf.shape(real)[0], tf.shape(z)[0]
         fake = self.generator(z, training=True)
         x = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
         y = tf.concat([noise.labels(n, True, seed(2), self.label_kind),
-                       noise.labels(tf.shape(z)[0], False, seed(3), self.label_kind)], axis=0)
-        weights = self.discriminator.trainable_weights
-        with tf.GradientTape() as tape:
-            p = self.discriminator(x, training=True)
-            loss, local = self._global(self.bce(y, p))
-            scaled = self.d_optimizer.scale_loss(loss)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
-        hard = tf.concat([tf.ones((n, 1)), tf.zeros((tf.shape(z)[0], 1))], axis=0)
-        return local, p, hard
+                       noise.labels(m, False, seed(3), self.label_kind)], axis=0)
+        local, p = self._update(self.discriminator, self.d_optimizer, x, y,
+                                self.discriminator.trainable_weights)
+        return local, p, tf.concat([tf.ones((n, 1)), tf.zeros((m, 1))], axis=0)
 
     def train_generator(self, z, seed):
         """One G update through G -> D with "real" targets; D's weights are read, not written."""
         y = noise.labels(tf.shape(z)[0], True, seed(4), self.label_kind)
-        weights = self.generator.trainable_weights
-        with tf.GradientTape() as tape:
-            p = self.adversarial(z, training=True)
-            loss, local = self._global(self.bce(y, p))
-            scaled = self.g_optimizer.scale_loss(loss)
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
+        local, _ = self._update(self.adversarial, self.g_optimizer, z, y, self.generator.trainable_weights)
         if self.ema_generator is not None:
             d = self.ema_decay
             for e, w in zip(self.ema_generator.weights, self.generator.weights):
@@ -99,7 +98,7 @@ class DCGAN(keras.Model):
 
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
-        z_d, z_g, seed = self.draws(real, salt=0)
+        z_d, z_g, seed = self.draws(real)
         d_loss, p, hard = self.train_discriminator(real, z_d, seed)
         g_loss = self.train_generator(z_g, seed)
         n = tf.shape(real)[0]

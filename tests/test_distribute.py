@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(r"""
     class SameNoise(DCGAN):
         # Noise as a fixed function of each real image: whichever replica holds an image, its
         # noise is the same, so one device and two see the same numbers.
-        def draws(self, real, salt):
+        def draws(self, real):
             flat = tf.reshape(real, (-1, 784))
             z_d = tf.tanh(flat @ W1)
             return z_d, tf.concat([z_d, tf.tanh(flat @ W2)], 0), lambda k: tf.constant([0, k], tf.int64)
