@@ -38,6 +38,11 @@ def execute(path, save=True, timeout=3600):
 
 def main(argv):
     os.environ.pop("DCGAN_NB_FAST", None)
+    default = HERE.parent / "saved_models" / "generator.h5"
+    if not os.environ.get("DCGAN_GENERATOR") and not default.exists():
+        print(f"no generator at {default}: put the shipped one there, or set DCGAN_GENERATOR to a "
+              "generator .h5", file=sys.stderr)
+        return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     paths = [HERE / Path(a).name for a in argv] or NOTEBOOKS
     for path in paths:
