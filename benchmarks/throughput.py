@@ -68,8 +68,9 @@ def cpu_peak_gflops():
     return fp32, (2 * fp32 if "avx512_bf16" in flags else fp32), mhz
 
 
-def reference_loop(x, batch, steps, warmup):
-    """The seed script's step, as it would have to be written to train D under Keras 3."""
+def reference_loop(x, batch):
+    """The seed script's step, as it would have to be written to train D under Keras 3.
+    Returns (run(steps), g, d)."""
     keras.utils.set_random_seed(0)
     g, d = models.build_pair()
     d.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
@@ -95,33 +96,37 @@ def reference_loop(x, batch, steps, warmup):
         y = stats.truncnorm.rvs(0.7, 1.2, size=(batch, 1), random_state=rng).astype(np.float32)
         adversarial.train_on_batch(noise, y)
 
-    for _ in range(warmup):
-        step()
-    d_before = [np.array(w) for w in d.weights]
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    seconds = time.perf_counter() - t
-    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), "D did not train"
-    return batch * steps / seconds, (g, d)
+    def run(steps):
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return time.perf_counter() - t
+    return run, g, d
 
 
-def project(x, batch, steps, warmup, precision, spe, jit):
+def project(x, batch, precision, spe, jit):
+    """Returns run(steps): the project's train step through fit."""
     cfg = Config(batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit).resolved()
     gan = build(cfg, tf.distribute.get_strategy())
     ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
-    warm = max(warmup, spe) // spe * spe
-    gan.fit(ds, epochs=1, steps_per_epoch=warm, verbose=0)
-    n = max(steps, spe) // spe * spe
-    t = time.perf_counter()
-    gan.fit(ds, epochs=1, steps_per_epoch=n, verbose=0)
-    seconds = time.perf_counter() - t
-    return batch * n / seconds
+    marks = []
+    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: marks.append(time.perf_counter()))
+
+    def run(steps):
+        """Seconds for `steps` steps in steady state: from the first batch end (one call of the
+        train function, spe steps) to the last. fit's own set-up, once per epoch in real runs
+        and sometimes seconds long, stays outside."""
+        marks.clear()
+        gan.fit(ds, epochs=1, steps_per_epoch=(steps // spe + 1) * spe, verbose=0, callbacks=[clock])
+        return marks[-1] - marks[0]
+    return run
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=20, help="timed steps per variant")
+    p.add_argument("--steps", type=int, default=8, help="timed steps per variant and round (a multiple of "
+                   "every steps_per_execution)")
+    p.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported")
     p.add_argument("--warmup", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--data", default="sample")
@@ -134,22 +139,35 @@ def main():
     fp32_peak, bf16_peak, mhz = cpu_peak_gflops()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores at {mhz:.0f} MHz, "
           f"{'GPUs: ' + str(len(gpus)) if gpus else 'no GPU'}; TensorFlow {tf.__version__}, Keras {keras.__version__}")
-    print(f"data: {source}; batch {args.batch_size}; {args.steps} timed steps after {args.warmup} warm-up")
-    ref, (g, d) = reference_loop(x, args.batch_size, args.steps, args.warmup)
+    print(f"data: {source}; batch {args.batch_size}; median of {args.rounds} rounds of {args.steps} steps "
+          f"after {args.warmup} warm-up")
+    runs = {"(a) reference loop (train_on_batch x2, scipy)": reference_loop(x, args.batch_size)}
+    g, d = runs[next(iter(runs))][1:]
+    runs = {k: v[0] for k, v in runs.items()}
+    for v in args.variants:
+        precision, spe, jit = v.split(":")
+        name = f"(b) fit: {precision}, steps/exec {spe}{', XLA' if jit == '1' else ''}"
+        runs[name] = project(x, args.batch_size, precision, int(spe), jit == "1")
+    d_before = [np.array(w) for w in d.weights]
+    for run in runs.values():  # warm-up: tracing, oneDNN primitive caches
+        run(args.warmup)
+    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), "reference D did not train"
+    # This machine's speed drifts (shared host): variants take turns, each round, and the median
+    # over rounds is reported.
+    rates = {k: [] for k in runs}
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            rates[name].append(args.batch_size * args.steps / run(args.steps))
     flops = step_flops(g, d, args.batch_size) / args.batch_size  # per image
     print(f"counted work: {flops / 1e6:.1f} MFLOP per image per step; CPU peak ~{fp32_peak:.0f} GFLOP/s fp32, "
           f"~{bf16_peak:.0f} bf16")
-    print(f"{'variant':<44}{'images/s':>10}{'x ref':>8}{'GFLOP/s':>9}{'% peak':>8}")
-    print(f"{'(a) reference loop (train_on_batch x2, scipy)':<44}{ref:>10.0f}{1.0:>8.2f}"
-          f"{ref * flops / 1e9:>9.1f}{100 * ref * flops / 1e9 / fp32_peak:>8.1f}")
-    for v in args.variants:
-        precision, spe, jit = v.split(":")
-        ips = project(x, args.batch_size, args.steps, args.warmup, precision, int(spe), jit == "1")
-        peak = bf16_peak if "bfloat16" in precision else fp32_peak
-        name = f"(b) fit: {precision}, steps/exec {spe}{', XLA' if jit == '1' else ''}"
-        print(f"{name:<44}{ips:>10.0f}{ips / ref:>8.2f}{ips * flops / 1e9:>9.1f}{100 * ips * flops / 1e9 / peak:>8.1f}",
-              flush=True)
-
+    print(f"{'variant':<44}{'images/s':>10}{'(min-max)':>12}{'x ref':>7}{'GFLOP/s':>9}{'% peak':>8}")
+    ref = float(np.median(rates[next(iter(rates))]))
+    for name, r in rates.items():
+        ips = float(np.median(r))
+        peak = bf16_peak if "bfloat16" in name else fp32_peak
+        print(f"{name:<44}{ips:>10.0f}{f'({min(r):.0f}-{max(r):.0f})':>12}{ips / ref:>7.2f}"
+              f"{ips * flops / 1e9:>9.1f}{100 * ips * flops / 1e9 / peak:>8.1f}")
 
 if __name__ == "__main__":
     main()
