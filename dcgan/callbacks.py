@@ -99,7 +99,7 @@ class Checkpoints(keras.callbacks.Callback):
         atomic_save(gan.generator, d / f"generator{tag}.h5")
         atomic_save(gan.discriminator, d / f"discriminator{tag}.h5")
         if gan.ema_generator is not None:
-            atomic_save(gan.ema_generator, d / f"generator_ema{tag}.h5")
+            atomic_save(gan.calibrated_ema(), d / f"generator_ema{tag}.h5")
 
     def on_epoch_end(self, epoch, logs=None):
         e = epoch + 1
@@ -207,7 +207,7 @@ class Evaluate(keras.callbacks.Callback):
         due = (epoch + 1) % self.every == 0 and not self.failed
         logs["fid"] = self._fid(self.model.generator) if due else float("nan")
         if self.model.ema_generator is not None:
-            logs["fid_ema"] = self._fid(self.model.ema_generator) if due else float("nan")
+            logs["fid_ema"] = self._fid(self.model.calibrated_ema()) if due else float("nan")
         if due and logs["fid"] < self.best:
             self.best = logs["fid"]
             atomic_save(self.model.generator, self.run_dir / "generator_best.h5")
