@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-run = Path(sys.argv[1])
+run, savedmodel, same_as = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 n = 6
 z = tf.random.stateless_truncated_normal((n, 100), seed=[1, 2]).numpy()  # the training noise family
 
@@ -31,16 +31,16 @@ keras_file = check_images(keras.models.load_model(run / "generator.keras").predi
                           "generator.keras")
 np.testing.assert_allclose(keras_file, images, atol=1e-5, err_msg="generator.keras vs generator.h5")
 
-# The SavedModel is the epoch-1 checkpoint; compare it with the .h5 written at the same time.
-saved = tf.saved_model.load(str(run / "generator_e0001_savedmodel"))
+# The SavedModel against the .h5 written from the same weights.
+saved = tf.saved_model.load(str(run / savedmodel))
 serve = saved.signatures["serving_default"]
 (name, spec), = serve.structured_input_signature[1].items()
 assert tuple(spec.shape) == (None, 100), spec
 outputs = serve(**{name: tf.constant(z)})
 assert len(outputs) == 1, list(outputs)
 from_saved = check_images(list(outputs.values())[0], "SavedModel serving_default")
-h5_e1 = keras.models.load_model(run / "generator_e0001.h5").predict(z, verbose=0)
-np.testing.assert_allclose(from_saved, h5_e1, atol=1e-5, err_msg="SavedModel vs generator_e0001.h5")
+h5 = keras.models.load_model(run / same_as).predict(z, verbose=0)
+np.testing.assert_allclose(from_saved, h5, atol=1e-5, err_msg=f"SavedModel vs {same_as}")
 
 d = keras.models.load_model(run / "discriminator.h5")
 p = np.asarray(d.predict(images, verbose=0))
@@ -52,12 +52,20 @@ print("loaded-anywhere-ok")
 """
 
 
-def test_saved_models_load_without_dcgan(tiny_run, tmp_path):
+def load_without_dcgan(folder, savedmodel, same_as, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     # Keep this checkout off the path, so a saved model that needs project code fails to load.
     env["PYTHONPATH"] = os.pathsep.join(p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                                         if p and os.path.realpath(p) != str(REPO))
-    proc = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_DCGAN, str(tiny_run)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_DCGAN, str(folder), savedmodel, same_as],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "loaded-anywhere-ok" in proc.stdout
+
+
+def test_saved_models_load_without_dcgan(tiny_run, tmp_path):
+    load_without_dcgan(tiny_run, "generator_e0001_savedmodel", "generator_e0001.h5", tmp_path)
+
+
+def test_shipped_models_load_without_dcgan(tmp_path):
+    load_without_dcgan(REPO / "saved_models", "generator_savedmodel", "generator.h5", tmp_path)
