@@ -259,7 +259,6 @@ def main(argv=None):
     args = parser().parse_args(argv)
     fields = {f.name for f in dataclasses.fields(Config)}
     given = {k: v for k, v in vars(args).items() if k in fields}
-    given["jit_compile"] = args.jit_compile
     if args.resume:
         path = Path(args.resume) / "config.json"
         try:
@@ -268,8 +267,9 @@ def main(argv=None):
             raise UsageError(f"{args.resume} is not a run directory (no readable config.json): "
                              "pass --resume a folder written by dcgan.train") from None
         cfg = Config(**{k: v for k, v in saved.items() if k in fields})
-        explicit = {a.dest for a in parser()._actions if f"--{a.dest.replace('_', '-')}" in " ".join(argv or sys.argv)}
-        cfg.epochs = args.epochs if "epochs" in explicit else cfg.epochs
+        # The saved settings win, except a new total of --epochs when one is given.
+        if any(a == "--epochs" or a.startswith("--epochs=") for a in (sys.argv[1:] if argv is None else argv)):
+            cfg.epochs = args.epochs
     else:
         cfg = Config(**given)
     run_dir = run(cfg, resume=args.resume, verbose=0 if args.quiet else "auto",
