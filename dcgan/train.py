@@ -200,6 +200,7 @@ def run(cfg, resume=None, verbose="auto", log=print):
     if half % strategy.num_replicas_in_sync:
         raise UsageError(f"--batch-size {cfg.batch_size} must split evenly over "
                          f"{strategy.num_replicas_in_sync} replicas (half of it is the real batch)")
+    steps = len(x) // half if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, len(x) // half)
     # Only the chief writes the run directory. Every other worker of a multi-worker run writes the
     # same files into a scratch folder of its own (its weights equal the chief's; a test compares
     # them) and, on --resume, reads its resume state from the chief's run directory, so all
@@ -213,14 +214,12 @@ def run(cfg, resume=None, verbose="auto", log=print):
         run_dir = prepare_run_dir(cfg.out)
     if not (chief and resume):
         run_dir.mkdir(parents=True, exist_ok=True)
-        steps = len(x) // half if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, len(x) // half)
         info = {**dataclasses.asdict(cfg), "out": str(run_dir), "data_source": source,
                 "train_images": len(x), "steps_per_epoch": steps,
                 "replicas": strategy.num_replicas_in_sync, "strategy": type(strategy).__name__,
                 "tensorflow": __import__("tensorflow").__version__, "keras": keras.__version__,
                 "command": " ".join(["python -m dcgan.train", *sys.argv[1:]]) if sys.argv[0].endswith("train.py") else None}
         (run_dir / "config.json").write_text(json.dumps(info, indent=2) + "\n")
-    steps = len(x) // half if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, len(x) // half)
 
     gan = build(cfg, strategy)
     if resume:
