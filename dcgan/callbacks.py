@@ -170,8 +170,12 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0 and not self.failed:
-            images = sampling.generate(self.model.generator, self.n, z=self.z)
-            sampling.save_grid(images, self.dir / f"epoch_{epoch + 1:04d}.png")
+            path = self.dir / f"epoch_{epoch + 1:04d}.png"
+            if self.model.conditional:  # a row per digit, a column per fixed latent vector
+                rows = sampling.digit_rows(self.model.generator, 8, seed=self.seed)
+                sampling.save_grid(rows.reshape(-1, 28, 28), path, cols=8)
+            else:
+                sampling.save_grid(sampling.generate(self.model.generator, self.n, z=self.z), path)
 
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))

@@ -3,7 +3,7 @@ import keras
 import tensorflow as tf
 
 from dcgan import noise
-from dcgan.models import build_adversarial
+from dcgan.models import NUM_CLASSES, build_adversarial, is_conditional
 
 METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
 
@@ -18,7 +18,9 @@ def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_k
     for i in range(batches):
         for layer in norms:  # moving = i/(i+1) moving + 1/(i+1) batch: an exact running mean
             layer.momentum = i / (i + 1)
-        z = noise.latent((batch_size, generator.input_shape[-1]), noise.make_seed(seed, -1, i), noise_kind)
+        z = noise.latent((batch_size, generator.inputs[0].shape[-1]), noise.make_seed(seed, -1, i), noise_kind)
+        if is_conditional(generator):  # every digit equally often, as generation asks for them
+            z = [z, tf.range(batch_size) % NUM_CLASSES]
         generator(z, training=True)
     for layer, m, t in zip(norms, momenta, trainable):
         layer.momentum, layer.trainable = m, t
@@ -32,6 +34,9 @@ class DCGAN(keras.Model):
     then G gets a full batch of noise through G -> D with "real" labels, and only G's weights
     move. Losses are summed per example and divided by the global batch once, so k replicas
     compute what one device would.
+
+    Conditional (both nets take a digit as a second input): the data yields (images, digits),
+    G's digits are drawn uniformly, and D judges each image with the digit it claims to be.
     """
 
     def __init__(self, generator, discriminator, noise_kind="truncated", label_kind="soft",
@@ -40,7 +45,8 @@ class DCGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.adversarial = build_adversarial(generator, discriminator)
-        self.latent_dim = generator.input_shape[-1]
+        self.conditional = is_conditional(generator)
+        self.latent_dim = generator.inputs[0].shape[-1]
         self.noise_kind, self.label_kind, self.seed = noise_kind, label_kind, int(seed)
         self.ema_decay = ema_decay
         self.ema_generator = None
@@ -72,7 +78,8 @@ class DCGAN(keras.Model):
 
     # Random draws. Overridable: tests feed the same noise to one and two devices.
     def draws(self, real):
-        """Latents for D's fake half, latents for G, and the label seeds, for this step."""
+        """G's inputs for D's fake half and for G's update, and the label seeds, for this step.
+        G's inputs are latents, or [latents, digits] for a conditional GAN."""
         ctx = tf.distribute.get_replica_context()
         replica = ctx.replica_id_in_sync_group if ctx else 0
         step = self.g_optimizer.iterations
@@ -80,6 +87,8 @@ class DCGAN(keras.Model):
         seed = lambda k: noise.make_seed(self.seed, step, replica, k)
         z_d = noise.latent((n, self.latent_dim), seed(0), self.noise_kind)
         z_g = noise.latent((2 * n, self.latent_dim), seed(1), self.noise_kind)
+        if self.conditional:
+            z_d, z_g = [z_d, noise.digits(n, seed(5))], [z_g, noise.digits(2 * n, seed(6))]
         return z_d, z_g, seed
 
     def _global(self, per_example):
@@ -99,10 +108,15 @@ class DCGAN(keras.Model):
         return local, p
 
     def train_discriminator(self, real, z, seed):
-        """One D update on [real, G(z)]. Returns (local loss, predictions, hard targets)."""
-        n, m = tf.shape(real)[0], tf.shape(z)[0]
+        """One D update on [real, G(z)]. Returns (local loss, predictions, hard targets).
+        For a conditional GAN `real` is (images, digits) and `z` is [latents, digits]."""
         fake = self.generator(z, training=True)
+        if self.conditional:
+            (real, real_digits), fake_digits = real, z[1]
+        n, m = tf.shape(real)[0], tf.shape(fake)[0]
         x = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
+        if self.conditional:
+            x = [x, tf.concat([real_digits, fake_digits], axis=0)]
         y = tf.concat([noise.labels(n, True, seed(2), self.label_kind),
                        noise.labels(m, False, seed(3), self.label_kind)], axis=0)
         local, p = self._update(self.discriminator, self.d_optimizer, x, y,
@@ -111,7 +125,8 @@ class DCGAN(keras.Model):
 
     def train_generator(self, z, seed):
         """One G update through G -> D with "real" targets; D's weights are read, not written."""
-        y = noise.labels(tf.shape(z)[0], True, seed(4), self.label_kind)
+        n = tf.shape(z[0] if self.conditional else z)[0]
+        y = noise.labels(n, True, seed(4), self.label_kind)
         local, _ = self._update(self.adversarial, self.g_optimizer, z, y, self.generator.trainable_weights)
         if self.ema_generator is not None:
             # Warm-up as in tf.train.ExponentialMovingAverage(num_updates): early on the average
@@ -133,10 +148,12 @@ class DCGAN(keras.Model):
 
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
+        n = tf.shape(real)[0]
         z_d, z_g, seed = self.draws(real)
+        if self.conditional:
+            real = (real, tf.cast(data[1], tf.int32))
         d_loss, p, hard = self.train_discriminator(real, z_d, seed)
         g_loss = self.train_generator(z_g, seed)
-        n = tf.shape(real)[0]
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_acc": tf.reduce_mean(tf.cast(tf.equal(tf.cast(p > 0.5, tf.float32), hard), tf.float32)),
                   "d_real": tf.reduce_mean(p[:n]), "d_fake": tf.reduce_mean(p[n:])}

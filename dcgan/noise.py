@@ -47,6 +47,11 @@ def latent(shape, seed, kind="truncated"):
     raise ValueError(f"unknown noise kind {kind!r}; choose one of {', '.join(NOISE_KINDS)}")
 
 
+def digits(n, seed, classes=10):
+    """n class labels (int32), each of `classes` equally likely: the digits G is asked for."""
+    return tf.random.stateless_uniform((n,), seed, minval=0, maxval=classes, dtype=tf.int32)
+
+
 def labels(n, real, seed, kind="soft"):
     """Targets of shape (n, 1): soft ones drawn fresh, or hard 1/0."""
     if kind == "hard":

@@ -6,6 +6,9 @@ import numpy as np
 from dcgan.errors import UsageError
 
 
+NUM_CLASSES = 10
+
+
 class SavedModelGenerator:
     """A generator exported as a SavedModel, with the bits of the Keras API that `generate` uses."""
 
@@ -13,16 +16,20 @@ class SavedModelGenerator:
         import tensorflow as tf
         self._loaded = tf.saved_model.load(str(path))
         self._fn = self._loaded.signatures["serving_default"]
-        # Signature functions take keyword arguments only (named after the exported input).
-        (self._input_name, spec), = self._fn.structured_input_signature[1].items()
-        self._dtype = spec.dtype
-        self.input_shape = tuple(spec.shape)
+        # Signature functions take keyword arguments only (named after the exported inputs); a
+        # conditional generator's second input is the integer one.
+        specs = sorted(self._fn.structured_input_signature[1].items(), key=lambda kv: kv[1].dtype.is_integer)
+        self._inputs = [(name, spec.dtype) for name, spec in specs]
+        shapes = [tuple(spec.shape) for _, spec in specs]
+        self.input_shape = shapes if len(shapes) > 1 else shapes[0]
         self.output_shape = (None, *list(self._fn.structured_outputs.values())[0].shape[1:])
 
-    def __call__(self, z, training=False):
+    def __call__(self, inputs, training=False):
         import tensorflow as tf
-        z = tf.convert_to_tensor(z, self._dtype)  # numpy arrays too, not only tensors
-        return list(self._fn(**{self._input_name: z}).values())[0]
+        inputs = inputs if len(self._inputs) > 1 else [inputs]
+        # numpy arrays too, not only tensors
+        kwargs = {name: tf.convert_to_tensor(x, dtype) for (name, dtype), x in zip(self._inputs, inputs)}
+        return list(self._fn(**kwargs).values())[0]
 
     def predict(self, z, verbose=0):
         return np.asarray(self(z))
@@ -44,14 +51,44 @@ def load_generator(path):
         raise UsageError(f"{path} is not a loadable Keras model or SavedModel "
                          f"({type(e).__name__}): pass --model a generator saved by dcgan.train") from None
     try:
-        in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
-    except (AttributeError, ValueError):  # a model with no fixed input, or several
+        in_shape, out_shape = model.input_shape, tuple(model.output_shape)
+        if is_conditional(model):  # [latents, digits]
+            in_shape = in_shape[0] if tuple(in_shape[1]) == (None,) else ()
+        in_shape = tuple(in_shape)
+    except (AttributeError, ValueError, TypeError):  # a model with no fixed input, or several
         in_shape, out_shape = (), ()
     if (len(in_shape) != 2 or not isinstance(in_shape[1], int)
             or tuple(out_shape[1:]) != (28, 28, 1)):
-        raise UsageError(f"{path} maps {in_shape} -> {out_shape}, not latents -> 28x28x1 images; "
-                         "is it a discriminator? pass the generator instead")
+        raise UsageError(f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
+                         "-> 28x28x1 images; is it a discriminator? pass the generator instead")
     return model
+
+
+def is_conditional(generator):
+    """True for a generator that takes [latents, digits]."""
+    shape = generator.input_shape
+    return isinstance(shape, list) and len(shape) == 2
+
+
+def latent_dim(generator):
+    shape = generator.input_shape
+    return (shape[0] if is_conditional(generator) else shape)[-1]
+
+
+def check_digits(generator, digits, n):
+    """The digits a generator is asked for, as int32 (n,): None means 0-9 in turn for a
+    conditional generator (every digit equally often) and nothing for another one."""
+    if not is_conditional(generator):
+        if digits is not None:
+            raise UsageError("this generator does not take a digit: pass a conditional one "
+                             "(trained with --conditional) or drop the digit")
+        return None
+    if digits is None:
+        return np.arange(n, dtype=np.int32) % NUM_CLASSES
+    d = np.broadcast_to(np.asarray(digits), (n,))
+    if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= NUM_CLASSES:
+        raise UsageError(f"digits must be whole numbers 0-{NUM_CLASSES - 1}, got {np.unique(d)[:5]}")
+    return d.astype(np.int32)
 
 
 def latents(n, latent_dim, seed=None, kind="truncated"):
@@ -70,30 +107,46 @@ def to_uint8(images):
     return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def generate(generator, n, seed=None, batch_size=1000, z=None):
-    """n digits as uint8 (n, 28, 28). The same seed gives the same digits."""
+def generate(generator, n, seed=None, batch_size=1000, z=None, digits=None):
+    """n digits as uint8 (n, 28, 28). The same seed gives the same digits.
+
+    A conditional generator draws `digits` (one int for all, or n ints; default 0-9 in turn).
+    """
     if n <= 0:
         raise UsageError(f"asked for {n} images; ask for at least 1")
-    if z is None:
-        z = latents(n, generator.input_shape[-1], seed)
-    out = [np.asarray(generator(z[i:i + batch_size], training=False))
-           for i in range(0, n, batch_size)]
-    return to_uint8(np.concatenate(out))
+    digits = check_digits(generator, digits, n)
+    z = np.asarray(latents(n, latent_dim(generator), seed) if z is None else z, np.float32)
+    batches = [z[i:i + batch_size] if digits is None else [z[i:i + batch_size], digits[i:i + batch_size]]
+               for i in range(0, n, batch_size)]
+    return to_uint8(np.concatenate([np.asarray(generator(b, training=False)) for b in batches]))
 
 
-def interpolate(generator, rows, steps, seed=None):
+def digit_rows(generator, per_row, seed=None):
+    """uint8 (10, per_row, 28, 28) from a conditional generator: row d holds the digit d, and
+    column j uses the same latent vector in every row, so a column keeps one style."""
+    z = np.asarray(latents(per_row, latent_dim(generator), seed), np.float32)
+    digits = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_row)
+    images = generate(generator, NUM_CLASSES * per_row, z=np.tile(z, (NUM_CLASSES, 1)), digits=digits)
+    return images.reshape(NUM_CLASSES, per_row, 28, 28)
+
+
+def interpolate(generator, rows, steps, seed=None, digit=None):
     """`rows` walks of `steps` digits each, uint8 (rows, steps, 28, 28).
 
     Each row goes in a straight line through latent space from one random latent vector to
-    another, both ends included; the same seed gives the same walks.
+    another, both ends included; the same seed gives the same walks. A conditional generator
+    draws `digit` in every row (default: row r draws the digit r mod 10).
     """
     if rows <= 0 or steps < 2:
         raise UsageError(f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps")
-    z = np.asarray(latents(2 * rows, generator.input_shape[-1], seed), np.float32)
+    z = np.asarray(latents(2 * rows, latent_dim(generator), seed), np.float32)
     start, end = z[:rows, None, :], z[rows:, None, :]
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     path = ((1.0 - t) * start + t * end).reshape(rows * steps, -1)
-    return generate(generator, rows * steps, z=path).reshape(rows, steps, 28, 28)
+    digits = None
+    if is_conditional(generator):
+        digits = np.repeat(np.arange(rows) % NUM_CLASSES if digit is None else np.full(rows, digit), steps)
+    return generate(generator, rows * steps, z=path, digits=digits).reshape(rows, steps, 28, 28)
 
 
 def grid(images, cols=None, pad=2):

@@ -29,6 +29,7 @@ class Config:
     labels: str = None
     noise: str = None
     arch: str = "dcgan"
+    conditional: bool = False
     seed: int = 0
     steps_per_epoch: int = None
     save_every: int = 5
@@ -69,6 +70,8 @@ class Config:
         for name in ("eval_every", "eval_samples"):
             if getattr(c, name) is not None and getattr(c, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
+        if c.conditional and c.arch != "dcgan":
+            raise UsageError(f"--conditional works with --arch dcgan, not {c.arch}: drop one of them")
         if c.ema is not None and not 0 < c.ema < 1:
             raise UsageError(f"--ema must be a decay in (0, 1) such as 0.999, got {c.ema}")
         return c
@@ -90,6 +93,8 @@ def parser():
     a("--noise", default=None, help="truncated (normal cut to [-1, 1]), normal or uniform "
       "(default: truncated dcgan, uniform mlp)")
     a("--arch", default=d.arch, help="dcgan (the reference conv nets) or mlp (the vanilla GAN)")
+    a("--conditional", action="store_true",
+      help="class-conditional GAN: G and D also take the digit, and G draws the digit it is asked for")
     a("--seed", type=int, default=d.seed, help="seed for noise, labels, shuffling and weights")
     a("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch, for quick runs")
     a("--save-every", type=int, default=d.save_every, help="epochs between checkpoints")
@@ -158,7 +163,8 @@ def build(cfg, strategy):
     keras.mixed_precision.set_global_policy(cfg.precision)
     try:
         with strategy.scope():
-            g, d = build_pair(cfg.arch, cfg.latent_dim, synchronized_bn=strategy.num_replicas_in_sync > 1)
+            g, d = build_pair(cfg.arch, cfg.latent_dim, synchronized_bn=strategy.num_replicas_in_sync > 1,
+                              conditional=cfg.conditional)
             gan = DCGAN(g, d, noise_kind=cfg.noise, label_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema)
     finally:
         keras.mixed_precision.set_global_policy(previous)
@@ -176,6 +182,7 @@ def build(cfg, strategy):
 
 def run(cfg, resume=None, verbose="auto", log=print):
     """Trains a DCGAN as `cfg` says; returns the run directory. The library entry point."""
+    import numpy as np
     from dcgan import data
     cfg = cfg.resolved()
     start_epoch = 0
@@ -187,7 +194,10 @@ def run(cfg, resume=None, verbose="auto", log=print):
                              "state_eNNNN.npz): pass --resume a run directory written by dcgan.train")
         if start_epoch >= cfg.epochs:
             raise UsageError(f"{resume} already has {start_epoch} epochs: pass a larger --epochs to go on")
-    x, _, source = data.load(cfg.data, "train", log=log)
+    x, y, source = data.load(cfg.data, "train", log=log)
+    if cfg.conditional and (len(np.unique(y)) < 2 or y.min() < 0 or y.max() > 9):
+        raise UsageError(f"--conditional needs digit labels 0-9 but {source} has "
+                         f"{', '.join(map(str, np.unique(y)[:5]))}: pass --data a labelled MNIST .npz or IDX folder")
     half = cfg.batch_size // 2
     if half > len(x):
         raise UsageError(f"--batch-size {cfg.batch_size} needs {half} real images a step but the data "
@@ -240,7 +250,8 @@ def run(cfg, resume=None, verbose="auto", log=print):
     callbacks.insert(0, nan)  # first: it must judge an epoch before anything saves it
     # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the epochs
     # done, so a resumed run sees the batches it would have seen.
-    ds = data.make_dataset(x, half, seed=cfg.seed, repeat=True).skip(start_epoch * steps)
+    ds = data.make_dataset(x, half, seed=cfg.seed, repeat=True,
+                           labels=y if cfg.conditional else None).skip(start_epoch * steps)
     gan.fit(ds, epochs=cfg.epochs, initial_epoch=start_epoch, steps_per_epoch=steps,
             callbacks=callbacks, verbose=verbose, shuffle=False)
     if nan.bad_epoch is not None:
