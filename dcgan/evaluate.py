@@ -46,7 +46,8 @@ def parser():
 
 
 def load_images_npz(path):
-    """uint8 (n, 28, 28) from the 'images' array of a .npz, validated."""
+    """(uint8 (n, 28, 28), digits (n,) or None) from the 'images' (and 'digits') arrays of a
+    .npz, validated: `dcgan.generate --out x.npz` of a conditional generator writes both."""
     from dcgan.metrics import check_images
     path = Path(path)
     fix = "pass --images a .npz holding uint8 (n, 28, 28) digits under the key 'images'"
@@ -57,11 +58,19 @@ def load_images_npz(path):
             if "images" not in f:
                 raise UsageError(f"{path} has no 'images' array (has {', '.join(f.files) or 'none'}): {fix}")
             x = f["images"]
+            digits = f["digits"] if "digits" in f else None
     except UsageError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as e:
         raise UsageError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
-    return check_images(x, where=f"images in {path}")
+    x = check_images(x.reshape(-1, *x.shape[-2:]) if x.ndim == 4 and x.shape[-1] != 1 else x,
+                     where=f"images in {path}")
+    if digits is not None:
+        digits = np.asarray(digits).ravel()
+        if len(digits) != len(x) or not np.issubdtype(digits.dtype, np.integer) or \
+                digits.min() < 0 or digits.max() > 9:
+            raise UsageError(f"{path}: 'digits' must hold one digit 0-9 per image: {fix}")
+    return x, digits
 
 
 def format_table(columns, keys=tuple(LABELS)):
@@ -72,6 +81,18 @@ def format_table(columns, keys=tuple(LABELS)):
     for k in keys:
         cells = "".join(f"{r[k]:>14d}" if k == "n" else f"{r[k]:>14.4f}" for r in columns.values())
         lines.append(f"{LABELS[k]:<{width}}{cells}")
+    return "\n".join(lines)
+
+
+def format_per_class(generated, real):
+    """The conditional generator's table: per digit asked for, how often the classifier agrees,
+    and that digit's FID against the test digits of its class, beside real digits' floor."""
+    lines = [f"{'digit':>5}{'n':>7}{'agreement':>11}{'FID':>9}{'real: agreement':>17}{'FID':>9}"]
+    for g, r in zip(generated["per_class"], real["per_class"]):
+        lines.append(f"{g['digit']:>5}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
+                     f"{r['agreement']:>17.4f}{r['fid']:>9.3f}")
+    lines.append(f"{'all':>5}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
+                 f"{real['agreement']:>17.4f}")
     return "\n".join(lines)
 
 
@@ -127,28 +148,33 @@ def main(argv=None):
     if args.model:
         generator = sampling.load_generator(args.model)
         what = str(args.model)
+        digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
     else:
-        images = load_images_npz(args.images)
+        images, digits = load_images_npz(args.images)
         what = f"{len(images)} digits in {args.images}"
     classifier = metrics.load_classifier(args.classifier)
-    test, _, source = data.load(args.data, "test", log=log)
-    train_x, _, _ = data.load(args.data, "train", log=log)
+    test, test_y, source = data.load(args.data, "test", log=log)
+    train_x, train_y, _ = data.load(args.data, "train", log=log)
     if args.model:
-        images = sampling.generate(generator, args.n, seed=args.seed)
+        images = sampling.generate(generator, args.n, seed=args.seed, digits=digits)
     n_real = min(args.n if args.model else len(images), len(train_x))
     for name, count in (("generated", len(images)), ("real", n_real), ("reference", len(test))):
         if count <= args.k:
             raise UsageError(f"{count} {name} digits are too few for --k {args.k}: use more than {args.k}")
-    real = train_x[np.random.default_rng(args.seed).choice(len(train_x), n_real, replace=False)]
+    pick = np.random.default_rng(args.seed).choice(len(train_x), n_real, replace=False)
+    real, real_y = train_x[pick], train_y[pick]
 
-    ref = metrics.reference_features(classifier, test)
-    results = {"generated": metrics.evaluate_images(classifier, images, ref, k=args.k),
-               "real": metrics.evaluate_images(classifier, real, ref, k=args.k)}
+    ref = metrics.reference_features(classifier, test, labels=test_y)
+    results = {"generated": metrics.evaluate_images(classifier, images, ref, k=args.k, digits=digits),
+               "real": metrics.evaluate_images(classifier, real, ref, k=args.k,
+                                               digits=real_y if digits is not None else None)}
     print(f"{what} vs {len(test)} test digits of {source}; classifier {metrics.classifier_path(args.classifier)}")
     name = "generated" if args.model else "images"  # JSON keeps the key "generated" for both
     print(format_table({name: results["generated"], "real (floor)": results["real"]}))
     hist = " ".join(f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"]))
     print(f"{name} digit mix (%): {hist}")
+    if digits is not None:
+        print(format_per_class(results["generated"], results["real"]))
     if args.json:
         _write_json(args.json, {**results, "model": args.model, "images": args.images, "seed": args.seed,
                                 "k": args.k, "reference": {"data": source, "split": "test", "n": len(test)},

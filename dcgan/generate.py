@@ -3,6 +3,8 @@
     python -m dcgan.generate -n 64 --seed 1 --out grid.png
     python -m dcgan.generate -n 10000 --out digits.npz --model runs/20261124-120000/generator.h5
     python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
+    python -m dcgan.generate --digit 7 -n 16 --out sevens.png      # the conditional generator
+    python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit, a style per column
 """
 import argparse
 import sys
@@ -13,13 +15,22 @@ from dcgan.errors import UsageError, run_cli
 
 ENV_VAR = "DCGAN_GENERATOR"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "saved_models" / "generator.h5"
+DEFAULT_CONDITIONAL = DEFAULT_MODEL.parent / "conditional" / "generator.h5"
 FORMATS = (".png", ".npz")
 MAX_IMAGES = 1_000_000  # 0.8 GB of uint8 digits, and their latents, at once
 
 
-def default_model():
-    """$DCGAN_GENERATOR if set, else the generator shipped in saved_models/."""
-    return os.environ.get(ENV_VAR) or str(DEFAULT_MODEL)
+def default_model(conditional=False):
+    """$DCGAN_GENERATOR if set, else the generator shipped in saved_models/ (the conditional one
+    when a digit is asked for)."""
+    return os.environ.get(ENV_VAR) or str(DEFAULT_CONDITIONAL if conditional else DEFAULT_MODEL)
+
+
+def digit_arg(text):
+    """--digit: 0-9, or `all` for a row per digit."""
+    if text == "all" or (text.isdigit() and int(text) <= 9):
+        return text if text == "all" else int(text)
+    raise UsageError(f"--digit {text!r}: ask for a digit 0-9, or all for a row of each")
 
 
 def parser():
@@ -35,8 +46,12 @@ def parser():
       "((n, 28, 28), or (rows, K, 28, 28) with --interpolate)")
     a("--interpolate", type=int, default=None, metavar="K",
       help="rows of K digits on a straight line in latent space between two random latent vectors")
+    a("--digit", type=digit_arg, default=None,
+      help="conditional generators: draw only this digit (0-9), or `all` for one row of -n digits per "
+      "digit 0-9 where each column keeps one latent vector (default: 0-9 in turn)")
     a("--model", default=None,
-      help=f"generator .h5, .keras or SavedModel folder (default: ${ENV_VAR}, else {DEFAULT_MODEL})")
+      help=f"generator .h5, .keras or SavedModel folder (default: ${ENV_VAR}, else {DEFAULT_MODEL}, "
+      f"or with --digit {DEFAULT_CONDITIONAL})")
     return p
 
 
@@ -45,7 +60,7 @@ def check_args(args):
         raise UsageError(f"-n {args.n}: ask for at least 1 {'row' if args.interpolate else 'image'}")
     if args.interpolate is not None and args.interpolate < 2:
         raise UsageError(f"--interpolate {args.interpolate}: a walk needs at least 2 steps (its two ends)")
-    total = args.n * (args.interpolate or 1)
+    total = args.n * (args.interpolate or 1) * (10 if args.digit == "all" else 1)
     if total > MAX_IMAGES:
         raise UsageError(f"{total} images asked for, more than {MAX_IMAGES:,} at once: "
                          "run several times with different --seed")
@@ -76,8 +91,9 @@ def check_out(out):
     return out
 
 
-def write(images, out, seed, cols=None):
-    """Writes the digits to `out` (.png grid or .npz) through a temporary file; returns `out`."""
+def write(images, out, seed, cols=None, digits=None):
+    """Writes the digits to `out` (.png grid or .npz, with the `digits` asked for if any)
+    through a temporary file; returns `out`."""
     import numpy as np
     from dcgan import sampling
     tmp = temp_path(out)
@@ -86,7 +102,8 @@ def write(images, out, seed, cols=None):
             sampling.save_grid(images.reshape(-1, *images.shape[-2:]), tmp, cols=cols)
         else:
             with open(tmp, "wb") as f:
-                np.savez_compressed(f, images=images, seed=np.int64(seed))
+                extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}
+                np.savez_compressed(f, images=images, seed=np.int64(seed), **extra)
         os.replace(tmp, out)
     except OSError as e:
         tmp.unlink(missing_ok=True)
@@ -100,19 +117,31 @@ def main(argv=None):
     out = check_out(args.out)
     import numpy as np
     from dcgan import sampling
-    model_path = args.model or default_model()
+    model_path = args.model or default_model(conditional=args.digit is not None)
     if args.model is None and not Path(model_path).exists():
         raise UsageError(f"no generator at {model_path}: pass --model a generator .h5, .keras or "
                          f"SavedModel folder from a run of dcgan.train, or set ${ENV_VAR} to one")
     generator = sampling.load_generator(model_path)
+    if args.digit is not None and not sampling.is_conditional(generator):
+        raise UsageError(f"{model_path} draws any digit, it does not take one: pass --model a "
+                         "generator trained with --conditional, or drop --digit")
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
+    cols, digits = args.interpolate, None
+    if args.digit == "all" and args.interpolate:
+        raise UsageError("--digit all draws a row per digit; --interpolate needs one digit: "
+                         "pass --digit 0-9 with --interpolate")
     if args.interpolate:
-        images = sampling.interpolate(generator, args.n, args.interpolate, seed)
+        images = sampling.interpolate(generator, args.n, args.interpolate, seed, digit=args.digit)
         what = f"{args.n} rows of {args.interpolate} interpolated digits"
+    elif args.digit == "all":
+        images, cols = sampling.digit_rows(generator, args.n, seed), args.n
+        digits = np.repeat(np.arange(10), args.n).reshape(10, args.n)
+        what = f"10 rows of {args.n} digits (0-9)"
     else:
-        images = sampling.generate(generator, args.n, seed)
-        what = f"{args.n} digits"
-    write(images, out, seed, cols=args.interpolate)
+        digits = sampling.check_digits(generator, args.digit, args.n)
+        images = sampling.generate(generator, args.n, seed, digits=digits)
+        what = f"{args.n} digits" + (f" {args.digit}" if args.digit is not None else "")
+    write(images, out, seed, cols=cols, digits=digits)
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")
     return 0
 

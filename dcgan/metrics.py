@@ -282,23 +282,41 @@ def precision_recall(real_feats, fake_feats, k=3, chunk=1000):
 
 # --- putting it together --------------------------------------------------------------------
 
-def reference_features(classifier, reference_images):
-    """Features of the reference digits, computed once and reusable across `evaluate_images`."""
+def reference_features(classifier, reference_images, labels=None):
+    """Features of the reference digits, computed once and reusable across `evaluate_images`.
+    With their `labels`, the per-class scores of a conditional generator can be computed too."""
     feats, probs = features_and_probs(classifier, reference_images)
     mu, sigma = gaussian_stats(feats)
-    return {"feats": feats, "probs": probs, "mu": mu, "sigma": sigma, "n": len(feats)}
+    return {"feats": feats, "probs": probs, "mu": mu, "sigma": sigma, "n": len(feats),
+            "labels": None if labels is None else np.asarray(labels)}
 
 
-def evaluate_images(classifier, images, reference_images, k=3):
+def per_class_scores(feats, probs, digits, ref):
+    """Digits drawn on request (a conditional generator's, or real ones with their labels):
+    `agreement`, the fraction the classifier reads as the digit asked for, overall and per
+    digit, and each digit's FID against the reference digits of that class."""
+    digits, pred = np.asarray(digits).ravel(), np.asarray(probs).argmax(1)
+    rows = []
+    for c in range(NUM_CLASSES):
+        mine, theirs = digits == c, ref["labels"] == c
+        rows.append({"digit": c, "n": int(mine.sum()),
+                     "agreement": float((pred[mine] == c).mean()) if mine.any() else float("nan"),
+                     "fid": fid(feats[mine], ref["feats"][theirs]) if mine.sum() > 1 else float("nan")})
+    return {"agreement": float((pred == digits).mean()), "per_class": rows}
+
+
+def evaluate_images(classifier, images, reference_images, k=3, digits=None):
     """All metrics for uint8 digits (n, 28, 28) against reference digits (the test split).
 
     reference_images: uint8 digits, or the dict from `reference_features` to skip recomputing
-    them. Returns a dict of floats (and `class_histogram`, a list of 10 fractions).
+    them. Returns a dict of floats (and `class_histogram`, a list of 10 fractions). With the
+    `digits` each image was asked to be, and reference labels, also `per_class_scores`.
     """
     ref = reference_images if isinstance(reference_images, dict) else \
         reference_features(classifier, reference_images)
     feats, probs = features_and_probs(classifier, images)
     precision, recall = precision_recall(ref["feats"], feats, k=k)
+    extra = {} if digits is None or ref.get("labels") is None else per_class_scores(feats, probs, digits, ref)
     return {
         "n": int(len(feats)),
         "fid": frechet_distance(*gaussian_stats(feats), ref["mu"], ref["sigma"]),
@@ -308,10 +326,14 @@ def evaluate_images(classifier, images, reference_images, k=3):
         "precision": precision,
         "recall": recall,
         "class_histogram": [round(float(v), 6) for v in class_histogram(probs)],
+        **extra,
     }
 
 
 def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0, k=3):
-    """Draws n digits with `sampling.generate(generator, n, seed)` and evaluates them."""
+    """Draws n digits with `sampling.generate(generator, n, seed)` and evaluates them; a
+    conditional generator is asked for 0-9 in turn and scored per digit too."""
     from dcgan import sampling
-    return evaluate_images(classifier, sampling.generate(generator, n, seed), reference_images, k=k)
+    digits = sampling.check_digits(generator, None, n)
+    return evaluate_images(classifier, sampling.generate(generator, n, seed, digits=digits),
+                           reference_images, k=k, digits=digits)

@@ -16,13 +16,23 @@ def cli_env(**extra):
     return env
 
 
+def _tiny(tmp_path_factory, *flags):
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    cmd = [sys.executable, "-m", "dcgan.train", "--epochs", "1", "--steps-per-epoch", "2",
+           "--batch-size", "32", "--data", "sample", "--save-every", "1", "--out", str(out), "--quiet", *flags]
+    proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"tiny training run failed:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One tiny training run (2 steps of the bundled sample, a checkpoint after its one epoch),
     made once per session: generator.h5/.keras, generator_e0001_savedmodel, discriminator.h5, ..."""
-    out = tmp_path_factory.mktemp("tiny") / "run"
-    cmd = [sys.executable, "-m", "dcgan.train", "--epochs", "1", "--steps-per-epoch", "2",
-           "--batch-size", "32", "--data", "sample", "--save-every", "1", "--out", str(out), "--quiet"]
-    proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"tiny training run failed:\n{proc.stdout}\n{proc.stderr}"
-    return out
+    return _tiny(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tiny_conditional_run(tmp_path_factory):
+    """The same tiny run with --conditional: two-input generator and discriminator."""
+    return _tiny(tmp_path_factory, "--conditional")

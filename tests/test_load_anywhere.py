@@ -1,4 +1,5 @@
-"""The saved models load with plain Keras / TensorFlow: no dcgan import, no custom objects."""
+"""The saved models load with plain Keras / TensorFlow: no dcgan import, no custom objects.
+Conditional ones too, with the digit as a second input."""
 import os
 import subprocess
 import sys
@@ -25,25 +26,28 @@ def check_images(x, where):
     return x
 
 g = keras.models.load_model(run / "generator.h5")
-images = check_images(g.predict(z, verbose=0), "generator.h5")
+conditional = len(g.inputs) == 2
+digits = np.arange(n, dtype="int32") % 10
+inputs = [z, digits] if conditional else z
+images = check_images(g.predict(inputs, verbose=0), "generator.h5")
 
-keras_file = check_images(keras.models.load_model(run / "generator.keras").predict(z, verbose=0),
+keras_file = check_images(keras.models.load_model(run / "generator.keras").predict(inputs, verbose=0),
                           "generator.keras")
 np.testing.assert_allclose(keras_file, images, atol=1e-5, err_msg="generator.keras vs generator.h5")
 
 # The SavedModel against the .h5 written from the same weights.
 saved = tf.saved_model.load(str(run / savedmodel))
 serve = saved.signatures["serving_default"]
-(name, spec), = serve.structured_input_signature[1].items()
-assert tuple(spec.shape) == (None, 100), spec
-outputs = serve(**{name: tf.constant(z)})
+specs = serve.structured_input_signature[1]
+assert sorted(tuple(s.shape) for s in specs.values()) == ([(None,), (None, 100)] if conditional else [(None, 100)]), specs
+outputs = serve(**{name: tf.constant(digits if spec.dtype.is_integer else z) for name, spec in specs.items()})
 assert len(outputs) == 1, list(outputs)
 from_saved = check_images(list(outputs.values())[0], "SavedModel serving_default")
-h5 = keras.models.load_model(run / same_as).predict(z, verbose=0)
+h5 = keras.models.load_model(run / same_as).predict(inputs, verbose=0)
 np.testing.assert_allclose(from_saved, h5, atol=1e-5, err_msg=f"SavedModel vs {same_as}")
 
 d = keras.models.load_model(run / "discriminator.h5")
-p = np.asarray(d.predict(images, verbose=0))
+p = np.asarray(d.predict([images, digits] if conditional else images, verbose=0))
 assert p.shape == (n, 1), p.shape
 assert np.isfinite(p).all() and p.min() >= 0.0 and p.max() <= 1.0, (p.min(), p.max())
 
@@ -69,3 +73,11 @@ def test_saved_models_load_without_dcgan(tiny_run, tmp_path):
 
 def test_shipped_models_load_without_dcgan(tmp_path):
     load_without_dcgan(REPO / "saved_models", "generator_savedmodel", "generator.h5", tmp_path)
+
+
+def test_conditional_models_load_without_dcgan(tiny_conditional_run, tmp_path):
+    load_without_dcgan(tiny_conditional_run, "generator_e0001_savedmodel", "generator_e0001.h5", tmp_path)
+
+
+def test_shipped_conditional_models_load_without_dcgan(tmp_path):
+    load_without_dcgan(REPO / "saved_models" / "conditional", "generator_savedmodel", "generator.h5", tmp_path)
