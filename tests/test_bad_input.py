@@ -36,6 +36,8 @@ CASES = [
     ("train", ["--save-every", "-1"], ["--save-every must be at least 1"], None),
     ("train", ["--lr", "-1"], ["--lr must be > 0"], None),
     ("train", ["--precision", "fp8"], ["'fp8' is not one of", "float32"], None),
+    ("train", ["--conditional", "--arch", "mlp"], ["--conditional works with --arch dcgan"], None),
+    ("train", ["--conditional", "--data", "{one_class_npz}"], ["needs digit labels 0-9", "labelled"], None),
     # train: where it writes and what it resumes
     ("train", ["--data", "sample", "--out", "{a_file}/run"], ["cannot write", "pick another --out"], None),
     ("train", ["--resume", "{empty_dir}"], ["not a run directory", "pass --resume"], SUB),
@@ -52,6 +54,7 @@ CASES = [
     ("evaluate", ["--images", "{truncated_images}"], ["cannot read", "pass --images"], SUB),
     ("evaluate", ["--images", "{float_images}"], ["float32", "uint8"], None),
     ("evaluate", ["--images", "{empty_npz}"], ["no 'images' array", "pass --images"], None),
+    ("evaluate", ["--images", "{bad_digits_images}"], ["'digits' must hold one digit 0-9"], None),
     ("evaluate", ["--model", "{discriminator}"], ["discriminator", "pass the generator"], None),
     ("evaluate", ["--model", "{generator}", "--classifier", "{generator}"], ["not 28x28x1 digits -> 10 classes", "--classifier"], None),
     ("evaluate", ["--model", "{generator}", "--k", "0"], ["--k must be at least 1"], None),
@@ -73,6 +76,7 @@ def paths(tiny_run, tmp_path_factory):
     np.savez(p.setdefault("empty_npz", d / "empty.npz"), x_train=np.zeros((0, 28, 28), np.uint8),
              y_train=np.zeros(0, np.uint8))
     np.savez(d / "good.npz", x_train=digits, y_train=np.zeros(100, np.uint8))
+    p["one_class_npz"] = d / "good.npz"  # every label 0
     good = (d / "good.npz").read_bytes()
     (p.setdefault("truncated_npz", d / "truncated.npz")).write_bytes(good[:len(good) // 2])
     np.savez(p.setdefault("images_npz", d / "images_only.npz"), images=digits)
@@ -93,6 +97,7 @@ def paths(tiny_run, tmp_path_factory):
     (p.setdefault("truncated_h5", d / "truncated.h5")).write_bytes(gen[:len(gen) // 2])
 
     np.savez(p.setdefault("empty_images", d / "empty_images.npz"), images=np.zeros((0, 28, 28), np.uint8))
+    np.savez(p.setdefault("bad_digits_images", d / "bad_digits.npz"), images=digits, digits=np.full(100, 10))
     np.savez(d / "images.npz", images=digits)
     imgs = (d / "images.npz").read_bytes()
     (p.setdefault("truncated_images", d / "truncated_images.npz")).write_bytes(imgs[:len(imgs) // 2])

@@ -8,8 +8,10 @@ import pytest
 from conftest import REPO, cli_env
 
 NOTEBOOK_DIR = REPO / "notebooks"
-NAMES = ("01_quickstart.ipynb", "02_train_and_watch.ipynb", "03_latent_space.ipynb")
+NAMES = ("01_quickstart.ipynb", "02_train_and_watch.ipynb", "03_latent_space.ipynb",
+         "04_ask_for_a_digit.ipynb")
 SHIPPED = REPO / "saved_models" / "generator.h5"
+SHIPPED_CONDITIONAL = REPO / "saved_models" / "conditional" / "generator.h5"
 
 
 def _execute_module():
@@ -25,6 +27,13 @@ def generator(request):
     if SHIPPED.exists():
         return SHIPPED
     return request.getfixturevalue("tiny_run") / "generator.h5"
+
+
+@pytest.fixture(scope="module")
+def conditional_generator(request):
+    if SHIPPED_CONDITIONAL.exists():
+        return SHIPPED_CONDITIONAL
+    return request.getfixturevalue("tiny_conditional_run") / "generator.h5"
 
 
 def test_python3_kernel_is_available():
@@ -52,10 +61,11 @@ def test_committed_notebook_is_small_and_clean(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_top_to_bottom(name, generator, monkeypatch, tmp_path):
+def test_notebook_runs_top_to_bottom(name, generator, conditional_generator, monkeypatch, tmp_path):
     # The kernel inherits this environment: tiny settings, a generator, this checkout first.
     monkeypatch.setenv("DCGAN_NB_FAST", "1")
     monkeypatch.setenv("DCGAN_GENERATOR", str(generator))
+    monkeypatch.setenv("DCGAN_CONDITIONAL_GENERATOR", str(conditional_generator))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     monkeypatch.delenv("DCGAN_NB_DATA", raising=False)
     monkeypatch.setenv("PYTHONPATH", cli_env()["PYTHONPATH"])
