@@ -32,9 +32,9 @@ def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False):
     return keras.Sequential(stack, name="generator")
 
 
-def build_discriminator(dropout=0.4, channels=1):
-    """images (n, 28, 28, channels) -> probability of being real (n, 1)."""
-    stack = [keras.Input(IMAGE_SHAPE[:2] + (channels,))]
+def build_discriminator(dropout=0.4):
+    """images (n, 28, 28, 1) -> probability of being real (n, 1)."""
+    stack = [keras.Input(IMAGE_SHAPE)]
     for filters, strides in ((64, 2), (128, 2), (256, 2), (512, 1)):
         stack += [layers.Conv2D(filters, 3, strides=strides, padding="same"),
                   layers.LeakyReLU(negative_slope=0.2), layers.Dropout(dropout)]

@@ -19,7 +19,9 @@ SCRIPT = textwrap.dedent(r"""
     import keras
     from dcgan import data
     from dcgan.gan import DCGAN
-    from dcgan.models import build_discriminator, build_generator
+    from dcgan.models import build_pair
+
+    CONDITIONAL = sys.argv[1] == "conditional"
 
     W1, W2 = (np.random.default_rng(i).normal(0, 0.05, (784, 100)).astype("float32") for i in (1, 2))
 
@@ -29,22 +31,31 @@ SCRIPT = textwrap.dedent(r"""
         def draws(self, real):
             flat = tf.reshape(real, (-1, 784))
             z_d = tf.tanh(flat @ W1)
-            return z_d, tf.concat([z_d, tf.tanh(flat @ W2)], 0), lambda k: tf.constant([0, k], tf.int64)
+            z_g = tf.concat([z_d, tf.tanh(flat @ W2)], 0)
+            if CONDITIONAL:  # digits asked of G: also a fixed function of each image
+                asked = lambda z: tf.cast(tf.abs(z[:, 0]) * 1000.0, tf.int32) % 10
+                z_d, z_g = [z_d, asked(z_d)], [z_g, asked(z_g)]
+            return z_d, z_g, lambda k: tf.constant([0, k], tf.int64)
 
     def one_step(strategy, real, ema):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             sync = strategy.num_replicas_in_sync > 1
-            gan = SameNoise(build_generator(synchronized_bn=sync), build_discriminator(dropout=0.0),
-                            label_kind="hard", ema_decay=ema)
+            g, d = build_pair(synchronized_bn=sync, conditional=CONDITIONAL)
+            for layer in d.layers:
+                if isinstance(layer, keras.layers.Dropout):
+                    layer.rate = 0.0  # the same numbers on one device and two
+            gan = SameNoise(g, d, label_kind="hard", ema_decay=ema)
             gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
         w0 = [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
         logs = gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, verbose=0).history
         w1 = [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
         return {k: v[0] for k, v in logs.items()}, [b - a for a, b in zip(w0, w1)]
 
-    x, _, _ = data.load("sample")
+    x, y, _ = data.load("sample")
     real = data.to_float(x[:16])
+    if CONDITIONAL:
+        real = (real, tf.constant(y[:16], tf.int32))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     assert mirrored.num_replicas_in_sync == 2
     logs1, delta1 = one_step(tf.distribute.get_strategy(), real, None)
@@ -57,11 +68,12 @@ SCRIPT = textwrap.dedent(r"""
 """)
 
 
-def test_mirrored_two_devices_equals_one():
+@pytest.mark.parametrize("kind", ["unconditional", "conditional"])
+def test_mirrored_two_devices_equals_one(kind):
     # oneDNN's fused CPU kernels round differently by batch shape and thread (we measured up to
     # 1% on single conv gradients); the plain kernels show the distributed math itself.
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=env)
+    out = subprocess.run([sys.executable, "-c", SCRIPT, kind], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     for k in ("d_loss", "g_loss", "d_acc", "d_real", "d_fake"):
