@@ -8,6 +8,7 @@ import time
 
 import h5py
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ["--epochs", "3", "--steps-per-epoch", "12", "--batch-size", "32", "--data", "sample",
@@ -26,11 +27,12 @@ def weights(path):
     return out
 
 
-def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--conditional"]], ids=["unconditional", "conditional"])
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path, extra):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    p = train(*ARGS, "--out", str(straight))
+    p = train(*ARGS, *extra, "--out", str(straight))
     assert p.wait(timeout=600) == 0, p.stderr.read()
-    victim = train(*ARGS, "--out", str(killed))
+    victim = train(*ARGS, *extra, "--out", str(killed))
     deadline = time.time() + 300
     while not (killed / "state_e0001.npz").exists():
         assert victim.poll() is None and time.time() < deadline, "the run ended before it could be killed"
