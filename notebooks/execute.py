@@ -3,9 +3,10 @@
     python notebooks/execute.py                           # all of them, with the normal settings
     python notebooks/execute.py 02_train_and_watch.ipynb  # just one
     DCGAN_GENERATOR=runs/<run>/generator.h5 python notebooks/execute.py   # another generator
+    DCGAN_CONDITIONAL_GENERATOR=runs/<run>/generator.h5 python notebooks/execute.py 04_ask_for_a_digit.ipynb
 
 Each notebook runs in a fresh `python3` kernel with notebooks/ as its working directory, so the
-default generator is ../saved_models/generator.h5. DCGAN_NB_FAST is ignored here: the committed
+default generators are ../saved_models/generator.h5 and ../saved_models/conditional/generator.h5. DCGAN_NB_FAST is ignored here: the committed
 outputs always come from the normal settings. Needs nbclient, nbformat and ipykernel (the
 project's `test` extra).
 """
@@ -38,11 +39,12 @@ def execute(path, save=True, timeout=3600):
 
 def main(argv):
     os.environ.pop("DCGAN_NB_FAST", None)
-    default = HERE.parent / "saved_models" / "generator.h5"
-    if not os.environ.get("DCGAN_GENERATOR") and not default.exists():
-        print(f"no generator at {default}: put the shipped one there, or set DCGAN_GENERATOR to a "
-              "generator .h5", file=sys.stderr)
-        return 2
+    for var, default in (("DCGAN_GENERATOR", HERE.parent / "saved_models" / "generator.h5"),
+                         ("DCGAN_CONDITIONAL_GENERATOR", HERE.parent / "saved_models" / "conditional" / "generator.h5")):
+        if not os.environ.get(var) and not default.exists():
+            print(f"no generator at {default}: put the shipped one there, or set {var} to a "
+                  "generator .h5", file=sys.stderr)
+            return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     paths = [HERE / Path(a).name for a in argv] or NOTEBOOKS
     for path in paths:
