@@ -60,6 +60,9 @@ def check_args(args):
         raise UsageError(f"-n {args.n}: ask for at least 1 {'row' if args.interpolate else 'image'}")
     if args.interpolate is not None and args.interpolate < 2:
         raise UsageError(f"--interpolate {args.interpolate}: a walk needs at least 2 steps (its two ends)")
+    if args.digit == "all" and args.interpolate:
+        raise UsageError("--digit all draws a row per digit; --interpolate needs one digit: "
+                         "pass --digit 0-9 with --interpolate")
     total = args.n * (args.interpolate or 1) * (10 if args.digit == "all" else 1)
     if total > MAX_IMAGES:
         raise UsageError(f"{total} images asked for, more than {MAX_IMAGES:,} at once: "
@@ -127,9 +130,6 @@ def main(argv=None):
                          "generator trained with --conditional, or drop --digit")
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
     cols, digits = args.interpolate, None
-    if args.digit == "all" and args.interpolate:
-        raise UsageError("--digit all draws a row per digit; --interpolate needs one digit: "
-                         "pass --digit 0-9 with --interpolate")
     if args.interpolate:
         images = sampling.interpolate(generator, args.n, args.interpolate, seed, digit=args.digit)
         what = f"{args.n} rows of {args.interpolate} interpolated digits"

@@ -49,6 +49,7 @@ CASES = [
     ("generate", ["--model", "{run}"], ["not a loadable", "pass --model"], None),
     ("generate", ["--model", "{generator}", "--out", "{a_file}/grid.png"], ["cannot write", "pick another --out"], None),
     ("generate", ["--model", "{generator}", "-n", "2000000"], ["more than 1,000,000", "run several times"], None),
+    ("generate", ["--digit", "all", "--interpolate", "4"], ["--interpolate needs one digit", "--digit 0-9"], None),
     # evaluate: images that are empty, truncated or not uint8; a discriminator; counts; flags
     ("evaluate", ["--images", "{empty_images}"], ["(0, 28, 28)", "28x28"], None),
     ("evaluate", ["--images", "{truncated_images}"], ["cannot read", "pass --images"], SUB),
