@@ -1,6 +1,7 @@
-"""The nets: Sequential, built-in layers only, so `keras.models.load_model` needs no project code.
+"""The nets: built-in layers only, so `keras.models.load_model` needs no project code.
 
-Layer for layer the reference (shared/reference/seed-dcgan.md). Output activations are their own
+Layer for layer the reference (shared/reference/seed-dcgan.md), as Sequential models; the
+conditional pair wraps the same layers in two-input functional models. Output activations are their own
 float32 layers so mixed precision never hands bf16 images or probabilities to the caller.
 """
 import keras
