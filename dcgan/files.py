@@ -1,0 +1,82 @@
+"""The one home of what touches the file system: the shipped models, the environment variables
+that point at files, and writes that never leave half a file (or clobber a neighbour).
+
+Imports nothing heavy, so the command lines can use it before TensorFlow loads.
+"""
+import contextlib
+import os
+from pathlib import Path
+import shutil
+import tempfile
+
+NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
+
+# Each file the project can be pointed at has one flag and one environment variable.
+ENV = {
+    "data": "DCGAN_DATA",
+    "generator": "DCGAN_GENERATOR",
+    "conditional_generator": "DCGAN_CONDITIONAL_GENERATOR",
+    "classifier": "DCGAN_CLASSIFIER",
+}
+
+_SHIPPED = {
+    "generator": ("generator.h5",),
+    "conditional_generator": ("conditional", "generator.h5"),
+    "classifier": ("classifier.h5",),
+}
+
+
+def shipped_dir():
+    """The folder of the models that ship with the project (`saved_models/`)."""
+    return Path(__file__).resolve().parent.parent / "saved_models"
+
+
+def shipped(name):
+    """Path of a shipped model: "generator", "conditional_generator" or "classifier"."""
+    return shipped_dir().joinpath(*_SHIPPED[name])
+
+
+def resolve(name, given=None):
+    """(path, where it came from) for a file the user can name by flag or environment variable:
+    the flag's value, else $ENV[name], else the shipped file."""
+    if given:
+        return Path(given).expanduser(), "flag"
+    env = os.environ.get(ENV[name])
+    if env:
+        return Path(env).expanduser(), f"${ENV[name]}"
+    return shipped(name), "shipped"
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a fresh temporary path beside `path` (same folder, same suffix, a unique name that
+    no user file has), then moves it onto `path` in one step; on any error the temporary file or
+    folder is removed and `path` is left as it was."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        if tmp.is_dir() and path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path, data):
+    """Writes `data` to `path` atomically, synced to disk."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
+
+
+def write_text(path, text):
+    return write_bytes(path, text.encode())
