@@ -1,0 +1,259 @@
+"""`python -m dcgan.demo`: a local page to play with the generators in a browser.
+
+    pip install -e ".[demo]" && python -m dcgan.demo        # then open http://127.0.0.1:7860
+    python -m dcgan.demo --model runs/X/generator.h5 --conditional-model runs/Y/generator.h5
+
+Pick a digit 0-9 (the conditional generator) or "any" (the unconditional one) and a seed, and
+the page shows an 8x8 grid of digits; a latent walk from the grid's first digit to the first
+digit of another seed's grid; and every digit 0-9 drawn from the grid's first noise vector, so
+all ten share one style. The models load once, when the page starts.
+"""
+import argparse
+import importlib.util
+import os
+import socket
+import sys
+import time
+
+from dcgan.errors import UsageError, run_cli
+
+SEED_MAX = 2**31 - 1    # seeds the page takes: 0 .. SEED_MAX
+GRID = 8                # the grid is GRID x GRID digits
+WALK_STEPS = 10         # digits in the latent walk, both ends included
+SCALE = 2               # each pixel is shown as SCALE x SCALE
+ANY = "any"
+CHOICES = [ANY] + [str(d) for d in range(10)]
+
+
+def check_seed(seed, name="seed"):
+    """The seed as an int, or ValueError saying which seeds the page takes."""
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (value == value and 0 <= value <= SEED_MAX and value == int(value)):
+        shown = "nothing" if seed is None or seed == "" else repr(seed)
+        raise ValueError(f"{name} {shown} is outside the seeds this page takes: "
+                         f"type a whole number from 0 to {SEED_MAX:,}")
+    return int(value)
+
+
+def check_choice(choice):
+    """'any' -> None, '0'..'9' -> the digit; ValueError otherwise."""
+    choice = str(choice).strip()
+    if choice not in CHOICES:
+        raise ValueError(f"digit {choice!r}: pick one of 0-9, or {ANY}")
+    return None if choice == ANY else int(choice)
+
+
+def upscale(image, scale=SCALE):
+    import numpy as np
+    return np.kron(image, np.ones((scale, scale), image.dtype)) if scale > 1 else image
+
+
+def float32_copy(generator):
+    """The generator computing in float32: a model trained under mixed_bfloat16 keeps that policy
+    when saved, and bfloat16 convolutions run about ten times slower on a CPU without bf16 math.
+    The weights are the same (float32 either way); the digits differ by a grey level or so."""
+    import keras
+    layers = getattr(generator, "layers", None)
+    if layers is None or all(layer.dtype_policy.name == "float32" for layer in layers):
+        return generator  # a SavedModel, or already float32
+
+    def as_float32(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(generator, clone_function=as_float32)
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
+class Demo:
+    """What the page draws, from two generators loaded once."""
+
+    def __init__(self, generator, conditional):
+        from dcgan import sampling
+        self.sampling = sampling
+        self.generator = generator          # any digit
+        self.conditional = conditional      # takes [latents, digit]
+
+    @classmethod
+    def load(cls, model=None, conditional_model=None):
+        """Loads the generators named (default: $DCGAN_GENERATOR / $DCGAN_CONDITIONAL_GENERATOR,
+        else the shipped ones); UsageError for a path that does not load or the wrong kind."""
+        from dcgan import files, sampling
+        models = []
+        for name, given, flag, conditional in (("generator", model, "--model", False),
+                                               ("conditional_generator", conditional_model,
+                                                "--conditional-model", True)):
+            path, source = files.resolve(name, given)
+            where = flag if source == "flag" else source
+            try:
+                g = sampling.load_generator(path)
+            except (ValueError, OSError) as e:
+                raise UsageError(f"{where} {path}: {' '.join(str(e).split())}") from None
+            if sampling.is_conditional(g) != conditional:
+                kind = ("a conditional generator (trained with --conditional)" if conditional
+                        else "a generator that draws any digit (trained without --conditional)")
+                raise UsageError(f"{where} {path} is not {kind}: pass {flag} {kind.split(' (')[0]}")
+            models.append(float32_copy(g))
+        demo = cls(*models)
+        demo.warm_up()
+        return demo
+
+    def warm_up(self):
+        """One small call of each generator, so the first page request is as fast as the rest."""
+        self.digits(ANY, 0, n=1)
+        self.digits("0", 0, n=1)
+
+    def _pick(self, choice):
+        digit = check_choice(choice)
+        return (self.generator, None) if digit is None else (self.conditional, digit)
+
+    def digits(self, choice, seed, n=GRID * GRID):
+        """uint8 (n, 28, 28): n digits of `choice` ('any' or '0'..'9') from `seed`."""
+        g, digit = self._pick(choice)
+        return self.sampling.generate(g, n, seed=check_seed(seed), digits=digit)
+
+    def grid(self, choice, seed):
+        """The GRID x GRID grid of `choice` from `seed`, one uint8 image (unscaled)."""
+        return self.sampling.grid(self.digits(choice, seed), cols=GRID)
+
+    def walk(self, choice, seed, to_seed, steps=WALK_STEPS):
+        """A strip of `steps` digits on a straight line in latent space from the first digit of
+        `seed`'s grid to the first digit of `to_seed`'s grid, one uint8 image."""
+        import numpy as np
+        g, digit = self._pick(choice)
+        dim = self.sampling.latent_dim(g)
+        a = np.asarray(self.sampling.latents(1, dim, check_seed(seed)), np.float32)
+        b = np.asarray(self.sampling.latents(1, dim, check_seed(to_seed, "to seed")), np.float32)
+        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+        images = self.sampling.generate(g, steps, z=(1.0 - t) * a + t * b, digits=digit)
+        return self.sampling.grid(images, cols=steps)
+
+    def styles(self, seed):
+        """Digits 0-9 from one noise vector (the first of `seed`'s grid): one style, ten digits."""
+        rows = self.sampling.digit_rows(self.conditional, 1, check_seed(seed))
+        return self.sampling.grid(rows.reshape(10, 28, 28), cols=10)
+
+    def show(self, choice, seed, to_seed):
+        """What the page shows: (grid, walk, style row, message). Bad input gives the message
+        and None for the images instead of raising."""
+        start = time.perf_counter()
+        try:
+            seed, to_seed = check_seed(seed), check_seed(to_seed, "to seed")
+            images = (self.grid(choice, seed), self.walk(choice, seed, to_seed), self.styles(seed))
+        except ValueError as e:
+            return None, None, None, f"**Cannot draw that:** {' '.join(str(e).split())}"
+        what = "digits from the unconditional generator" if choice == ANY else f"{choice}s"
+        took = time.perf_counter() - start
+        return (*(upscale(i) for i in images),
+                f"Seed {seed}: {GRID * GRID} {what}; walk to seed {to_seed} ({took:.2f} s)")
+
+
+def new_seed():
+    import numpy as np
+    return int(np.random.default_rng().integers(SEED_MAX + 1))
+
+
+def build(demo):
+    """The page, as a Gradio Blocks app (not launched)."""
+    import gradio as gr
+
+    def show(choice, seed, to_seed):
+        *images, message = demo.show(choice, seed, to_seed)
+        if images[0] is None:  # keep what the page shows, say what is wrong
+            return gr.skip(), gr.skip(), gr.skip(), message
+        return *images, message
+
+    with gr.Blocks(title="dcgan: draw me a digit") as page:
+        gr.Markdown("# Draw me a digit\nA DCGAN trained on MNIST. Pick a digit (or *any*) and a "
+                    "seed; the same seed always draws the same digits.")
+        with gr.Row():
+            choice = gr.Radio(CHOICES, value=ANY, label="Digit", elem_id="digit", scale=3)
+            seed = gr.Number(value=1, precision=0, label=f"Seed (0 to {SEED_MAX:,})",
+                             elem_id="seed", scale=1)
+            new = gr.Button("New digits", variant="primary", elem_id="new", scale=1)
+        message = gr.Markdown(elem_id="message")
+        image = dict(format="png", image_mode="L", interactive=False, show_label=False,
+                     buttons=["download"])
+        side = SCALE * (GRID * (28 + 2) + 2)  # sampling.grid's padding: 2 pixels
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=side):
+                gr.Markdown(f"### {GRID}x{GRID} grid")
+                grid = gr.Image(elem_id="grid", height=side + 16, **image)
+            with gr.Column(scale=1):
+                gr.Markdown("### Same style, every digit\nDigits 0-9 from one noise vector: "
+                            "the grid's first (top left).")
+                row = gr.Image(elem_id="styles", **image)
+                gr.Markdown("### Latent walk\nA straight line in latent space from the grid's "
+                            "first digit to the first digit of another seed's grid.")
+                to_seed = gr.Number(value=2, precision=0, label="Walk to seed", elem_id="to_seed")
+                walk = gr.Image(elem_id="walk", **image)
+        inputs, outputs = [choice, seed, to_seed], [grid, walk, row, message]
+        new.click(new_seed, None, seed, queue=False).then(show, inputs, outputs)
+        gr.on([choice.change, seed.submit, to_seed.submit, page.load], show, inputs, outputs)
+    return page
+
+
+def port_arg(text):
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UsageError(f"--port {text!r}: pass a port number 1-65535")
+    return int(text)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m dcgan.demo", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
+    a = p.add_argument
+    a("--model", default=None, help="generator for 'any' digit: .h5, .keras or SavedModel folder "
+      "(default: $DCGAN_GENERATOR, else the shipped saved_models/generator.h5)")
+    a("--conditional-model", default=None, help="conditional generator for digits 0-9 (default: "
+      "$DCGAN_CONDITIONAL_GENERATOR, else the shipped saved_models/conditional/generator.h5)")
+    a("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
+    a("--port", type=port_arg, default=7860, help="port to serve on")
+    return p
+
+
+def check_port(host, port):
+    """UsageError unless `port` on `host` is free to serve on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise UsageError(f"cannot serve on {host}:{port} ({e.strerror}): "
+                             "pass another --port, or stop what uses this one") from None
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    check_port(args.host, args.port)
+    if importlib.util.find_spec("gradio") is None:
+        raise UsageError('the demo needs Gradio: pip install -e ".[demo]"')
+    from dcgan.errors import quiet_tensorflow
+    quiet_tensorflow()
+    demo = Demo.load(args.model, args.conditional_model)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a local page phones no one
+    import gradio as gr
+    page = build(demo)
+    # System fonts: the default theme would fetch its fonts from the web.
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    try:
+        page.launch(server_name=args.host, server_port=args.port, ssr_mode=False, share=False,
+                    inbrowser=False, theme=theme, footer_links=[], prevent_thread_lock=True,
+                    quiet=True)
+    except OSError as e:  # the port was taken since check_port
+        raise UsageError(f"cannot serve on {args.host}:{args.port} ({' '.join(str(e).split())}): "
+                         "pass another --port") from None
+    print(f"serving the demo on http://{args.host}:{args.port} (Ctrl+C stops it)", flush=True)
+    try:
+        page.block_thread()
+    finally:
+        page.close()
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,268 @@
+"""The demo page (`python -m dcgan.demo`): what it draws, its bad input, and the page itself in
+headless Chromium (marker `browser`; skipped, saying why, where no browser is installed).
+
+Set DCGAN_DEMO_SCREENSHOT=path.png to have the browser test save a screenshot of the page.
+"""
+import base64
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+from conftest import REPO, cli_env
+from dcgan import demo as demo_cli
+from dcgan.demo import GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
+from dcgan.errors import run_cli
+
+CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
+BROWSER_SKIP = ("no headless Chromium here: apt-get install chromium chromium-driver "
+                "and pip install -e '.[test,demo]' (CI's .ci/run does both)")
+
+
+def grid_cells(image, cols, rows=1):
+    """The uint8 (n, 28, 28) digits of an unscaled `sampling.grid` image."""
+    return np.stack([image[2 + r * CELL: 2 + r * CELL + 28, 2 + c * CELL: 2 + c * CELL + 28]
+                     for r in range(rows) for c in range(cols)])
+
+
+def read_as(images, classifier):
+    from dcgan import metrics
+    _, probs = metrics.features_and_probs(classifier, images)
+    return probs.argmax(1)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return Demo.load()
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    from dcgan import metrics
+    return metrics.load_classifier()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- what the page draws, without a browser ---------------------------------------------------
+
+def test_grid_is_8x8_of_the_digit_asked(demo, classifier):
+    side = GRID * CELL + 2
+    image = demo.grid("3", 5)
+    assert image.shape == (side, side) and image.dtype == np.uint8
+    assert np.mean(read_as(grid_cells(image, GRID, GRID), classifier) == 3) >= 0.9
+    assert np.array_equal(image, demo.grid("3", 5)), "the same seed draws the same grid"
+    assert demo.grid("any", 5).shape == (side, side)
+
+
+def test_walk_and_style_row(demo, classifier):
+    walk = demo.walk("any", 1, 2)
+    assert walk.shape == (CELL + 2, WALK_STEPS * CELL + 2)
+    digits = grid_cells(walk, WALK_STEPS)
+    # the walk starts at the first digit of seed 1's grid and ends at the first of seed 2's
+    assert np.array_equal(digits[0], grid_cells(demo.grid("any", 1), 1)[0])
+    assert np.array_equal(digits[-1], grid_cells(demo.grid("any", 2), 1)[0])
+    row = demo.styles(1)
+    assert row.shape == (CELL + 2, 10 * CELL + 2)
+    assert np.mean(read_as(grid_cells(row, 10), classifier) == np.arange(10)) >= 0.8
+
+
+def test_show_gives_scaled_images_and_a_message(demo):
+    grid, walk, row, message = demo.show("7", 12, 13)
+    assert grid.shape == (SCALE * (GRID * CELL + 2),) * 2
+    assert walk.shape[1] == SCALE * (WALK_STEPS * CELL + 2) and row.shape[1] == SCALE * (10 * CELL + 2)
+    assert message.startswith("Seed 12: 64 7s")
+
+
+@pytest.mark.parametrize("choice, seed, to_seed, words", [
+    ("7", -1, 2, "seed -1 is outside"),
+    ("7", SEED_MAX + 1, 2, "from 0 to 2,147,483,647"),
+    ("7", 2.5, 2, "seed 2.5 is outside"),
+    ("7", None, 2, "seed nothing"),
+    ("7", float("nan"), 2, "outside the seeds"),
+    ("7", 1, 10**30, "to seed"),
+    ("12", 1, 2, "pick one of 0-9, or any"),
+])
+def test_bad_input_in_the_page_is_a_message(demo, choice, seed, to_seed, words):
+    *images, message = demo.show(choice, seed, to_seed)
+    assert images == [None, None, None]
+    assert message.startswith("**Cannot draw that:**") and words in message, message
+
+
+def test_float32_copy_draws_the_same_digits():
+    from dcgan import files, sampling
+    g = sampling.load_generator(files.resolve("conditional_generator")[0])
+    copy = demo_cli.float32_copy(g)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    a, b = (sampling.generate(m, 16, seed=3, digits=7).astype(int) for m in (g, copy))
+    assert np.abs(a - b).mean() < 2
+
+
+# --- bad command lines: one line, exit 2 ------------------------------------------------------
+
+def run_main(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        run_cli(demo_cli.main, argv)
+    err = capsys.readouterr().err.strip()
+    return e.value.code, err
+
+
+def test_busy_port(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        code, err = run_main(["--port", str(port)], capsys)
+    assert code == 2 and err.startswith("error: cannot serve on 127.0.0.1") and "pass another --port" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag", ["--model", "--conditional-model"])
+def test_model_that_does_not_load(tmp_path, capsys, flag):
+    bad = tmp_path / "generator.h5"
+    bad.write_bytes(b"not a model")
+    code, err = run_main([flag, str(bad), "--port", str(free_port())], capsys)
+    assert code == 2 and err.startswith(f"error: {flag} {bad}") and "not a loadable" in err, err
+    assert len(err.splitlines()) == 1
+
+
+def test_wrong_kind_of_generator(capsys):
+    from dcgan import files
+    conditional = files.resolve("conditional_generator")[0]
+    code, err = run_main(["--model", str(conditional), "--port", str(free_port())], capsys)
+    assert code == 2 and "is not a generator that draws any digit" in err, err
+
+
+def test_bad_model_from_the_command_line(tmp_path):
+    """The real `python -m dcgan.demo`: one line on stderr, exit 2, no traceback."""
+    missing = tmp_path / "nowhere.h5"
+    proc = subprocess.run([sys.executable, "-m", "dcgan.demo", "--model", str(missing), "--port",
+                           str(free_port())], cwd=REPO, env=cli_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().startswith("error: --model") and "not found" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+# --- the page in a real browser ---------------------------------------------------------------
+
+def find_chromium():
+    browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.fixture(scope="module")
+def page_url(tmp_path_factory):
+    """`python -m dcgan.demo` on a free port, started once for the module."""
+    pytest.importorskip("gradio", reason="the demo needs gradio: pip install -e '.[demo]'")
+    port = free_port()
+    log = tmp_path_factory.mktemp("demo") / "stderr.txt"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "dcgan.demo", "--port", str(port)], cwd=REPO,
+                                env=cli_env(), stdout=subprocess.PIPE, stderr=err, text=True)
+    watchdog = threading.Timer(300, proc.kill)  # a start that hangs fails instead
+    watchdog.start()
+    try:
+        line = proc.stdout.readline()  # the one line it prints once it serves
+        watchdog.cancel()
+        assert "serving the demo on" in line, f"demo did not start: {line}{log.read_text()}"
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        watchdog.cancel()
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    found = find_chromium()
+    if found is None:
+        pytest.skip(BROWSER_SKIP)
+    webdriver = pytest.importorskip("selenium.webdriver", reason=BROWSER_SKIP)
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = found[0]
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(found[1]), options=options)  # no driver download
+    yield driver
+    driver.quit()
+
+
+def wait_for(check, what, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            value = check()
+        except Exception:  # the element is being re-rendered
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def image_src(driver, elem_id):
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.CSS_SELECTOR, f"#{elem_id} img").get_attribute("src")
+
+
+def read_image(src):
+    """The picture an <img> shows, as a uint8 greyscale array."""
+    from PIL import Image
+    if src.startswith("data:"):
+        data = base64.b64decode(src.split(",", 1)[1])
+    else:
+        with urllib.request.urlopen(src, timeout=30) as r:  # the demo, on this machine
+            data = r.read()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+
+
+@pytest.mark.browser
+def test_page_draws_sevens(browser, page_url, classifier):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    message = lambda: browser.find_element(By.ID, "message").text
+    browser.get(page_url)
+    wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
+
+    browser.find_element(By.CSS_SELECTOR, "#digit input[value='7']").find_element(By.XPATH, "..").click()
+    wait_for(lambda: "64 7s" in message(), "the grid of 7s")
+    before, before_text = image_src(browser, "grid"), message()
+    browser.find_element(By.ID, "new").click()
+    wait_for(lambda: image_src(browser, "grid") != before and "64 7s" in message()
+             and message() != before_text, "new digits")
+
+    image = read_image(image_src(browser, "grid"))
+    assert image.shape == (SCALE * (GRID * CELL + 2),) * 2
+    digits = grid_cells(image[::SCALE, ::SCALE], GRID, GRID)
+    share = np.mean(read_as(digits, classifier) == 7)
+    assert share >= 0.9, f"the classifier reads {share:.0%} of the page's grid as 7s ({message()})"
+    if os.environ.get("DCGAN_DEMO_SCREENSHOT"):
+        browser.save_screenshot(os.environ["DCGAN_DEMO_SCREENSHOT"])
+
+    # a seed out of range: a message in the page, the digits stay, no traceback
+    seed = browser.find_element(By.CSS_SELECTOR, "#seed input")
+    seed.send_keys(Keys.CONTROL, "a")
+    seed.send_keys("-5", Keys.ENTER)
+    wait_for(lambda: "from 0 to 2,147,483,647" in message(), "the message about the seed")
+    assert "seed -5 is outside" in message()
+    assert "Traceback" not in browser.page_source
+    assert read_image(image_src(browser, "grid")).shape == image.shape
