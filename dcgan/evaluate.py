@@ -41,7 +41,8 @@ def parser():
     a("--json", default=None, help="also write the results to this JSON file")
     a("--train-classifier", action="store_true", help="train the classifier on --data and save it to --out")
     a("--epochs", type=int, default=3, help="with --train-classifier: training epochs (default: 3)")
-    a("--out", default=None, help=f"with --train-classifier: where to save it (default: {DEFAULT_CLASSIFIER})")
+    a("--out", default="classifier.h5", help="with --train-classifier: where to save it, never the shipped "
+      "one (default: classifier.h5 in the working directory; then pass it as --classifier)")
     return p
 
 
@@ -100,7 +101,7 @@ def train(args, log):
     from dcgan import data, metrics
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    out = Path(args.out) if args.out else metrics.DEFAULT_CLASSIFIER
+    out = Path(args.out)
     xtr, ytr, source = data.load(args.data, "train", log=log)
     xte, yte, _ = data.load(args.data, "test", log=log)
     if len(set(np.unique(ytr))) < metrics.NUM_CLASSES:
@@ -182,5 +183,10 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
+def cli():
+    """The `dcgan-evaluate` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -27,7 +27,16 @@ _SHIPPED = {
 
 
 def shipped_dir():
-    """The folder of the models that ship with the project (`saved_models/`)."""
+    """The folder of the models that ship with the project, read only (nothing is written there).
+
+    Installed from a wheel, it is the package data `dcgan/saved_models/`, found through
+    `importlib.resources`; in a checkout or an editable install, `saved_models/` at the
+    repository root, which the wheel build maps to that package folder.
+    """
+    from importlib.resources import files
+    installed = files("dcgan") / "saved_models"
+    if installed.is_dir():
+        return Path(str(installed))
     return Path(__file__).resolve().parent.parent / "saved_models"
 
 

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 
 from dcgan.errors import UsageError, run_cli
+from dcgan.files import shipped
 
 ENV_VAR = "DCGAN_GENERATOR"
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "saved_models" / "generator.h5"
-DEFAULT_CONDITIONAL = DEFAULT_MODEL.parent / "conditional" / "generator.h5"
+DEFAULT_MODEL = shipped("generator")
+DEFAULT_CONDITIONAL = shipped("conditional_generator")
 FORMATS = (".png", ".npz")
 MAX_IMAGES = 1_000_000  # 0.8 GB of uint8 digits, and their latents, at once
 
@@ -160,5 +161,11 @@ class _CallableModule(type(sys)):  # types.ModuleType
 if __name__ in sys.modules:
     sys.modules[__name__].__class__ = _CallableModule
 
-if __name__ == "__main__":
+
+def cli():
+    """The `dcgan-generate` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from dcgan.errors import UsageError
+from dcgan.files import shipped
 
 NUM_CLASSES = 10
 FEATURES_LAYER = "features"
 ENV_VAR = "DCGAN_CLASSIFIER"
-DEFAULT_CLASSIFIER = Path(__file__).resolve().parent.parent / "saved_models" / "classifier.h5"
+DEFAULT_CLASSIFIER = shipped("classifier")
 TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
 
 # Names and direction of the scalar metrics, in table order.
@@ -83,7 +84,7 @@ def save_classifier(model, path):
 
 
 def classifier_path(path=None):
-    """--classifier, else $DCGAN_CLASSIFIER, else saved_models/classifier.h5 in the repo."""
+    """--classifier, else $DCGAN_CLASSIFIER, else the shipped classifier."""
     return Path(path or os.environ.get(ENV_VAR) or DEFAULT_CLASSIFIER)
 
 

@@ -288,5 +288,10 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
+def cli():
+    """The `dcgan-train` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()
