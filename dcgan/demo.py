@@ -68,6 +68,30 @@ def float32_copy(generator):
     return copy
 
 
+class Compiled:
+    """A Keras generator whose calls run as one XLA-compiled graph per batch size: about twice as
+    fast on a CPU as Keras's eager call, with the same digits. Has what `sampling` uses of a
+    model (`input_shape`, `output_shape`, calling it)."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+        self.model, self.input_shape, self.output_shape = model, model.input_shape, model.output_shape
+        self._fn = tf.function(lambda inputs: model(inputs, training=False), jit_compile=True)
+        self._errors = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
+
+    @classmethod
+    def wrap(cls, generator):
+        return cls(generator) if hasattr(generator, "layers") else generator  # not a SavedModel
+
+    def __call__(self, inputs, training=False):
+        if self._fn is not None:
+            try:
+                return self._fn(inputs)
+            except self._errors:  # an op XLA cannot compile: eager from now on
+                self._fn = None
+        return self.model(inputs, training=False)
+
+
 class Demo:
     """What the page draws, from two generators loaded once."""
 
@@ -90,21 +114,23 @@ class Demo:
             where = flag if source == "flag" else source
             try:
                 g = sampling.load_generator(path)
-            except (ValueError, OSError) as e:
+            except (ValueError, OSError, UsageError) as e:  # UsageError: older library versions
                 raise UsageError(f"{where} {path}: {' '.join(str(e).split())}") from None
             if sampling.is_conditional(g) != conditional:
                 kind = ("a conditional generator (trained with --conditional)" if conditional
                         else "a generator that draws any digit (trained without --conditional)")
                 raise UsageError(f"{where} {path} is not {kind}: pass {flag} {kind.split(' (')[0]}")
-            models.append(float32_copy(g))
+            models.append(Compiled.wrap(float32_copy(g)))
         demo = cls(*models)
         demo.warm_up()
         return demo
 
     def warm_up(self):
-        """One small call of each generator, so the first page request is as fast as the rest."""
-        self.digits(ANY, 0, n=1)
-        self.digits("0", 0, n=1)
+        """Calls each generator at the batch sizes the page uses (compiling them), so the first
+        request is as fast as the rest."""
+        for n in (GRID * GRID, WALK_STEPS, 10):
+            self.digits(ANY, 0, n=n)
+            self.digits("0", 0, n=n)
 
     def _pick(self, choice):
         digit = check_choice(choice)

@@ -101,13 +101,16 @@ def test_bad_input_in_the_page_is_a_message(demo, choice, seed, to_seed, words):
     assert message.startswith("**Cannot draw that:**") and words in message, message
 
 
-def test_float32_copy_draws_the_same_digits():
+def test_float32_compiled_copy_draws_the_same_digits():
+    """What the page runs (a float32 copy, XLA-compiled) draws what the saved generator does."""
     from dcgan import files, sampling
     g = sampling.load_generator(files.resolve("conditional_generator")[0])
     copy = demo_cli.float32_copy(g)
     assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
-    a, b = (sampling.generate(m, 16, seed=3, digits=7).astype(int) for m in (g, copy))
-    assert np.abs(a - b).mean() < 2
+    compiled = demo_cli.Compiled.wrap(copy)
+    assert sampling.is_conditional(compiled) and sampling.latent_dim(compiled) == sampling.latent_dim(g)
+    a, b, c = (sampling.generate(m, 16, seed=3, digits=7).astype(int) for m in (g, copy, compiled))
+    assert np.abs(a - b).mean() < 2 and np.abs(b - c).max() <= 1
 
 
 # --- bad command lines: one line, exit 2 ------------------------------------------------------
