@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 def load(model_arg, scratch):
     """(generator, description, path): an untrained net, saved in `scratch`, when none is shipped."""
     from dcgan import sampling
-    from dcgan.generate import default_model
-    path = model_arg or default_model()
+    from dcgan.files import resolve
+    path = resolve("generator", model_arg)[0]
     if model_arg is None and not Path(path).exists():
         from dcgan.models import build_generator
         generator, untrained = build_generator(), Path(scratch) / "untrained_generator.h5"

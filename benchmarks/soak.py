@@ -46,25 +46,25 @@ def rss_mb():
 def fixtures(run, scratch):
     """(state file, generator file, built DCGAN): from --run, else from an untrained tiny model."""
     import tensorflow as tf
-    from dcgan import callbacks as cb, train
+    from dcgan import checkpoints, training
     strategy = tf.distribute.get_strategy()
     if run:
         run = Path(run)
-        state, _ = train.latest_state(run)
+        state, _ = checkpoints.latest_state(run)
         if state is None or not (run / "generator.h5").exists():
             sys.exit(f"error: {run} has no state_eNNNN.npz and generator.h5: pass --run a finished run")
         import json
         saved = json.loads((run / "config.json").read_text())
-        fields = {f for f in train.Config.__dataclass_fields__}
-        cfg = train.Config(**{k: v for k, v in saved.items() if k in fields}).resolved()
-        return state, run / "generator.h5", train.build(cfg, strategy)
-    cfg = train.Config(batch_size=32, data="sample").resolved()
-    gan = train.build(cfg, strategy)
+        fields = {f for f in training.Config.__dataclass_fields__}
+        cfg = training.Config(**{k: v for k, v in saved.items() if k in fields}).resolved()
+        return state, run / "generator.h5", training.build(cfg, strategy)
+    cfg = training.Config(batch_size=32, data="sample").resolved()
+    gan = training.build(cfg, strategy)
     gan.d_optimizer.build(gan.discriminator.trainable_variables)  # as after a first train step
     gan.g_optimizer.build(gan.generator.trainable_variables)
     state, generator = Path(scratch) / "state_e0001.npz", Path(scratch) / "generator.h5"
-    cb.save_state(gan, state, 1)
-    cb.atomic_save(gan.generator, generator)
+    checkpoints.save_state(gan, state, 1)
+    checkpoints.atomic_save(gan.generator, generator)
     return state, generator, gan
 
 
@@ -82,7 +82,7 @@ def main(argv=None):
 
     from dcgan.errors import quiet_tensorflow
     quiet_tensorflow()
-    from dcgan import callbacks as cb, sampling
+    from dcgan import checkpoints, sampling
 
     start = measure()
     print(f"start (TensorFlow imported)  fds {start[0]:4d}  rss {start[1]:8.1f} MB")
@@ -90,7 +90,7 @@ def main(argv=None):
         state, generator_path, gan = fixtures(args.run, scratch)
         t0 = time.time()
         for i in range(1, args.iterations + 1):
-            epoch = cb.load_state(gan, state)
+            epoch = checkpoints.load_state(gan, state)
             g = sampling.load_generator(generator_path)
             digits = sampling.generate(g, args.digits, seed=i)
             assert digits.shape == (args.digits, 28, 28) and epoch >= 1

@@ -28,7 +28,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan import data, models  # noqa: E402
-from dcgan.train import Config, build  # noqa: E402
+from dcgan.training import Config, build  # noqa: E402
 
 
 def forward_flops(model):

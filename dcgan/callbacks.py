@@ -1,105 +1,42 @@
-"""What a run leaves behind: sample grids, a GIF, loss curves, checkpoints and resume state."""
+"""What a run shows while it trains: sample grids, a GIF, loss curves, FID, TensorBoard logs,
+and the guard that stops a diverged run before any of them (or a checkpoint) records it."""
 import csv
 import json
-import os
 from pathlib import Path
-import shutil
 
 import keras
 import numpy as np
 
-from dcgan import sampling
-
-STATE_GLOB = "state_e*.npz"
-
-
-def _discard(tmp):
-    """Removes a temporary file or folder left by a failed save."""
-    if tmp.is_dir():
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        tmp.unlink(missing_ok=True)
+from dcgan import checkpoints, files, sampling
+from dcgan.checkpoints import atomic_save
 
 
-def atomic_save(model, path):
-    """Saves `model` to `path` through a temporary name, so a crash never leaves half a file.
-
-    A save that fails (disk full, an error inside Keras or h5py) leaves `path` as it was and
-    removes its temporary file before the error goes on."""
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}")
-    try:
-        if path.suffix in (".h5", ".keras"):
-            model.save(tmp)
-            os.replace(tmp, path)
-        else:  # SavedModel folder
-            shutil.rmtree(tmp, ignore_errors=True)
-            model.export(str(tmp), verbose=False)
-            shutil.rmtree(path, ignore_errors=True)
-            os.replace(tmp, path)
-    except BaseException:
-        _discard(tmp)
-        raise
-    return path
+class Writer(keras.callbacks.Callback):
+    """A callback that writes files from the current weights. `StopOnNaN` sets `failed` so that
+    none of them writes anything from weights that went bad."""
+    failed = False
 
 
-def _all_variables(gan):
-    """Everything resume needs, in a fixed order."""
-    # `variables`, not `weights`: D's Dropout layers keep their RNG state there.
-    groups = {"g": gan.generator.variables, "d": gan.discriminator.variables,
-              "gopt": gan.g_optimizer.variables, "dopt": gan.d_optimizer.variables}
-    if gan.ema_generator is not None:
-        groups["ema"] = gan.ema_generator.weights
-    return groups
-
-
-def save_state(gan, path, epoch):
-    """Weights, both optimizers, EMA and the epoch, written atomically as one .npz."""
-    arrays = {f"{k}/{i:04d}": np.asarray(v) for k, vs in _all_variables(gan).items()
-              for i, v in enumerate(vs)}
-    tmp = Path(path).with_name(f".tmp-{Path(path).name}")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, epoch=epoch, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # the previous state files stay; no half-written one is left
-        _discard(tmp)
-        raise
-
-
-def load_state(gan, path):
-    """Restores a state file into a compiled DCGAN; returns the epoch it was saved at."""
-    gan.d_optimizer.build(gan.discriminator.trainable_variables)
-    gan.g_optimizer.build(gan.generator.trainable_variables)
-    with np.load(path) as f:
-        for k, vs in _all_variables(gan).items():
-            names = sorted(n for n in f.files if n.startswith(f"{k}/"))
-            if len(names) != len(vs) and k in ("g", "d"):  # written before RNG state was kept
-                vs = getattr(gan.generator if k == "g" else gan.discriminator, "weights")
-            if len(names) != len(vs):
-                raise ValueError(f"{path}: {k} has {len(names)} arrays, the model {len(vs)}")
-            for v, n in zip(vs, names):
-                v.assign(f[n])
-        return int(f["epoch"])
-
-
-class Checkpoints(keras.callbacks.Callback):
+class Checkpoints(Writer):
     """Every `every` epochs: generator/discriminator .h5, a generator SavedModel, resume state.
-    At the end: generator.h5, generator.keras, discriminator.h5 (and the EMA generator)."""
+    At the end: generator.h5, generator.keras, discriminator.h5 (and the EMA generator).
+    """
 
     def __init__(self, run_dir, every, keep_states=2, savedmodel=True):
         super().__init__()
         self.run_dir, self.every, self.keep, self.savedmodel = Path(run_dir), every, keep_states, savedmodel
-        self.failed = False
 
     def _save_models(self, tag):
         gan, d = self.model, self.run_dir
         atomic_save(gan.generator, d / f"generator{tag}.h5")
         atomic_save(gan.discriminator, d / f"discriminator{tag}.h5")
         if gan.ema_generator is not None:
-            atomic_save(gan.calibrated_ema(), d / f"generator_ema{tag}.h5")
+            ema = gan.calibrated_ema()
+            ema.trainable = True  # saved like G, so that it loads ready to fine-tune
+            try:
+                atomic_save(ema, d / f"generator_ema{tag}.h5")
+            finally:
+                ema.trainable = False
 
     def on_epoch_end(self, epoch, logs=None):
         e = epoch + 1
@@ -108,8 +45,8 @@ class Checkpoints(keras.callbacks.Callback):
         self._save_models(f"_e{e:04d}")
         if self.savedmodel:
             atomic_save(self.model.generator, self.run_dir / f"generator_e{e:04d}_savedmodel")
-        save_state(self.model, self.run_dir / f"state_e{e:04d}.npz", e)
-        for old in sorted(self.run_dir.glob(STATE_GLOB))[:-self.keep]:
+        checkpoints.save_state(self.model, self.run_dir / f"state_e{e:04d}.npz", e)
+        for old in sorted(self.run_dir.glob(checkpoints.STATE_GLOB))[:-self.keep]:
             old.unlink()
 
     def on_train_end(self, logs=None):
@@ -122,16 +59,16 @@ class Checkpoints(keras.callbacks.Callback):
 class StopOnNaN(keras.callbacks.Callback):
     """Stops at the first non-finite loss, before any checkpoint of the bad weights is written.
 
-    Keras still ends the epoch after `stop_training`, so the callbacks that would save the bad
-    weights or draw samples from them (`Checkpoints`, `SampleGrid`, `Evaluate`: anything given
-    here with a `failed` attribute) are told to write nothing more. Put it first in the list:
-    at each epoch's end it also checks the weights themselves, since the last step of an epoch
-    can report a finite loss and still leave NaN weights behind.
+    Keras still ends the epoch after `stop_training`, so the `writers` that would save the bad
+    weights or draw samples from them are told to write nothing more. It must run before them
+    at each epoch's end (put it first in the callback list): it also checks the weights
+    themselves, since the last step of an epoch can report a finite loss and still leave NaN
+    weights behind.
     """
 
-    def __init__(self, *writers):
+    def __init__(self, writers):
         super().__init__()
-        self.writers, self.epoch, self.bad_epoch = writers, 0, None
+        self.writers, self.epoch, self.bad_epoch = list(writers), 0, None
 
     def _stop(self):
         self.bad_epoch = self.epoch
@@ -154,15 +91,16 @@ class StopOnNaN(keras.callbacks.Callback):
             self._stop()
 
 
-class SampleGrid(keras.callbacks.Callback):
+class SampleGrid(Writer):
     """A grid from one fixed noise batch every `every` epochs, so grids compare over training;
-    `progress.gif` of them at the end."""
+    `progress.gif` of them at the end. With a `tensorboard` log folder, each grid also goes there
+    as an image."""
 
-    def __init__(self, run_dir, every, seed, n=64):
+    def __init__(self, run_dir, every, seed, n=64, tensorboard=None):
         super().__init__()
         self.dir = Path(run_dir) / "samples"
-        self.every, self.seed, self.n = every, seed, n
-        self.failed = False  # set by StopOnNaN: no grid of NaN weights
+        self.every, self.seed, self.n, self.tensorboard = every, seed, n, tensorboard
+        self._writer = None
 
     def on_train_begin(self, logs=None):
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -172,10 +110,17 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every == 0 and not self.failed:
             path = self.dir / f"epoch_{epoch + 1:04d}.png"
             if self.model.conditional:  # a row per digit, a column per fixed latent vector
-                rows = sampling.digit_rows(self.model.generator, 8, seed=self.seed)
-                sampling.save_grid(rows.reshape(-1, 28, 28), path, cols=8)
+                images, cols = sampling.digit_rows(self.model.generator, 8, seed=self.seed).reshape(-1, 28, 28), 8
             else:
-                sampling.save_grid(sampling.generate(self.model.generator, self.n, z=self.z), path)
+                images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
+            sampling.save_grid(images, path, cols=cols)
+            if self.tensorboard:
+                import tensorflow as tf
+                if self._writer is None:
+                    self._writer = tf.summary.create_file_writer(str(self.tensorboard))
+                with self._writer.as_default():
+                    tf.summary.image("samples", sampling.grid(images, cols)[None, :, :, None], step=epoch + 1)
+                self._writer.flush()
 
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))
@@ -186,7 +131,7 @@ class SampleGrid(keras.callbacks.Callback):
                            append_images=images[1:], duration=300, loop=0)
 
 
-class Evaluate(keras.callbacks.Callback):
+class Evaluate(Writer):
     """Every `every` epochs: FID of `n` digits against the test digits, logged as `fid` (and
     `fid_ema`) into history and the progress bar; the best generator so far is kept as
     generator_best.h5. FID depends on n: compare only runs scored with the same n."""
@@ -200,7 +145,6 @@ class Evaluate(keras.callbacks.Callback):
         self.reference = metrics.reference_features(self.classifier, reference_images)
         best = self.run_dir / "best.json"
         self.best = json.loads(best.read_text())["fid"] if best.exists() else float("inf")
-        self.failed = False  # set by StopOnNaN: no FID of NaN weights
 
     def _fid(self, generator):
         return self.metrics.evaluate_generator(generator, self.classifier, self.reference,
@@ -215,7 +159,7 @@ class Evaluate(keras.callbacks.Callback):
         if due and logs["fid"] < self.best:
             self.best = logs["fid"]
             atomic_save(self.model.generator, self.run_dir / "generator_best.h5")
-            (self.run_dir / "best.json").write_text(json.dumps({"epoch": epoch + 1, "fid": self.best, "n": self.n}))
+            files.write_text(self.run_dir / "best.json", json.dumps({"epoch": epoch + 1, "fid": self.best, "n": self.n}))
 
 
 class History(keras.callbacks.Callback):
@@ -258,16 +202,25 @@ def plot_history(csv_path, png_path):
     epochs = [int(r["epoch"]) for r in rows]
     fig = Figure(figsize=(10, 3.5))
     a, b = fig.subplots(1, 2)
+    mark = "o" if len(rows) < 20 else None  # a line of one epoch is a point: draw it
     for k in ("d_loss", "g_loss"):
-        a.plot(epochs, [float(r[k]) for r in rows], label=k)
+        a.plot(epochs, [float(r[k]) for r in rows], label=k, marker=mark)
     for k in ("d_real", "d_fake", "d_acc"):
-        b.plot(epochs, [float(r[k]) for r in rows], label=k)
+        b.plot(epochs, [float(r[k]) for r in rows], label=k, marker=mark)
     if rows[0].get("fid") is not None:
         c = b.twinx()
-        c.plot(epochs, [float(r["fid"]) if r["fid"] else float("nan") for r in rows], "k--", label="fid")
+        c.plot(epochs, [float(r["fid"]) if r["fid"] else float("nan") for r in rows], "k--", label="fid",
+               marker=mark)
         c.set_ylabel("FID (dashed)")
     a.set_title("losses"), b.set_title("D(x), D(G(z)), D accuracy")
     for ax in (a, b):
         ax.set_xlabel("epoch"), ax.legend()
     fig.tight_layout()
     fig.savefig(png_path, dpi=80)
+
+
+def tensorboard(log_dir):
+    """Keras's own TensorBoard callback for a GAN: per-epoch metrics (FID too, when `Evaluate`
+    runs before it), no graph (a GAN's `call` is only G) and no profiling."""
+    return keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0,
+                                       write_steps_per_second=False)

@@ -8,14 +8,14 @@ the page shows an 8x8 grid of digits; a latent walk from the grid's first digit 
 digit of another seed's grid; and every digit 0-9 drawn from the grid's first noise vector, so
 all ten share one style. The models load once, when the page starts.
 """
-import argparse
 import importlib.util
 import os
 import socket
 import sys
 import time
 
-from dcgan.errors import UsageError, run_cli
+from dcgan.errors import CliParser, UsageError, run_cli
+from dcgan.files import ENV
 
 SEED_MAX = 2**31 - 1    # seeds the page takes: 0 .. SEED_MAX
 GRID = 8                # the grid is GRID x GRID digits
@@ -114,7 +114,7 @@ class Demo:
             where = flag if source == "flag" else source
             try:
                 g = sampling.load_generator(path)
-            except (ValueError, OSError, UsageError) as e:  # UsageError: older library versions
+            except (ValueError, OSError) as e:
                 raise UsageError(f"{where} {path}: {' '.join(str(e).split())}") from None
             if sampling.is_conditional(g) != conditional:
                 kind = ("a conditional generator (trained with --conditional)" if conditional
@@ -229,16 +229,14 @@ def port_arg(text):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="python -m dcgan.demo", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
+    p = CliParser("python -m dcgan.demo", __doc__)
     a = p.add_argument
-    a("--model", default=None, help="generator for 'any' digit: .h5, .keras or SavedModel folder "
-      "(default: $DCGAN_GENERATOR, else the shipped saved_models/generator.h5)")
+    a("--model", default=None, help="generator for 'any' digit: .h5 or .keras, or a SavedModel folder (runs "
+      f"the graph it holds: only one you trust) (default: ${ENV['generator']}, else the shipped one)")
     a("--conditional-model", default=None, help="conditional generator for digits 0-9 (default: "
-      "$DCGAN_CONDITIONAL_GENERATOR, else the shipped saved_models/conditional/generator.h5)")
-    a("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
-    a("--port", type=port_arg, default=7860, help="port to serve on")
+      f"${ENV['conditional_generator']}, else the shipped one)")
+    a("--host", default="127.0.0.1", help="address to serve on; 0.0.0.0: every interface (default: 127.0.0.1)")
+    a("--port", default="7860", help="port to serve on (default: 7860)")
     return p
 
 
@@ -254,6 +252,7 @@ def check_port(host, port):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    args.port = port_arg(args.port)
     check_port(args.host, args.port)
     if importlib.util.find_spec("gradio") is None:
         raise UsageError('the demo needs Gradio: pip install -e ".[demo]"')
@@ -281,5 +280,10 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
+def cli():
+    """The `dcgan-demo` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,10 +1,29 @@
-"""The one error users see, and the wrapper that turns it into one line and exit code 2."""
+"""How the command lines fail: one line on stderr and exit code 2, never a traceback.
+
+The library raises Python's own exceptions (`ValueError`, `FileNotFoundError`, `OSError`) with a
+message that says what to do instead; `run_cli` is the one place that turns them into that line.
+"""
+import argparse
 import os
 import sys
 
 
-class UsageError(Exception):
-    """Bad input: the message says what is wrong and what to do instead, on one line."""
+class UsageError(ValueError):
+    """Bad input found by a command line: the message says what is wrong and what to do instead."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse, with its errors raised as UsageError (one line, exit 2 through `run_cli`)
+    instead of argparse's usage dump."""
+
+    def __init__(self, prog, doc, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        lines = doc.strip().split("\n")
+        super().__init__(prog=prog, description=lines[0], epilog="\n".join(lines[1:]).strip("\n") or None,
+                         **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{message} (see --help)")
 
 
 def quiet_tensorflow():
@@ -29,11 +48,13 @@ def quiet_tensorflow():
 
 
 def run_cli(main, argv=None):
-    """Runs `main(argv)`; bad input ends in one line on stderr and exit code 2, not a traceback."""
-    quiet_tensorflow()
+    """Runs `main(argv)` and exits; bad input ends in one line on stderr and exit code 2.
+
+    `main` parses its flags first and imports TensorFlow (through `quiet_tensorflow`) only once
+    they are good, so `--help` and flag errors answer at once."""
     try:
         code = main(argv)
-    except UsageError as e:
+    except (ValueError, OSError) as e:  # UsageError, and the library's FileNotFoundError & co.
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:

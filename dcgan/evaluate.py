@@ -2,21 +2,18 @@
 
     python -m dcgan.evaluate --model runs/X/generator.h5 [-n 10000] [--json scores.json]
     python -m dcgan.evaluate --images samples.npz           # uint8 (n, 28, 28) under "images"
-    python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz
+    python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz   # writes classifier.h5
 
-Metrics use a small MNIST classifier (saved_models/classifier.h5), not Inception. The "real"
+Metrics use a small MNIST classifier (the shipped one unless --classifier), not Inception. The "real"
 column scores n real training digits the same way: the best a generator can hope for.
 """
-import argparse
 import json
 from pathlib import Path
 import sys
 import time
-import zipfile
 
-import numpy as np
-
-from dcgan.errors import UsageError, run_cli
+from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
+from dcgan.files import ENV, NUM_CLASSES
 
 LABELS = {"n": "images", "fid": "FID vs test", "classifier_score": "classifier score",
           "coverage": "coverage (classes)", "mean_confidence": "mean confidence",
@@ -24,54 +21,23 @@ LABELS = {"n": "images", "fid": "FID vs test", "classifier_score": "classifier s
 
 
 def parser():
-    from dcgan.metrics import DEFAULT_CLASSIFIER, ENV_VAR
-    p = argparse.ArgumentParser(prog="python -m dcgan.evaluate", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="\n".join(__doc__.split("\n")[1:]))
-    p.error = lambda message: (_ for _ in ()).throw(UsageError(f"{message} (see --help)"))
+    p = CliParser("python -m dcgan.evaluate", __doc__)
     a = p.add_argument
-    a("--model", default=None, help="generator .h5, .keras or SavedModel folder to evaluate")
+    a("--model", default=None, help="generator .h5 or .keras, or a SavedModel folder (runs the graph it "
+      "holds: only one you trust), to evaluate")
     a("--images", default=None, help="evaluate saved digits instead: a .npz with uint8 (n, 28, 28) under 'images'")
     a("-n", type=int, default=10000, help="generated (and real) digits to score; --images scores all of its digits (default: 10000)")
     a("--seed", type=int, default=0, help="seed for the generator's noise and the real subset (default: 0)")
     a("--k", type=int, default=3, help="neighbours for the precision/recall manifolds (default: 3)")
     a("--data", default=None, help="mnist, sample, a Keras-format .npz or an IDX folder; its test split is "
-      "the reference (default: $DCGAN_DATA, else Keras's MNIST, else the bundled sample)")
-    a("--classifier", default=None, help=f"MNIST classifier (default: ${ENV_VAR}, else {DEFAULT_CLASSIFIER})")
+      f"the reference (default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)")
+    a("--classifier", default=None, help=f"MNIST classifier .h5 (default: ${ENV['classifier']}, else the shipped one)")
     a("--json", default=None, help="also write the results to this JSON file")
     a("--train-classifier", action="store_true", help="train the classifier on --data and save it to --out")
     a("--epochs", type=int, default=3, help="with --train-classifier: training epochs (default: 3)")
     a("--out", default="classifier.h5", help="with --train-classifier: where to save it, never the shipped "
       "one (default: classifier.h5 in the working directory; then pass it as --classifier)")
     return p
-
-
-def load_images_npz(path):
-    """(uint8 (n, 28, 28), digits (n,) or None) from the 'images' (and 'digits') arrays of a
-    .npz, validated: `dcgan.generate --out x.npz` of a conditional generator writes both."""
-    from dcgan.metrics import check_images
-    path = Path(path)
-    fix = "pass --images a .npz holding uint8 (n, 28, 28) digits under the key 'images'"
-    if not path.is_file():
-        raise UsageError(f"images {path} not found: {fix}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if "images" not in f:
-                raise UsageError(f"{path} has no 'images' array (has {', '.join(f.files) or 'none'}): {fix}")
-            x = f["images"]
-            digits = f["digits"] if "digits" in f else None
-    except UsageError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as e:
-        raise UsageError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
-    x = check_images(x.reshape(-1, *x.shape[-2:]) if x.ndim == 4 and x.shape[-1] != 1 else x,
-                     where=f"images in {path}")
-    if digits is not None:
-        digits = np.asarray(digits).ravel()
-        if len(digits) != len(x) or not np.issubdtype(digits.dtype, np.integer) or \
-                digits.min() < 0 or digits.max() > 9:
-            raise UsageError(f"{path}: 'digits' must hold one digit 0-9 per image: {fix}")
-    return x, digits
 
 
 def format_table(columns, keys=tuple(LABELS)):
@@ -98,15 +64,17 @@ def format_per_class(generated, real):
 
 
 def train(args, log):
-    from dcgan import data, metrics
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    out = Path(args.out)
+    out = Path(args.out)  # the user's path, never the installed package
+    quiet_tensorflow()
+    import numpy as np
+    from dcgan import data, metrics
     xtr, ytr, source = data.load(args.data, "train", log=log)
     xte, yte, _ = data.load(args.data, "test", log=log)
-    if len(set(np.unique(ytr))) < metrics.NUM_CLASSES:
+    if len(set(np.unique(ytr))) < NUM_CLASSES:
         raise UsageError(f"{source} has labels for {len(np.unique(ytr))} classes, the classifier needs "
-                         f"all {metrics.NUM_CLASSES}: pass --data a labelled MNIST")
+                         f"all {NUM_CLASSES}: pass --data a labelled MNIST")
     t0 = time.time()
     model, acc = metrics.train_classifier(xtr, ytr, xte, yte, epochs=args.epochs, seed=args.seed,
                                           verbose=2)
@@ -124,8 +92,9 @@ def train(args, log):
 
 
 def _write_json(path, obj):
+    from dcgan import files
     try:
-        Path(path).write_text(json.dumps(obj, indent=2) + "\n")
+        files.write_text(path, json.dumps(obj, indent=2) + "\n")
     except OSError as e:
         raise UsageError(f"cannot write {path} ({e.strerror}): pick another --json") from None
 
@@ -144,32 +113,21 @@ def main(argv=None):
         raise UsageError(f"-n must be at least 1, got {args.n}")
     if args.k < 1:
         raise UsageError(f"--k must be at least 1, got {args.k}")
-
+    quiet_tensorflow()
     from dcgan import data, metrics, sampling
+    classifier = metrics.load_classifier(args.classifier)
     if args.model:
         generator = sampling.load_generator(args.model)
-        what = str(args.model)
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
-    else:
-        images, digits = load_images_npz(args.images)
-        what = f"{len(images)} digits in {args.images}"
-    classifier = metrics.load_classifier(args.classifier)
-    test, test_y, source = data.load(args.data, "test", log=log)
-    train_x, train_y, _ = data.load(args.data, "train", log=log)
-    if args.model:
         images = sampling.generate(generator, args.n, seed=args.seed, digits=digits)
-    n_real = min(args.n if args.model else len(images), len(train_x))
-    for name, count in (("generated", len(images)), ("real", n_real), ("reference", len(test))):
-        if count <= args.k:
-            raise UsageError(f"{count} {name} digits are too few for --k {args.k}: use more than {args.k}")
-    pick = np.random.default_rng(args.seed).choice(len(train_x), n_real, replace=False)
-    real, real_y = train_x[pick], train_y[pick]
-
-    ref = metrics.reference_features(classifier, test, labels=test_y)
-    results = {"generated": metrics.evaluate_images(classifier, images, ref, k=args.k, digits=digits),
-               "real": metrics.evaluate_images(classifier, real, ref, k=args.k,
-                                               digits=real_y if digits is not None else None)}
-    print(f"{what} vs {len(test)} test digits of {source}; classifier {metrics.classifier_path(args.classifier)}")
+        what = str(args.model)
+    else:
+        images, digits = data.load_images(args.images)
+        what = f"{len(images)} digits in {args.images}"
+    results = metrics.compare_to_real(images, digits, data=args.data, classifier=classifier,
+                                      n_real=args.n if args.model else None, seed=args.seed, k=args.k, log=log)
+    ref = results["reference"]
+    print(f"{what} vs {ref['n']} test digits of {ref['data']}; classifier {metrics.classifier_path(args.classifier)}")
     name = "generated" if args.model else "images"  # JSON keeps the key "generated" for both
     print(format_table({name: results["generated"], "real (floor)": results["real"]}))
     hist = " ".join(f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"]))
@@ -178,8 +136,7 @@ def main(argv=None):
         print(format_per_class(results["generated"], results["real"]))
     if args.json:
         _write_json(args.json, {**results, "model": args.model, "images": args.images, "seed": args.seed,
-                                "k": args.k, "reference": {"data": source, "split": "test", "n": len(test)},
-                                "classifier": str(metrics.classifier_path(args.classifier))})
+                                "k": args.k, "classifier": str(metrics.classifier_path(args.classifier))})
     return 0
 
 

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 
 NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
+IMAGE_FORMATS = (".png", ".npz")  # what generated digits can be written as: a grid, or the arrays
 
 # Each file the project can be pointed at has one flag and one environment variable.
 ENV = {
@@ -67,6 +68,9 @@ def atomic_path(path):
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.is_file():  # on disk before the rename, so a crash leaves the old file or the new
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         if tmp.is_dir() and path.is_dir():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -82,8 +86,6 @@ def write_bytes(path, data):
     """Writes `data` to `path` atomically, synced to disk."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     return Path(path)
 
 

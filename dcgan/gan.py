@@ -3,7 +3,9 @@ import keras
 import tensorflow as tf
 
 from dcgan import noise
-from dcgan.models import NUM_CLASSES, build_adversarial, is_conditional
+from dcgan.files import NUM_CLASSES
+from dcgan.models import build_adversarial, is_conditional, net_inputs
+from dcgan.noise import Stream
 
 METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
 
@@ -19,9 +21,9 @@ def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_k
         for layer in norms:  # moving = i/(i+1) moving + 1/(i+1) batch: an exact running mean
             layer.momentum = i / (i + 1)
         z = noise.latent((batch_size, generator.inputs[0].shape[-1]), noise.make_seed(seed, -1, i), noise_kind)
-        if is_conditional(generator):  # every digit equally often, as generation asks for them
-            z = [z, tf.range(batch_size) % NUM_CLASSES]
-        generator(z, training=True)
+        # A conditional G sees every digit equally often, as generation asks for them.
+        generator(net_inputs(z, tf.range(batch_size) % NUM_CLASSES if is_conditional(generator) else None),
+                  training=True)
     for layer, m, t in zip(norms, momenta, trainable):
         layer.momentum, layer.trainable = m, t
     return generator
@@ -30,8 +32,8 @@ def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_k
 class DCGAN(keras.Model):
     """Holds G, D and the stacked G -> D model; `fit` trains them in turn, one step each.
 
-    Per step: D sees half a batch of real digits and half a batch of G's digits with soft labels;
-    then G gets a full batch of noise through G -> D with "real" labels, and only G's weights
+    Per step: D sees half a batch of real digits and half a batch of G's digits with soft
+    targets; then G gets a full batch of noise through G -> D with "real" targets, and only G's weights
     move. Losses are summed per example and divided by the global batch once, so k replicas
     compute what one device would.
 
@@ -39,7 +41,7 @@ class DCGAN(keras.Model):
     G's digits are drawn uniformly, and D judges each image with the digit it claims to be.
     """
 
-    def __init__(self, generator, discriminator, noise_kind="truncated", label_kind="soft",
+    def __init__(self, generator, discriminator, noise_kind="truncated", target_kind="soft",
                  seed=0, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -47,7 +49,7 @@ class DCGAN(keras.Model):
         self.adversarial = build_adversarial(generator, discriminator)
         self.conditional = is_conditional(generator)
         self.latent_dim = generator.inputs[0].shape[-1]
-        self.noise_kind, self.label_kind, self.seed = noise_kind, label_kind, int(seed)
+        self.noise_kind, self.target_kind, self.seed = noise_kind, target_kind, int(seed)
         self.ema_decay = ema_decay
         self.ema_generator = None
         if ema_decay:
@@ -77,19 +79,22 @@ class DCGAN(keras.Model):
         return self.generator(z, training=training)
 
     # Random draws. Overridable: tests feed the same noise to one and two devices.
-    def draws(self, real):
-        """G's inputs for D's fake half and for G's update, and the label seeds, for this step.
-        G's inputs are latents, or [latents, digits] for a conditional GAN."""
+    def draws(self, images):
+        """(G's inputs for D's fake half, G's inputs for its own update, key) for this step, where
+        key(stream) is the stateless seed of a `noise.Stream`, unique to (seed, step, replica)."""
         ctx = tf.distribute.get_replica_context()
         replica = ctx.replica_id_in_sync_group if ctx else 0
         step = self.g_optimizer.iterations
-        n = tf.shape(real)[0]
-        seed = lambda k: noise.make_seed(self.seed, step, replica, k)
-        z_d = noise.latent((n, self.latent_dim), seed(0), self.noise_kind)
-        z_g = noise.latent((2 * n, self.latent_dim), seed(1), self.noise_kind)
-        if self.conditional:
-            z_d, z_g = [z_d, noise.digits(n, seed(5))], [z_g, noise.digits(2 * n, seed(6))]
-        return z_d, z_g, seed
+        n = tf.shape(images)[0]
+
+        def key(stream):
+            return noise.make_seed(self.seed, step, replica, int(stream))
+
+        def g_inputs(count, latents, digits):
+            z = noise.latent((count, self.latent_dim), key(latents), self.noise_kind)
+            return net_inputs(z, noise.digits(count, key(digits)) if self.conditional else None)
+        return (g_inputs(n, Stream.FAKE_LATENTS, Stream.FAKE_DIGITS),
+                g_inputs(2 * n, Stream.G_LATENTS, Stream.G_DIGITS), key)
 
     def _global(self, per_example):
         """Sum over this replica's examples / global count: the distributed mean."""
@@ -107,27 +112,26 @@ class DCGAN(keras.Model):
         optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
         return local, p
 
-    def train_discriminator(self, real, z, seed):
-        """One D update on [real, G(z)]. Returns (local loss, predictions, hard targets).
-        For a conditional GAN `real` is (images, digits) and `z` is [latents, digits]."""
-        fake = self.generator(z, training=True)
-        if self.conditional:
-            (real, real_digits), fake_digits = real, z[1]
-        n, m = tf.shape(real)[0], tf.shape(fake)[0]
-        x = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
-        if self.conditional:
-            x = [x, tf.concat([real_digits, fake_digits], axis=0)]
-        y = tf.concat([noise.labels(n, True, seed(2), self.label_kind),
-                       noise.labels(m, False, seed(3), self.label_kind)], axis=0)
-        local, p = self._update(self.discriminator, self.d_optimizer, x, y,
+    def train_discriminator(self, images, digits, fake_inputs, key):
+        """One D update on real `images` (with their `digits`, None if unconditional) and
+        G(fake_inputs). Returns (local loss, predictions, hard targets)."""
+        fake = self.generator(fake_inputs, training=True)
+        n, m = tf.shape(images)[0], tf.shape(fake)[0]
+        x = tf.concat([images, tf.cast(fake, images.dtype)], axis=0)
+        if digits is not None:  # each image with the digit it claims to be
+            digits = tf.concat([digits, fake_inputs[1]], axis=0)
+        y = tf.concat([noise.targets(n, True, key(Stream.REAL_TARGETS), self.target_kind),
+                       noise.targets(m, False, key(Stream.FAKE_TARGETS), self.target_kind)], axis=0)
+        local, p = self._update(self.discriminator, self.d_optimizer, net_inputs(x, digits), y,
                                 self.discriminator.trainable_weights)
         return local, p, tf.concat([tf.ones((n, 1)), tf.zeros((m, 1))], axis=0)
 
-    def train_generator(self, z, seed):
+    def train_generator(self, g_inputs, key):
         """One G update through G -> D with "real" targets; D's weights are read, not written."""
-        n = tf.shape(z[0] if self.conditional else z)[0]
-        y = noise.labels(n, True, seed(4), self.label_kind)
-        local, _ = self._update(self.adversarial, self.g_optimizer, z, y, self.generator.trainable_weights)
+        n = tf.shape(tf.nest.flatten(g_inputs)[0])[0]
+        y = noise.targets(n, True, key(Stream.G_TARGETS), self.target_kind)
+        local, _ = self._update(self.adversarial, self.g_optimizer, g_inputs, y,
+                                self.generator.trainable_weights)
         if self.ema_generator is not None:
             # Warm-up as in tf.train.ExponentialMovingAverage(num_updates): early on the average
             # would otherwise hold the random initial weights for thousands of steps.
@@ -147,13 +151,12 @@ class DCGAN(keras.Model):
         return self.ema_generator
 
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        n = tf.shape(real)[0]
-        z_d, z_g, seed = self.draws(real)
-        if self.conditional:
-            real = (real, tf.cast(data[1], tf.int32))
-        d_loss, p, hard = self.train_discriminator(real, z_d, seed)
-        g_loss = self.train_generator(z_g, seed)
+        # Batches are images, or (images, digits) for a conditional GAN.
+        images, digits = (data[0], tf.cast(data[1], tf.int32)) if self.conditional else (data, None)
+        fake_inputs, g_inputs, key = self.draws(images)
+        d_loss, p, hard = self.train_discriminator(images, digits, fake_inputs, key)
+        g_loss = self.train_generator(g_inputs, key)
+        n = tf.shape(images)[0]
         values = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_acc": tf.reduce_mean(tf.cast(tf.equal(tf.cast(p > 0.5, tf.float32), hard), tf.float32)),
                   "d_real": tf.reduce_mean(p[:n]), "d_fake": tf.reduce_mean(p[n:])}

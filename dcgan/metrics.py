@@ -7,22 +7,19 @@ classifier score (the Inception Score recipe), coverage and confidence.
 
 The metric functions are plain numpy/scipy on arrays, so they are easy to test and reuse:
 
-    classifier = load_classifier()                       # saved_models/classifier.h5
+    classifier = load_classifier()                       # the shipped classifier
     evaluate_generator(generator, classifier, test_images, n=10000, seed=0)
     -> {"fid": ..., "classifier_score": ..., "coverage": ..., "precision": ..., ...}
+    compare_to_real(images, data="path/to/mnist.npz")    # what `python -m dcgan.evaluate` prints
 """
-import os
 from pathlib import Path
 
 import numpy as np
 
-from dcgan.errors import UsageError
-from dcgan.files import shipped
+from dcgan import files
+from dcgan.files import ENV, NUM_CLASSES
 
-NUM_CLASSES = 10
 FEATURES_LAYER = "features"
-ENV_VAR = "DCGAN_CLASSIFIER"
-DEFAULT_CLASSIFIER = shipped("classifier")
 TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
 
 # Names and direction of the scalar metrics, in table order.
@@ -74,34 +71,43 @@ def train_classifier(x_train, y_train, x_test, y_test, epochs=3, batch_size=128,
 
 
 def save_classifier(model, path):
-    """Writes the classifier without optimizer state (small), through a temporary name."""
+    """Writes the classifier without optimizer state (small), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
     return path
 
 
 def classifier_path(path=None):
-    """--classifier, else $DCGAN_CLASSIFIER, else the shipped classifier."""
-    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_CLASSIFIER)
+    """`path`, else $DCGAN_CLASSIFIER, else the shipped classifier."""
+    return files.resolve("classifier", path)[0]
 
 
 def load_classifier(path=None):
-    """The MNIST classifier from `path` (see `classifier_path`), with its shapes checked."""
+    """Loads the MNIST classifier that every metric here reads digits with.
+
+    Args:
+        path: a Keras .h5/.keras classifier (default: $DCGAN_CLASSIFIER, else the shipped one).
+    Returns:
+        A Keras model: uint8-valued images (n, 28, 28, 1) -> probabilities (n, 10).
+    Raises:
+        FileNotFoundError: no classifier there.
+        ValueError: it does not load, or does not map 28x28x1 digits to 10 classes.
+    """
     import keras
-    path = classifier_path(path)
+    path, source = files.resolve("classifier", path)
     if not path.exists():
-        raise UsageError(f"classifier {path} not found: {TRAIN_HINT}, or pass --classifier "
-                         f"(or set ${ENV_VAR}) to one")
+        where = f" (from ${ENV['classifier']})" if source.startswith("$") else ""
+        raise FileNotFoundError(f"classifier {path}{where} not found: {TRAIN_HINT}, or pass "
+                                f"--classifier (or set ${ENV['classifier']}) to one")
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as e:
-        raise UsageError(f"{path} is not a loadable Keras model ({type(e).__name__}): "
+        raise ValueError(f"{path} is not a loadable Keras model ({type(e).__name__}): "
                          f"{TRAIN_HINT}") from None
     if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (NUM_CLASSES,):
-        raise UsageError(f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
+        raise ValueError(f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
                          f"digits -> 10 classes: pass --classifier an MNIST classifier, or {TRAIN_HINT}")
     return model
 
@@ -122,7 +128,7 @@ def _feature_model(classifier):
     else:
         dense = [layer for layer in classifier.layers if isinstance(layer, keras.layers.Dense)]
         if not dense:
-            raise UsageError(f"classifier {classifier.name} has no Dense layer to take features "
+            raise ValueError(f"classifier {classifier.name} has no Dense layer to take features "
                              f"before: {TRAIN_HINT}")
         feats = dense[-1].input
     model = keras.Model(classifier.inputs[0], [feats, classifier.outputs[0]], name="features_and_probs")
@@ -143,15 +149,15 @@ def features_and_probs(classifier, images_uint8, batch_size=1000):
 
 
 def check_images(images, where="images"):
-    """uint8 (n, 28, 28) (a trailing channel of 1 is dropped), else UsageError."""
+    """uint8 (n, 28, 28) (a trailing channel of 1 is dropped), else ValueError."""
     x = np.asarray(images)
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
-        raise UsageError(f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
+        raise ValueError(f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
                          "28x28 greyscale digits")
     if x.dtype != np.uint8:
-        raise UsageError(f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
+        raise ValueError(f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
                          "output with dcgan.sampling.to_uint8")
     return x
 
@@ -307,11 +313,21 @@ def per_class_scores(feats, probs, digits, ref):
 
 
 def evaluate_images(classifier, images, reference_images, k=3, digits=None):
-    """All metrics for uint8 digits (n, 28, 28) against reference digits (the test split).
+    """All metrics for digits against reference digits (the test split).
 
-    reference_images: uint8 digits, or the dict from `reference_features` to skip recomputing
-    them. Returns a dict of floats (and `class_histogram`, a list of 10 fractions). With the
-    `digits` each image was asked to be, and reference labels, also `per_class_scores`.
+    Args:
+        classifier: from `load_classifier`.
+        images: uint8 (n, 28, 28).
+        reference_images: uint8 digits, or the dict from `reference_features` (computed once,
+            reused across calls).
+        k: neighbours for precision/recall.
+        digits: the digit each image was asked to be (a conditional generator's), or None.
+    Returns:
+        {"n", "fid", "classifier_score", "coverage", "mean_confidence", "precision", "recall":
+        floats, "class_histogram": 10 fractions}; with `digits` and reference labels, also
+        `agreement` and `per_class` (see `per_class_scores`).
+    Raises:
+        ValueError: images that are not uint8 (n, 28, 28).
     """
     ref = reference_images if isinstance(reference_images, dict) else \
         reference_features(classifier, reference_images)
@@ -332,9 +348,46 @@ def evaluate_images(classifier, images, reference_images, k=3, digits=None):
 
 
 def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0, k=3):
-    """Draws n digits with `sampling.generate(generator, n, seed)` and evaluates them; a
-    conditional generator is asked for 0-9 in turn and scored per digit too."""
+    """Draws n digits with `sampling.generate(generator, n, seed)` and returns
+    `evaluate_images` of them; a conditional generator is asked for 0-9 in turn and scored per
+    digit too."""
     from dcgan import sampling
     digits = sampling.check_digits(generator, None, n)
     return evaluate_images(classifier, sampling.generate(generator, n, seed, digits=digits),
                            reference_images, k=k, digits=digits)
+
+
+def compare_to_real(images, digits=None, data=None, classifier=None, n_real=None, seed=0, k=3,
+                    log=print):
+    """Scores digits beside real ones, the way `python -m dcgan.evaluate` reports them.
+
+    Args:
+        images: uint8 (n, 28, 28) digits to score.
+        digits: the digit each image was asked to be (a conditional generator's), or None.
+        data: where the real digits come from (see `dcgan.data.load`); its test split is the
+            reference, and `n_real` of its training digits (default: as many as `images`) are
+            scored the same way as the floor a generator can hope for.
+        classifier: a loaded classifier, or a path (see `load_classifier`).
+        seed: picks the real training digits.
+        k: neighbours for precision/recall.
+    Returns:
+        {"generated": metrics, "real": metrics, "reference": {"data", "split", "n"}}; with
+        `digits`, both metrics hold per-digit scores too.
+    Raises:
+        ValueError: too few digits for `k`, or bad images; FileNotFoundError: no classifier or data.
+    """
+    from dcgan import data as data_lib
+    classifier = classifier if hasattr(classifier, "predict") else load_classifier(classifier)
+    images = check_images(images)
+    test, test_y, source = data_lib.load(data, "test", log=log)
+    train_x, train_y, _ = data_lib.load(data, "train", log=log)
+    n_real = min(n_real or len(images), len(train_x))
+    for name, count in (("generated", len(images)), ("real", n_real), ("reference", len(test))):
+        if count <= k:
+            raise ValueError(f"{count} {name} digits are too few for --k {k}: use more than {k}")
+    pick = np.random.default_rng(seed).choice(len(train_x), n_real, replace=False)
+    ref = reference_features(classifier, test, labels=test_y)
+    return {"generated": evaluate_images(classifier, images, ref, k=k, digits=digits),
+            "real": evaluate_images(classifier, train_x[pick], ref, k=k,
+                                    digits=train_y[pick] if digits is not None else None),
+            "reference": {"data": source, "split": "test", "n": len(test)}}

@@ -1,17 +1,35 @@
 """The nets: built-in layers only, so `keras.models.load_model` needs no project code.
 
-Layer for layer the reference (shared/reference/seed-dcgan.md), as Sequential models; the
-conditional pair wraps the same layers in two-input functional models. Output activations are their own
+Layer for layer the reference DCGAN, as Sequential models; the conditional pair wraps the same
+layers in two-input functional models: every net takes `net_inputs(x, digits)`, which is `x`
+alone or `[x, digits]`. Output activations are their own
 float32 layers so mixed precision never hands bf16 images or probabilities to the caller.
 """
 import keras
 from keras import layers
 
+from dcgan.files import NUM_CLASSES
+
 LATENT_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
-ARCHS = ("dcgan", "mlp")
-NUM_CLASSES = 10
 EMBED_DIM = 50
+
+
+def net_inputs(x, digits=None):
+    """What a net takes: `x` (latents or images) alone, or `[x, digits]` for a conditional net."""
+    return x if digits is None else [x, digits]
+
+
+def is_conditional(model):
+    """True for a net that takes [x, digits]: a conditional generator or discriminator (a Keras
+    model or anything else with Keras's `input_shape`, such as a loaded SavedModel)."""
+    shape = model.input_shape
+    return isinstance(shape, list) and len(shape) == 2
+
+
+def _inputs(first, name):
+    """The Input layers of a net: `first` alone, or with the digit for a conditional net."""
+    return [keras.Input(first, name=name), keras.Input((), dtype="int32", name="digit")]
 
 
 def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False):
@@ -54,8 +72,7 @@ def build_conditional_generator(latent_dim=LATENT_DIM, synchronized_bn=False, cl
     the label reaches every layer from the first Dense on. Functional rather than Sequential
     (two inputs), still built-in layers only.
     """
-    z = keras.Input((latent_dim,), name="z")
-    digit = keras.Input((), dtype="int32", name="digit")
+    z, digit = _inputs((latent_dim,), "z")
     e = layers.Embedding(classes, EMBED_DIM, name="digit_embedding")(digit)
     x = layers.Concatenate()([z, e])
     for layer in build_generator(latent_dim + EMBED_DIM, synchronized_bn).layers:
@@ -71,8 +88,7 @@ def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES):
     so D can tell a good 3 from a good 8 from its first steps; a label fed in as an extra
     input channel was ignored for hundreds of steps (agreement at chance, measured).
     """
-    image = keras.Input(IMAGE_SHAPE, name="image")
-    digit = keras.Input((), dtype="int32", name="digit")
+    image, digit = _inputs(IMAGE_SHAPE, "image")
     body = build_discriminator(dropout).layers
     h = image
     for layer in body[:-2]:  # up to Flatten: the features
@@ -108,7 +124,7 @@ def build_pair(arch="dcgan", latent_dim=LATENT_DIM, synchronized_bn=False, condi
         return build_generator(latent_dim, synchronized_bn), build_discriminator()
     if arch == "mlp":
         return build_mlp_generator(latent_dim), build_mlp_discriminator()
-    raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
+    raise ValueError(f"unknown arch {arch!r}; choose dcgan or mlp")
 
 
 def build_adversarial(generator, discriminator):
@@ -120,10 +136,5 @@ def build_adversarial(generator, discriminator):
     """
     if not is_conditional(generator):
         return keras.Sequential([generator, discriminator], name="adversarial")
-    z, digit = (keras.Input(t.shape[1:], dtype=t.dtype, name=t.name) for t in generator.inputs)
+    z, digit = _inputs(generator.inputs[0].shape[1:], "z")
     return keras.Model([z, digit], discriminator([generator([z, digit]), digit]), name="adversarial")
-
-
-def is_conditional(model):
-    """True for a net that takes (input, digit): a conditional generator or discriminator."""
-    return len(getattr(model, "inputs", None) or ()) == 2

@@ -1,12 +1,12 @@
-"""Use a generator: load it from any saved format, draw digits from it, lay them out in a grid."""
+"""Use a generator: load it from any saved format, draw digits from it, lay them out in a grid,
+write them as a PNG or an .npz."""
 from pathlib import Path
 
 import numpy as np
 
-from dcgan.errors import UsageError
-
-
-NUM_CLASSES = 10
+from dcgan import files
+from dcgan.files import IMAGE_FORMATS, NUM_CLASSES
+from dcgan.models import is_conditional
 
 
 class SavedModelGenerator:
@@ -36,19 +36,30 @@ class SavedModelGenerator:
 
 
 def load_generator(path):
-    """A generator from `.h5`, `.keras` or a SavedModel folder, with the shapes checked."""
+    """Loads a generator saved by `dcgan.train` (or any Keras model of the same shapes).
+
+    Args:
+        path: a `.h5` or `.keras` file (loaded in Keras's safe mode), or a SavedModel folder
+            (which runs whatever graph it holds: load only folders you trust).
+    Returns:
+        A model mapping latents (n, latent_dim), or [latents, digits (n,) int] for a
+        conditional generator, to images (n, 28, 28, 1) in [-1, 1].
+    Raises:
+        FileNotFoundError: nothing at `path`.
+        ValueError: `path` does not load, or is not a generator (a discriminator, say).
+    """
     import keras
     path = Path(path)
     if not path.exists():
-        raise UsageError(f"model {path} not found: pass --model a generator .h5, .keras or "
-                         "SavedModel folder")
+        raise FileNotFoundError(f"model {path} not found: pass --model a generator .h5, .keras or "
+                                "SavedModel folder")
     try:
         if path.is_dir():
             model = SavedModelGenerator(path)
         else:
             model = keras.models.load_model(path, compile=False)
     except Exception as e:
-        raise UsageError(f"{path} is not a loadable Keras model or SavedModel "
+        raise ValueError(f"{path} is not a loadable Keras model or SavedModel "
                          f"({type(e).__name__}): pass --model a generator saved by dcgan.train") from None
     try:
         in_shape, out_shape = model.input_shape, tuple(model.output_shape)
@@ -59,15 +70,9 @@ def load_generator(path):
         in_shape, out_shape = (), ()
     if (len(in_shape) != 2 or not isinstance(in_shape[1], int)
             or tuple(out_shape[1:]) != (28, 28, 1)):
-        raise UsageError(f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
+        raise ValueError(f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
                          "-> 28x28x1 images; is it a discriminator? pass the generator instead")
     return model
-
-
-def is_conditional(generator):
-    """True for a generator that takes [latents, digits]."""
-    shape = generator.input_shape
-    return isinstance(shape, list) and len(shape) == 2
 
 
 def latent_dim(generator):
@@ -80,14 +85,14 @@ def check_digits(generator, digits, n):
     conditional generator (every digit equally often) and nothing for another one."""
     if not is_conditional(generator):
         if digits is not None:
-            raise UsageError("this generator does not take a digit: pass a conditional one "
+            raise ValueError("this generator does not take a digit: pass a conditional one "
                              "(trained with --conditional) or drop the digit")
         return None
     if digits is None:
         return np.arange(n, dtype=np.int32) % NUM_CLASSES
     d = np.broadcast_to(np.asarray(digits), (n,))
     if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= NUM_CLASSES:
-        raise UsageError(f"digits must be whole numbers 0-{NUM_CLASSES - 1}, got {np.unique(d)[:5]}")
+        raise ValueError(f"digits must be whole numbers 0-{NUM_CLASSES - 1}, got {np.unique(d)[:5]}")
     return d.astype(np.int32)
 
 
@@ -108,12 +113,23 @@ def to_uint8(images):
 
 
 def generate(generator, n, seed=None, batch_size=1000, z=None, digits=None):
-    """n digits as uint8 (n, 28, 28). The same seed gives the same digits.
+    """Draws digits from a generator.
 
-    A conditional generator draws `digits` (one int for all, or n ints; default 0-9 in turn).
+    Args:
+        generator: from `load_generator` (or a training net).
+        n: how many digits.
+        seed: the same seed gives the same digits (default: a random one).
+        batch_size: digits per call of the generator.
+        z: latents (n, latent_dim) to use instead of drawing them.
+        digits: for a conditional generator, the digit(s) to draw: one int for all, or n ints
+            (default: 0-9 in turn).
+    Returns:
+        uint8 array (n, 28, 28), 0 = black.
+    Raises:
+        ValueError: n < 1, digits outside 0-9, or a digit for an unconditional generator.
     """
     if n <= 0:
-        raise UsageError(f"asked for {n} images; ask for at least 1")
+        raise ValueError(f"asked for {n} images; ask for at least 1")
     digits = check_digits(generator, digits, n)
     z = np.asarray(latents(n, latent_dim(generator), seed) if z is None else z, np.float32)
     batches = [z[i:i + batch_size] if digits is None else [z[i:i + batch_size], digits[i:i + batch_size]]
@@ -138,7 +154,7 @@ def interpolate(generator, rows, steps, seed=None, digit=None):
     draws `digit` in every row (default: row r draws the digit r mod 10).
     """
     if rows <= 0 or steps < 2:
-        raise UsageError(f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps")
+        raise ValueError(f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps")
     z = np.asarray(latents(2 * rows, latent_dim(generator), seed), np.float32)
     start, end = z[:rows, None, :], z[rows:, None, :]
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
@@ -163,9 +179,38 @@ def grid(images, cols=None, pad=2):
 
 
 def save_grid(images, path, cols=None, scale=3):
-    """Writes uint8 (n, 28, 28) digits as one PNG grid, scaled up `scale` times for viewing."""
+    """Writes digits as one PNG grid, atomically.
+
+    Args:
+        images: uint8 (n, 28, 28), as `generate` returns.
+        path: the .png to write.
+        cols: digits per row (default: as square as fits).
+        scale: each pixel becomes scale x scale, for viewing.
+    Returns:
+        `path`.
+    Raises:
+        OSError: `path` cannot be written (nothing is left behind).
+    """
     import matplotlib.image
     g = grid(images, cols)
     g = np.kron(g, np.ones((scale, scale), np.uint8)) if scale > 1 else g
-    matplotlib.image.imsave(str(path), g, cmap="gray", vmin=0, vmax=255)
+    with files.atomic_path(path) as tmp:
+        matplotlib.image.imsave(str(tmp), g, cmap="gray", vmin=0, vmax=255, format="png")
+    return path
+
+
+def save_images(images, path, seed=None, cols=None, digits=None):
+    """Writes digits to `path`: a .png grid (`save_grid`), or an .npz holding `images` (and
+    `seed` and the `digits` asked for, when given), atomically. Returns `path`."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_FORMATS:
+        raise ValueError(f"{path}: unknown extension {path.suffix or '(none)'!r}; "
+                         "use .png for a grid or .npz for the arrays")
+    if path.suffix.lower() == ".png":
+        return save_grid(images.reshape(-1, *images.shape[-2:]), path, cols=cols)
+    extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}
+    if seed is not None:
+        extra["seed"] = np.int64(seed)
+    with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, images=images, **extra)
     return path

@@ -4,9 +4,21 @@ from pathlib import Path
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def assert_moves_only(update, moves, stays):
+    """Runs `update()`: every variable in `moves` must change and none in `stays`. Variables are
+    matched by identity, so each is compared with its own value before the update."""
+    before = {id(v): np.array(v) for v in [*moves, *stays]}
+    update()
+    still = [v.path for v in moves if np.array_equal(before[id(v)], np.array(v))]
+    moved = [v.path for v in stays if not np.array_equal(before[id(v)], np.array(v))]
+    assert not still, f"should have moved: {still}"
+    assert not moved, f"should have stayed: {moved}"
 
 
 def cli_env(**extra):
@@ -30,6 +42,20 @@ def tiny_run(tmp_path_factory):
     """One tiny training run (2 steps of the bundled sample, a checkpoint after its one epoch),
     made once per session: generator.h5/.keras, generator_e0001_savedmodel, discriminator.h5, ..."""
     return _tiny(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """Two epochs of 3 steps with EMA and an FID check after each: every file a run writes.
+    Tests read it; one that changes it works on a copy."""
+    out = tmp_path_factory.mktemp("trained") / "run"
+    cmd = [sys.executable, "-m", "dcgan.train", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "32",
+           "--data", "sample", "--save-every", "1", "--ema", "0.9", "--eval-every", "1", "--eval-samples", "64",
+           "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"training run failed:\n{proc.stdout}\n{proc.stderr}"
+    (out / "stdout.txt").write_text(proc.stdout)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan import callbacks as cb
-from dcgan import sampling, train
+from dcgan import checkpoints, sampling, training
 
 
 class DiskFull(OSError):
@@ -30,8 +30,8 @@ def run_copy(tiny_run, tmp_path):
 @pytest.fixture(scope="module")
 def gan():
     """The tiny run's DCGAN, built (not trained): what Checkpoints saves."""
-    cfg = train.Config(batch_size=32, data="sample").resolved()
-    return train.build(cfg, tf.distribute.get_strategy())
+    cfg = training.Config(batch_size=32, data="sample").resolved()
+    return training.build(cfg, tf.distribute.get_strategy())
 
 
 def test_failed_model_save_keeps_previous_file(run_copy, monkeypatch):
@@ -46,7 +46,7 @@ def test_failed_model_save_keeps_previous_file(run_copy, monkeypatch):
     for name in ("generator.h5", "generator.keras"):
         monkeypatch.setattr(generator, "save", half_save)
         with pytest.raises(DiskFull):
-            cb.atomic_save(generator, run_copy / name)
+            checkpoints.atomic_save(generator, run_copy / name)
         assert files(run_copy) == before, f"{name}: the old file changed or a partial file was left"
     sampling.load_generator(run_copy / "generator.h5")  # still loads
 
@@ -62,13 +62,13 @@ def test_failed_savedmodel_export_keeps_previous_folder(run_copy, monkeypatch):
 
     monkeypatch.setattr(generator, "export", half_export)
     with pytest.raises(DiskFull):
-        cb.atomic_save(generator, run_copy / "generator_e0001_savedmodel")
+        checkpoints.atomic_save(generator, run_copy / "generator_e0001_savedmodel")
     assert files(run_copy) == before
-    assert not list(run_copy.glob(".tmp-*")), "a temporary folder was left"
+    assert not list(run_copy.glob(".*.tmp*")), "a temporary folder was left"
 
 
 def test_failed_state_save_keeps_previous_state_and_resume_point(run_copy, gan, monkeypatch):
-    assert cb.load_state(gan, run_copy / "state_e0001.npz") == 1
+    assert checkpoints.load_state(gan, run_copy / "state_e0001.npz") == 1
     before = files(run_copy)
     real_savez = np.savez
 
@@ -79,14 +79,14 @@ def test_failed_state_save_keeps_previous_state_and_resume_point(run_copy, gan, 
 
     monkeypatch.setattr(np, "savez", half_savez)
     with pytest.raises(DiskFull):
-        cb.save_state(gan, run_copy / "state_e0002.npz", 2)
+        checkpoints.save_state(gan, run_copy / "state_e0002.npz", 2)
     with pytest.raises(DiskFull):  # overwriting the same epoch's state
-        cb.save_state(gan, run_copy / "state_e0001.npz", 1)
+        checkpoints.save_state(gan, run_copy / "state_e0001.npz", 1)
     monkeypatch.undo()
     assert files(run_copy) == before, "the old state changed or a partial state file was left"
-    path, epoch = train.latest_state(run_copy, log=lambda m: None)
+    path, epoch = checkpoints.latest_state(run_copy, log=lambda m: None)
     assert (path.name, epoch) == ("state_e0001.npz", 1)
-    assert cb.load_state(gan, path) == 1
+    assert checkpoints.load_state(gan, path) == 1
 
 
 def test_checkpoint_callback_failing_midway_leaves_last_complete_checkpoint(run_copy, gan, monkeypatch):
@@ -105,5 +105,5 @@ def test_checkpoint_callback_failing_midway_leaves_last_complete_checkpoint(run_
         ckpt.on_epoch_end(1)  # the end of epoch 2
     assert (run_copy / "state_e0001.npz").read_bytes() == state1
     assert not (run_copy / "state_e0002.npz").exists()
-    assert not list(run_copy.glob(".tmp-*"))
-    assert train.latest_state(run_copy, log=lambda m: None)[1] == 1
+    assert not list(run_copy.glob(".*.tmp*"))
+    assert checkpoints.latest_state(run_copy, log=lambda m: None)[1] == 1

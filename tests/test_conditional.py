@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, cli_env
+from conftest import REPO, assert_moves_only, cli_env
 from dcgan import data, metrics, noise, sampling
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair, is_conditional
-from dcgan.train import Config, run
+from dcgan.training import Config, run
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,6 @@ def seeds(step=0):
     return lambda k: noise.make_seed(0, step, 0, k)
 
 
-def weights(model):
-    return [np.array(w) for w in model.weights]
-
-
 def test_nets_take_the_digit_and_use_builtin_layers_only():
     g, d = build_pair(conditional=True)
     assert is_conditional(g) and is_conditional(d)
@@ -56,22 +52,29 @@ def test_nets_take_the_digit_and_use_builtin_layers_only():
 
 def test_d_update_moves_d_only(real):
     gan = make_gan()
-    g0, d0 = [np.array(w) for w in gan.generator.trainable_weights], weights(gan.discriminator)
-    gan.train_discriminator(real, g_inputs(16), seeds())
-    moved = [not np.array_equal(a, np.array(b)) for a, b in zip(d0, gan.discriminator.weights)]
-    assert all(moved), "every D weight, label embedding included, should move in D's update"
-    # (G's BatchNormalization statistics do follow the batch G makes for D, as unconditionally.)
-    assert all(np.array_equal(a, np.array(b)) for a, b in zip(g0, gan.generator.trainable_weights))
+    # Every D weight, the label projection included; G's BatchNormalization statistics do
+    # follow the batch G makes for D, as unconditionally.
+    assert_moves_only(lambda: gan.train_discriminator(*real, g_inputs(16), seeds()),
+                      moves=gan.discriminator.trainable_weights, stays=gan.generator.trainable_weights)
 
 
 def test_g_update_moves_g_only(real):
     gan = make_gan()
-    g0, d0 = weights(gan.generator), weights(gan.discriminator)
-    gan.train_generator(g_inputs(32), seeds())
-    moved = [not np.array_equal(a, np.array(b)) for a, b in zip(g0, gan.generator.trainable_weights)]
-    assert all(moved), "every G weight, label embedding included, should move in G's update"
-    assert all(np.array_equal(a, np.array(b)) for a, b in zip(d0, gan.discriminator.weights))
+    # Every G weight, the label embedding included; no D weight.
+    assert_moves_only(lambda: gan.train_generator(g_inputs(32), seeds()),
+                      moves=gan.generator.trainable_weights, stays=gan.discriminator.weights)
     assert gan.discriminator.trainable
+
+
+@pytest.mark.parametrize("fault", ["writes D too", "misses a G weight"])
+def test_the_g_update_check_catches_a_faulty_update(real, fault):
+    gan = make_gan()
+    g_weights, d_weights = gan.generator.trainable_weights, gan.discriminator.trainable_weights
+    written = g_weights + d_weights if fault == "writes D too" else g_weights[1:]
+    y = noise.targets(32, True, seeds()(0))
+    faulty = lambda: gan._update(gan.adversarial, gan.g_optimizer, g_inputs(32), y, written)
+    with pytest.raises(AssertionError, match="should have stayed" if fault == "writes D too" else "should have moved"):
+        assert_moves_only(faulty, moves=g_weights, stays=gan.discriminator.weights)
 
 
 def test_fit_reads_images_and_digits(real):
@@ -85,7 +88,7 @@ def test_fit_reads_images_and_digits(real):
 
 def test_dataset_yields_each_image_with_its_own_label():
     x, y, _ = data.load("sample")
-    images, labels = next(iter(data.make_dataset(x, 64, seed=1, labels=y)))
+    images, labels = next(iter(data.make_dataset(x, 64, seed=1, digits=y)))
     assert labels.dtype == tf.int32 and images.shape == (64, 28, 28, 1)
     lookup = {xi.tobytes(): yi for xi, yi in zip(x, y)}
     back = sampling.to_uint8(images.numpy())

@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent(r"""
             for layer in d.layers:
                 if isinstance(layer, keras.layers.Dropout):
                     layer.rate = 0.0  # the same numbers on one device and two
-            gan = SameNoise(g, d, label_kind="hard", ema_decay=ema)
+            gan = SameNoise(g, d, target_kind="hard", ema_decay=ema)
             gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
         w0 = [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
         logs = gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, verbose=0).history

@@ -3,10 +3,8 @@
 A few checks run the real CLI in a subprocess (start-up, exit codes, what reaches stderr); the
 rest call the same `main` in this process, which saves a TensorFlow start-up per check.
 """
-import runpy
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import matplotlib.image
 import numpy as np
@@ -14,9 +12,7 @@ import pytest
 
 from conftest import REPO, cli_env
 
-# `import dcgan.generate` would rebind the package attribute `dcgan.generate` (the re-exported
-# sampling function) to the CLI module; running the module's code apart leaves the package alone.
-generate = SimpleNamespace(**runpy.run_module("dcgan.generate", run_name="dcgan_generate_cli"))
+from dcgan import generate
 
 
 def cli(*args, cwd, **env):
@@ -150,7 +146,10 @@ def test_missing_default_model_says_how_to_fix(tmp_path, capfd, monkeypatch):
 
 
 def test_default_model_is_the_shipped_one(monkeypatch):
+    from dcgan import files
     monkeypatch.delenv("DCGAN_GENERATOR", raising=False)
-    assert generate.default_model() == str(REPO / "saved_models" / "generator.h5")
+    assert files.resolve("generator") == (files.shipped("generator"), "shipped")
+    assert files.shipped("generator").is_file()
     monkeypatch.setenv("DCGAN_GENERATOR", "elsewhere.keras")
-    assert generate.default_model() == "elsewhere.keras"
+    assert files.resolve("generator")[0].name == "elsewhere.keras"
+    assert files.resolve("generator", "given.h5")[0].name == "given.h5"

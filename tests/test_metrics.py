@@ -128,10 +128,9 @@ def test_cli_images_of_wrong_shape(tmp_path):
 
 
 def test_check_images():
-    from dcgan.errors import UsageError
     assert metrics.check_images(np.zeros((3, 28, 28, 1), np.uint8)).shape == (3, 28, 28)
     for bad in (np.zeros((3, 28, 28), np.float32), np.zeros((3, 27, 28), np.uint8), np.zeros((0, 28, 28), np.uint8)):
-        with pytest.raises(UsageError):
+        with pytest.raises(ValueError):
             metrics.check_images(bad)
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from conftest import REPO, cli_env
 from dcgan import callbacks as cb
-from dcgan import train
+from dcgan import checkpoints, train, training
 from dcgan.errors import run_cli
 from dcgan.gan import DCGAN
 
@@ -39,7 +39,7 @@ def test_absurd_learning_rate_stops_in_epoch_1(tmp_path):
     assert_one_error_line(p.stderr, "diverged in epoch 1", "no final model", "lower --lr", str(run))
     assert model_files(run) == [], "no model of NaN weights"
     assert not list(run.glob("state_e*.npz")) and not list(run.glob("samples/*.png"))
-    assert not list(run.rglob(".tmp-*"))
+    assert not list(run.rglob(".*.tmp*"))
     assert (run / "config.json").exists() and (run / "history.csv").exists()
     assert "no checkpoint" not in p.stderr and "state_e" not in p.stderr
 
@@ -72,8 +72,8 @@ def test_nan_in_epoch_2_keeps_epoch_1(poison, tmp_path, monkeypatch, capsys):
     assert [p.name for p in run.glob("state_e*.npz")] == ["state_e0001.npz"]
     assert model_files(run) == ["discriminator_e0001.h5", "generator_e0001.h5", "generator_e0001_savedmodel"]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png"]
-    assert not list(run.rglob(".tmp-*"))
+    assert not list(run.rglob(".*.tmp*"))
     # The kept state is the good one of epoch 1.
-    gan = train.build(train.Config(batch_size=32, data="sample").resolved(), tf.distribute.get_strategy())
-    assert cb.load_state(gan, run / "state_e0001.npz") == 1
+    gan = training.build(training.Config(batch_size=32, data="sample").resolved(), tf.distribute.get_strategy())
+    assert checkpoints.load_state(gan, run / "state_e0001.npz") == 1
     assert all(np.isfinite(np.asarray(v)).all() for v in gan.generator.weights + gan.discriminator.weights)

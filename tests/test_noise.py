@@ -9,8 +9,8 @@ from dcgan import noise
 
 @pytest.mark.parametrize("low, high, draw", [
     (-1.0, 1.0, lambda s: noise.latent((10_000,), s)),
-    (0.7, 1.2, lambda s: noise.labels(10_000, True, s)),
-    (0.0, 0.3, lambda s: noise.labels(10_000, False, s)),
+    (0.7, 1.2, lambda s: noise.targets(10_000, True, s)),
+    (0.0, 0.3, lambda s: noise.targets(10_000, False, s)),
 ])
 def test_matches_scipy_truncnorm(low, high, draw):
     x = draw(noise.make_seed(1234)).numpy().ravel()
@@ -22,7 +22,7 @@ def test_matches_scipy_truncnorm(low, high, draw):
 
 def test_real_labels_are_not_uniform():
     # The reference's real labels pile up near 0.7: a uniform stand-in would fail this.
-    x = noise.labels(10_000, True, noise.make_seed(5)).numpy().ravel()
+    x = noise.targets(10_000, True, noise.make_seed(5)).numpy().ravel()
     assert stats.kstest(x, stats.uniform(0.7, 0.5).cdf).pvalue < 1e-6
     assert np.mean(x) == pytest.approx(stats.truncnorm(0.7, 1.2).mean(), abs=0.005)
 
@@ -33,8 +33,8 @@ def test_other_kinds():
     assert stats.kstest(u, stats.uniform(-1, 2).cdf).pvalue > 0.01
     n = noise.latent((10_000,), s, "normal").numpy()
     assert stats.kstest(n, "norm").pvalue > 0.01
-    assert set(np.unique(noise.labels(5, True, s, "hard").numpy())) == {1.0}
-    assert set(np.unique(noise.labels(5, False, s, "hard").numpy())) == {0.0}
+    assert set(np.unique(noise.targets(5, True, s, "hard").numpy())) == {1.0}
+    assert set(np.unique(noise.targets(5, False, s, "hard").numpy())) == {0.0}
     with pytest.raises(ValueError):
         noise.latent((2,), s, "gaussian")
 

@@ -27,6 +27,7 @@ def weights(path):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [[], ["--conditional"]], ids=["unconditional", "conditional"])
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path, extra):
     straight, killed = tmp_path / "straight", tmp_path / "killed"

@@ -1,0 +1,49 @@
+"""Writes that never leave half a file nor touch a neighbour, and where named files come from."""
+import os
+
+import pytest
+
+from dcgan import files
+
+
+def test_atomic_write_replaces_in_one_step(tmp_path):
+    target = tmp_path / "a.json"
+    target.write_text("old")
+    neighbour = tmp_path / ".tmp-a.json"  # a user's file with the name older code used
+    neighbour.write_text("mine")
+    files.write_text(target, "new")
+    assert target.read_text() == "new" and neighbour.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-a.json", "a.json"]
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "grid.png"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["grid.png"]
+
+
+def test_atomic_path_replaces_a_folder(tmp_path):
+    target = tmp_path / "model_savedmodel"
+    target.mkdir()
+    (target / "old").write_text("x")
+    with files.atomic_path(target) as tmp:
+        tmp.unlink()
+        tmp.mkdir()
+        (tmp / "new").write_text("y")
+    assert os.listdir(target) == ["new"] and os.listdir(tmp_path) == ["model_savedmodel"]
+
+
+def test_resolve_flag_then_environment_then_shipped(monkeypatch):
+    for name, variable in files.ENV.items():
+        monkeypatch.delenv(variable, raising=False)
+        if name == "data":
+            continue
+        assert files.resolve(name) == (files.shipped(name), "shipped")
+        assert files.shipped(name).is_file(), name
+        monkeypatch.setenv(variable, "from_env.h5")
+        assert files.resolve(name) == (files.Path("from_env.h5"), f"${variable}")
+        assert files.resolve(name, "flag.h5")[1] == "flag"
