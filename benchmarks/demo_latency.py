@@ -11,6 +11,7 @@ Rows, each after one warm-up call, over --repeats calls with a new seed each:
                       encoding) and the grid image downloaded
 Needs the demo extra (pip install -e ".[demo]") for the HTTP row.
 """
+
 import argparse
 import json
 import os
@@ -45,8 +46,9 @@ def free_port():
 def call_page(base, data):
     """One page update through Gradio's HTTP API, as a browser makes it: start the event, read
     its result stream, download the grid image. Returns the grid's PNG bytes."""
-    post = urllib.request.Request(base, data=json.dumps({"data": data}).encode(),
-                                  headers={"Content-Type": "application/json"})
+    post = urllib.request.Request(
+        base, data=json.dumps({"data": data}).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(post, timeout=60) as r:
         event = json.load(r)["event_id"]
     with urllib.request.urlopen(f"{base}/{event}", timeout=60) as r:
@@ -66,10 +68,17 @@ def over_http(demo, repeats):
     except ImportError:
         return None
     from dcgan.demo import build
+
     page = build(demo)
     port = free_port()
-    page.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                ssr_mode=False, share=False)
+    page.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        ssr_mode=False,
+        share=False,
+    )
     try:
         base = f"http://127.0.0.1:{port}/gradio_api/call/show"  # this machine only
         return timings(lambda i: call_page(base, ["7", i, i + 1]), repeats)
@@ -80,26 +89,34 @@ def over_http(demo, repeats):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default=None, help="generator for 'any' (default: the shipped one)")
-    p.add_argument("--conditional-model", default=None, help="conditional generator (default: shipped)")
+    p.add_argument(
+        "--conditional-model", default=None, help="conditional generator (default: shipped)"
+    )
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args()
     from dcgan.errors import quiet_tensorflow
+
     quiet_tensorflow()
     from dcgan.demo import Demo
 
     start = time.perf_counter()
     demo = Demo.load(args.model, args.conditional_model)
     load = time.perf_counter() - start
-    rows = [("grid 7 (8x8)", timings(lambda i: demo.grid("7", i), args.repeats)),
-            ("grid any (8x8)", timings(lambda i: demo.grid("any", i), args.repeats)),
-            ("page update", timings(lambda i: demo.show("7", i, i + 1), args.repeats))]
+    rows = [
+        ("grid 7 (8x8)", timings(lambda i: demo.grid("7", i), args.repeats)),
+        ("grid any (8x8)", timings(lambda i: demo.grid("any", i), args.repeats)),
+        ("page update", timings(lambda i: demo.show("7", i, i + 1), args.repeats)),
+    ]
     http = over_http(demo, args.repeats)
     rows.append(("page update over HTTP", http))
 
     import tensorflow as tf
+
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{load_avg}; TensorFlow {tf.__version__}; models loaded once in {load:.1f} s")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{load_avg}; TensorFlow {tf.__version__}; models loaded once in {load:.1f} s"
+    )
     print(f"{'':24} {'median ms':>10} {'p90 ms':>8} {'min ms':>8}   ({args.repeats} calls)")
     for name, seconds in rows:
         if seconds is None:

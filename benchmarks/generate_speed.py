@@ -7,6 +7,7 @@ Throughput: `sampling.generate` making --n digits (10,000) at each batch size, a
 batch. Cold start: the median of --repeats fresh processes of `python -m dcgan.generate -n 64`,
 beside `python -c "import keras; keras.models.load_model(PATH)"`, the floor any loader pays.
 """
+
 import argparse
 import os
 from pathlib import Path
@@ -22,20 +23,27 @@ sys.path.insert(0, str(REPO))
 
 
 def load(model_arg, scratch):
-    """(generator, description, path): an untrained net, saved in `scratch`, when none is shipped."""
+    """(generator, description, path); an untrained net, saved in `scratch`, when none ships."""
     from dcgan import sampling
     from dcgan.files import resolve
+
     path = resolve("generator", model_arg)[0]
     if model_arg is None and not Path(path).exists():
         from dcgan.models import build_generator
+
         generator, untrained = build_generator(), Path(scratch) / "untrained_generator.h5"
         generator.save(untrained)
-        return generator, f"UNTRAINED build_generator() (no generator at {path}; same speed)", untrained
+        return (
+            generator,
+            f"UNTRAINED build_generator() (no generator at {path}; same speed)",
+            untrained,
+        )
     return sampling.load_generator(path), str(path), path
 
 
 def throughput(generator, n, batch_sizes):
     from dcgan import sampling
+
     sampling.generate(generator, min(batch_sizes), seed=0, batch_size=min(batch_sizes))  # warm-up
     rows = []
     for bs in batch_sizes:
@@ -52,7 +60,9 @@ def timed(cmd, env):
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        raise SystemExit(
+            f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}"
+        )
     return seconds
 
 
@@ -60,9 +70,24 @@ def cold_start(model_path, repeats):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryDirectory() as tmp:
-        cli = [sys.executable, "-m", "dcgan.generate", "-n", "64", "--seed", "0",
-               "--out", str(Path(tmp) / "x.png"), "--model", str(model_path)]
-        floor = [sys.executable, "-c", f"import keras; keras.models.load_model({str(model_path)!r})"]
+        cli = [
+            sys.executable,
+            "-m",
+            "dcgan.generate",
+            "-n",
+            "64",
+            "--seed",
+            "0",
+            "--out",
+            str(Path(tmp) / "x.png"),
+            "--model",
+            str(model_path),
+        ]
+        floor = [
+            sys.executable,
+            "-c",
+            f"import keras; keras.models.load_model({str(model_path)!r})",
+        ]
         runs = {"generate": [], "floor": []}
         for _ in range(repeats):  # interleaved, so a busy spell hits both alike
             runs["generate"].append(timed(cli, env))
@@ -72,25 +97,35 @@ def cold_start(model_path, repeats):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=None,
-                   help="generator .h5/.keras/SavedModel folder (default: $DCGAN_GENERATOR, else "
-                   "saved_models/generator.h5; an untrained net if that is missing)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="generator .h5/.keras/SavedModel folder (default: $DCGAN_GENERATOR, else "
+        "saved_models/generator.h5; an untrained net if that is missing)",
+    )
     p.add_argument("--n", type=int, default=10_000, help="digits per throughput measurement")
     p.add_argument("--batch-sizes", default="64,256,1000", help="comma-separated batch sizes")
-    p.add_argument("--repeats", type=int, default=3, help="cold-start runs of each command (median)")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="cold-start runs of each command (median)"
+    )
     args = p.parse_args(argv)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 
     from dcgan.errors import quiet_tensorflow
+
     quiet_tensorflow()
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
+
     scratch = tempfile.TemporaryDirectory()
     generator, what, path = load(args.model, scratch.name)
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "?"
     print(f"model: {what}")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores, TF devices: {devices}; "
-          f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPU cores, TF devices: {devices}; "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
+        f"{platform.python_version()}"
+    )
     print(f"\nthroughput: sampling.generate of {args.n:,} digits (uint8), one run per batch size")
     print(f"  {'batch':>6}  {'seconds':>8}  {'images/s':>9}")
     for bs, seconds, rate in throughput(generator, args.n, batch_sizes):
@@ -100,8 +135,14 @@ def main(argv=None):
     res = cold_start(path, args.repeats)
     gen, floor = res["generate"][0], res["floor"][0]
     fmt = lambda v: ", ".join(f"{s:.2f}" for s in v)
-    print(f"  python -m dcgan.generate -n 64 --out x.png  {gen:6.2f} s   (runs: {fmt(res['generate'][1])})")
-    print(f"  import keras; load_model (the floor)        {floor:6.2f} s   (runs: {fmt(res['floor'][1])})")
+    print(
+        f"  python -m dcgan.generate -n 64 --out x.png  {gen:6.2f} s   (runs: "
+        f"{fmt(res['generate'][1])})"
+    )
+    print(
+        f"  import keras; load_model (the floor)        {floor:6.2f} s   (runs: "
+        f"{fmt(res['floor'][1])})"
+    )
     print(f"  generate's own cost over the floor          {gen - floor:6.2f} s")
     scratch.cleanup()
 

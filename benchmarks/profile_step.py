@@ -7,6 +7,7 @@ forward for D's fakes), direction and kind (convolutions, BatchNormalization, dr
 Op time is summed over TensorFlow's threads, so it exceeds the step's wall time when two ops
 run at once. Fractions hold under CPU contention; absolute times do not.
 """
+
 import argparse
 import collections
 import glob
@@ -30,13 +31,18 @@ from dcgan.training import Config, build  # noqa: E402
 
 def profile(precision, steps, batch, logdir):
     x, _, _ = data.load("sample", log=lambda m: None)
-    gan = build(Config(batch_size=batch, precision=precision).resolved(), tf.distribute.get_strategy())
+    gan = build(
+        Config(batch_size=batch, precision=precision).resolved(), tf.distribute.get_strategy()
+    )
     ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
     marks = []
-    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: marks.append(time.perf_counter()))
+    clock = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: marks.append(time.perf_counter())
+    )
     gan.fit(ds, epochs=1, steps_per_epoch=6, verbose=0)  # trace and warm up
-    options = tf.profiler.experimental.ProfilerOptions(host_tracer_level=2, python_tracer_level=0,
-                                                       device_tracer_level=0)
+    options = tf.profiler.experimental.ProfilerOptions(
+        host_tracer_level=2, python_tracer_level=0, device_tracer_level=0
+    )
     tf.profiler.experimental.start(logdir, options=options)
     gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock])
     tf.profiler.experimental.stop()
@@ -46,8 +52,11 @@ def profile(precision, steps, batch, logdir):
 def op_events(logdir):
     """(op name, op type, duration ps) of every TensorFlow op the host tracer saw."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
     space = xplane_pb2.XSpace()
-    space.ParseFromString(open(sorted(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb"))[-1], "rb").read())
+    space.ParseFromString(
+        open(sorted(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb"))[-1], "rb").read()
+    )
     plane = next(p for p in space.planes if p.name == "/host:CPU")
     for line in plane.lines:
         if line.name.startswith("tf_Compute"):
@@ -60,8 +69,12 @@ def op_events(logdir):
 def kind(name, typ):
     if "Conv" in typ or "MatMul" in typ:
         return "conv/matmul"
-    for part, label in (("batch_normalization", "batchnorm"), ("dropout", "dropout"),
-                        ("leaky", "leaky_relu"), ("re_lu", "relu")):
+    for part, label in (
+        ("batch_normalization", "batchnorm"),
+        ("dropout", "dropout"),
+        ("leaky", "leaky_relu"),
+        ("re_lu", "relu"),
+    ):
         if part in name:
             return label
     return "bias" if "BiasAdd" in typ else "cast" if typ == "Cast" else "other"
@@ -72,7 +85,9 @@ def main():
     p.add_argument("--precision", default="mixed_bfloat16")
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--logdir", default=None, help="keep the trace here (TensorBoard's profile plugin reads it)")
+    p.add_argument(
+        "--logdir", default=None, help="keep the trace here (TensorBoard's profile plugin reads it)"
+    )
     args = p.parse_args()
     logdir = args.logdir or tempfile.mkdtemp(prefix="dcgan-profile-")
     wall = profile(args.precision, args.steps, args.batch_size, logdir)
@@ -81,21 +96,39 @@ def main():
     for name, typ, ps in op_events(logdir):
         by_type[typ] += ps
         count[typ] += 1
-        update = ("G's update" if "adversarial" in name or "adam_1" in name else
-                  "G forward for D's fakes" if "/generator_1/" in name else "D's update")
+        update = (
+            "G's update"
+            if "adversarial" in name or "adam_1" in name
+            else "G forward for D's fakes"
+            if "/generator_1/" in name
+            else "D's update"
+        )
         rollups["update"][update] += ps
-        rollups["direction"][("backward" if "gradient_tape" in name else
-                              "optimizer" if "adam" in name.lower() else "forward")] += ps
+        rollups["direction"][
+            (
+                "backward"
+                if "gradient_tape" in name
+                else "optimizer"
+                if "adam" in name.lower()
+                else "forward"
+            )
+        ] += ps
         rollups["kind"][kind(name, typ)] += ps
     total = sum(by_type.values())
     ms = lambda ps: ps / 1e9 / args.steps  # noqa: E731
-    print(f"{args.precision}, batch {args.batch_size}: {wall * 1e3:.0f} ms/step wall "
-          f"({args.batch_size / wall:.0f} images/s while profiled), {ms(total):.0f} ms/step of op time")
+    print(
+        f"{args.precision}, batch {args.batch_size}: {wall * 1e3:.0f} ms/step wall "
+        f"({args.batch_size / wall:.0f} images/s while profiled), {ms(total):.0f} ms/step of op "
+        "time"
+    )
     print(f"{'op type':<44}{'per step':>9}{'ms/step':>9}{'%':>7}")
     for typ, ps in by_type.most_common(15):
         print(f"{typ:<44}{count[typ] / args.steps:>9.0f}{ms(ps):>9.1f}{100 * ps / total:>7.1f}")
     for title, counter in rollups.items():
-        print(f"-- by {title}: " + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in counter.most_common()))
+        print(
+            f"-- by {title}: "
+            + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in counter.most_common())
+        )
     print(f"trace: {logdir}")
 
 

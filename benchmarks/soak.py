@@ -1,7 +1,7 @@
 """Soak: many resume-state loads and generator loads in one process must not leak.
 
-    python benchmarks/soak.py                                  # 200 iterations on a fresh tiny model
-    python benchmarks/soak.py --run runs/X --iterations 500    # a real run's newest state and generator
+    python benchmarks/soak.py                                # 200 iterations, a fresh tiny model
+    python benchmarks/soak.py --run runs/X --iterations 500  # a real run's state and generator
 
 Each iteration restores a resume state file into one built DCGAN (`callbacks.load_state`, as
 --resume does), loads the generator with `sampling.load_generator` (a new Keras model each
@@ -11,6 +11,7 @@ are reported, each after gc.collect(), at the start, after --warmup iterations a
 Exit status 1 when the descriptors grew after the warm-up, or RSS grew by more than
 --max-rss-growth-mb after it. Linux only (/proc).
 """
+
 import argparse
 import gc
 import os
@@ -46,14 +47,19 @@ def rss_mb():
 def fixtures(run, scratch):
     """(state file, generator file, built DCGAN): from --run, else from an untrained tiny model."""
     import tensorflow as tf
+
     from dcgan import checkpoints, training
+
     strategy = tf.distribute.get_strategy()
     if run:
         run = Path(run)
         state, _ = checkpoints.latest_state(run)
         if state is None or not (run / "generator.h5").exists():
-            sys.exit(f"error: {run} has no state_eNNNN.npz and generator.h5: pass --run a finished run")
+            sys.exit(
+                f"error: {run} has no state_eNNNN.npz and generator.h5: pass --run a finished run"
+            )
         import json
+
         saved = json.loads((run / "config.json").read_text())
         fields = {f for f in training.Config.__dataclass_fields__}
         cfg = training.Config(**{k: v for k, v in saved.items() if k in fields}).resolved()
@@ -73,14 +79,21 @@ def main(argv=None):
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--warmup", type=int, default=20, help="iterations before the baseline is taken")
     p.add_argument("--digits", type=int, default=8, help="digits generated per iteration")
-    p.add_argument("--run", default=None, help="a finished run directory (default: a fresh tiny model)")
-    p.add_argument("--max-rss-growth-mb", type=float, default=200.0,
-                   help="allowed RSS growth from the warm-up baseline to the end")
+    p.add_argument(
+        "--run", default=None, help="a finished run directory (default: a fresh tiny model)"
+    )
+    p.add_argument(
+        "--max-rss-growth-mb",
+        type=float,
+        default=200.0,
+        help="allowed RSS growth from the warm-up baseline to the end",
+    )
     args = p.parse_args(argv)
     if not 0 < args.warmup < args.iterations:
         p.error("need 0 < --warmup < --iterations")
 
     from dcgan.errors import quiet_tensorflow
+
     quiet_tensorflow()
     from dcgan import checkpoints, sampling
 
@@ -102,13 +115,19 @@ def main(argv=None):
     wall = time.time() - t0
     print(f"after {args.iterations:4d} (end)           fds {end[0]:4d}  rss {end[1]:8.1f} MB")
     per = (end[1] - base[1]) / (args.iterations - args.warmup)
-    print(f"{args.iterations} iterations in {wall:.1f} s ({1000 * wall / args.iterations:.0f} ms each); "
-          f"after warm-up: fds {end[0] - base[0]:+d}, rss {end[1] - base[1]:+.1f} MB ({per * 1024:+.1f} kB/iteration)")
+    print(
+        f"{args.iterations} iterations in {wall:.1f} s ({1000 * wall / args.iterations:.0f} ms "
+        "each); "
+        f"after warm-up: fds {end[0] - base[0]:+d}, rss {end[1] - base[1]:+.1f} MB "
+        f"({per * 1024:+.1f} kB/iteration)"
+    )
     failures = []
     if end[0] > base[0]:
         failures.append(f"open file descriptors grew from {base[0]} to {end[0]}")
     if end[1] - base[1] > args.max_rss_growth_mb:
-        failures.append(f"RSS grew by {end[1] - base[1]:.1f} MB, more than {args.max_rss_growth_mb:g} MB")
+        failures.append(
+            f"RSS grew by {end[1] - base[1]:.1f} MB, more than {args.max_rss_growth_mb:g} MB"
+        )
     for f in failures:
         print(f"FAIL: {f}")
     print("PASS" if not failures else "FAIL")

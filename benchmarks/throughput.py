@@ -9,6 +9,7 @@
     under each precision / steps_per_execution / XLA setting asked for.
 Images/s counts the batch (256 = 128 real + 128 generated for D, 256 for G) per step.
 """
+
 import argparse
 import os
 import platform
@@ -59,7 +60,9 @@ def cpu_peak_gflops():
     """Cores x GHz x fp32 flops per cycle (two AVX-512 FMA units = 64), bf16 twice that."""
     mhz = 0.0
     try:
-        mhz = max(float(l.split(":")[1]) for l in open("/proc/cpuinfo") if l.startswith("cpu MHz"))
+        mhz = max(
+            float(row.split(":")[1]) for row in open("/proc/cpuinfo") if row.startswith("cpu MHz")
+        )
     except (OSError, ValueError):
         pass
     flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
@@ -85,12 +88,18 @@ def reference_loop(x, batch):
         noise = stats.truncnorm.rvs(-1, 1, size=(half, 100), random_state=rng).astype(np.float32)
         fake = g.predict(noise, verbose=0)
         xs = np.concatenate([real, fake])
-        ys = np.concatenate([stats.truncnorm.rvs(0.7, 1.2, size=(half, 1), random_state=rng),
-                             stats.truncnorm.rvs(0.0, 0.3, size=(half, 1), random_state=rng)]).astype(np.float32)
+        ys = np.concatenate(
+            [
+                stats.truncnorm.rvs(0.7, 1.2, size=(half, 1), random_state=rng),
+                stats.truncnorm.rvs(0.0, 0.3, size=(half, 1), random_state=rng),
+            ]
+        ).astype(np.float32)
         d.train_on_batch(xs, ys)
         if not frozen[0]:  # D's train function now exists with D trainable; freeze for G's
             d.trainable = False
-            adversarial.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
+            adversarial.compile(
+                optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy"
+            )
             frozen[0] = True
         noise = stats.truncnorm.rvs(-1, 1, size=(batch, 100), random_state=rng).astype(np.float32)
         y = stats.truncnorm.rvs(0.7, 1.2, size=(batch, 1), random_state=rng).astype(np.float32)
@@ -101,46 +110,67 @@ def reference_loop(x, batch):
         for _ in range(steps):
             step()
         return time.perf_counter() - t
+
     return run, g, d
 
 
 def project(x, batch, precision, spe, jit):
     """Returns run(steps): the project's train step through fit."""
-    cfg = Config(batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit).resolved()
+    cfg = Config(
+        batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit
+    ).resolved()
     gan = build(cfg, tf.distribute.get_strategy())
     ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
     marks = []
-    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: marks.append(time.perf_counter()))
+    clock = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: marks.append(time.perf_counter())
+    )
 
     def run(steps):
         """Seconds for `steps` steps in steady state: from the first batch end (one call of the
         train function, spe steps) to the last. fit's own set-up, once per epoch in real runs
         and sometimes seconds long, stays outside."""
         marks.clear()
-        gan.fit(ds, epochs=1, steps_per_epoch=(steps // spe + 1) * spe, verbose=0, callbacks=[clock])
+        gan.fit(
+            ds, epochs=1, steps_per_epoch=(steps // spe + 1) * spe, verbose=0, callbacks=[clock]
+        )
         return marks[-1] - marks[0]
+
     return run
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=8, help="timed steps per variant and round (a multiple of "
-                   "every steps_per_execution)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=8,
+        help="timed steps per variant and round (a multiple of every steps_per_execution)",
+    )
     p.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported")
     p.add_argument("--warmup", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--data", default="sample")
-    p.add_argument("--variants", nargs="*", default=["float32:1:0", "mixed_bfloat16:1:0", "mixed_bfloat16:4:0",
-                                                     "float32:4:0"],
-                   help="precision:steps_per_execution:jit (0/1)")
+    p.add_argument(
+        "--variants",
+        nargs="*",
+        default=["float32:1:0", "mixed_bfloat16:1:0", "mixed_bfloat16:4:0", "float32:4:0"],
+        help="precision:steps_per_execution:jit (0/1)",
+    )
     args = p.parse_args()
     x, _, source = data.load(args.data, log=lambda m: None)
     gpus = tf.config.list_logical_devices("GPU")
     fp32_peak, bf16_peak, mhz = cpu_peak_gflops()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores at {mhz:.0f} MHz, "
-          f"{'GPUs: ' + str(len(gpus)) if gpus else 'no GPU'}; TensorFlow {tf.__version__}, Keras {keras.__version__}")
-    print(f"data: {source}; batch {args.batch_size}; median of {args.rounds} rounds of {args.steps} steps "
-          f"after {args.warmup} warm-up")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores at {mhz:.0f} MHz, "
+        f"{'GPUs: ' + str(len(gpus)) if gpus else 'no GPU'}; TensorFlow {tf.__version__}, Keras "
+        f"{keras.__version__}"
+    )
+    print(
+        f"data: {source}; batch {args.batch_size}; median of {args.rounds} rounds of "
+        f"{args.steps} steps "
+        f"after {args.warmup} warm-up"
+    )
     runs = {"(a) reference loop (train_on_batch x2, scipy)": reference_loop(x, args.batch_size)}
     g, d = runs[next(iter(runs))][1:]
     runs = {k: v[0] for k, v in runs.items()}
@@ -151,7 +181,9 @@ def main():
     d_before = [np.array(w) for w in d.weights]
     for run in runs.values():  # warm-up: tracing, oneDNN primitive caches
         run(args.warmup)
-    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), "reference D did not train"
+    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), (
+        "reference D did not train"
+    )
     # This machine's speed drifts (shared host): variants take turns, each round, and the median
     # over rounds is reported.
     rates = {k: [] for k in runs}
@@ -159,15 +191,23 @@ def main():
         for name, run in runs.items():
             rates[name].append(args.batch_size * args.steps / run(args.steps))
     flops = step_flops(g, d, args.batch_size) / args.batch_size  # per image
-    print(f"counted work: {flops / 1e6:.1f} MFLOP per image per step; CPU peak ~{fp32_peak:.0f} GFLOP/s fp32, "
-          f"~{bf16_peak:.0f} bf16")
-    print(f"{'variant':<44}{'images/s':>10}{'(min-max)':>12}{'x ref':>7}{'GFLOP/s':>9}{'% peak':>8}")
+    print(
+        f"counted work: {flops / 1e6:.1f} MFLOP per image per step; CPU peak ~{fp32_peak:.0f} "
+        "GFLOP/s fp32, "
+        f"~{bf16_peak:.0f} bf16"
+    )
+    print(
+        f"{'variant':<44}{'images/s':>10}{'(min-max)':>12}{'x ref':>7}{'GFLOP/s':>9}{'% peak':>8}"
+    )
     ref = float(np.median(rates[next(iter(rates))]))
     for name, r in rates.items():
         ips = float(np.median(r))
         peak = bf16_peak if "bfloat16" in name else fp32_peak
-        print(f"{name:<44}{ips:>10.0f}{f'({min(r):.0f}-{max(r):.0f})':>12}{ips / ref:>7.2f}"
-              f"{ips * flops / 1e9:>9.1f}{100 * ips * flops / 1e9 / peak:>8.1f}")
+        print(
+            f"{name:<44}{ips:>10.0f}{f'({min(r):.0f}-{max(r):.0f})':>12}{ips / ref:>7.2f}"
+            f"{ips * flops / 1e9:>9.1f}{100 * ips * flops / 1e9 / peak:>8.1f}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -7,16 +7,23 @@
 The names below load on first use, so `import dcgan` (and every `--help`) stays instant:
 TensorFlow is imported only when a model is.
 """
+
 __version__ = "0.1.0"
 
 # `generate` is not among them: `dcgan.generate` is the command-line module.
-_EXPORTS = {"load_generator": "sampling", "save_grid": "sampling", "save_images": "sampling",
-            "Config": "training", "run": "training"}
+_EXPORTS = {
+    "load_generator": "sampling",
+    "save_grid": "sampling",
+    "save_images": "sampling",
+    "Config": "training",
+    "run": "training",
+}
 __all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name):
     if name in _EXPORTS:
         import importlib
+
         return getattr(importlib.import_module(f"dcgan.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'dcgan' has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """What a run shows while it trains: sample grids, a GIF, loss curves, FID, TensorBoard logs,
 and the guard that stops a diverged run before any of them (or a checkpoint) records it."""
+
 import csv
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ from dcgan.checkpoints import atomic_save
 class Writer(keras.callbacks.Callback):
     """A callback that writes files from the current weights. `StopOnNaN` sets `failed` so that
     none of them writes anything from weights that went bad."""
+
     failed = False
 
 
@@ -24,7 +26,12 @@ class Checkpoints(Writer):
 
     def __init__(self, run_dir, every, keep_states=2, savedmodel=True):
         super().__init__()
-        self.run_dir, self.every, self.keep, self.savedmodel = Path(run_dir), every, keep_states, savedmodel
+        self.run_dir, self.every, self.keep, self.savedmodel = (
+            Path(run_dir),
+            every,
+            keep_states,
+            savedmodel,
+        )
 
     def _save_models(self, tag):
         gan, d = self.model, self.run_dir
@@ -46,7 +53,7 @@ class Checkpoints(Writer):
         if self.savedmodel:
             atomic_save(self.model.generator, self.run_dir / f"generator_e{e:04d}_savedmodel")
         checkpoints.save_state(self.model, self.run_dir / f"state_e{e:04d}.npz", e)
-        for old in sorted(self.run_dir.glob(checkpoints.STATE_GLOB))[:-self.keep]:
+        for old in sorted(self.run_dir.glob(checkpoints.STATE_GLOB))[: -self.keep]:
             old.unlink()
 
     def on_train_end(self, logs=None):
@@ -81,13 +88,18 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        if any(not np.all(np.isfinite(np.asarray(logs[k], np.float64)))
-               for k in ("d_loss", "g_loss") if k in logs):
+        if any(
+            not np.all(np.isfinite(np.asarray(logs[k], np.float64)))
+            for k in ("d_loss", "g_loss")
+            if k in logs
+        ):
             self._stop()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.bad_epoch is None and not all(
-                np.all(np.isfinite(np.asarray(v))) for v in self.model.generator.weights + self.model.discriminator.weights):
+            np.all(np.isfinite(np.asarray(v)))
+            for v in self.model.generator.weights + self.model.discriminator.weights
+        ):
             self._stop()
 
 
@@ -110,25 +122,39 @@ class SampleGrid(Writer):
         if (epoch + 1) % self.every == 0 and not self.failed:
             path = self.dir / f"epoch_{epoch + 1:04d}.png"
             if self.model.conditional:  # a row per digit, a column per fixed latent vector
-                images, cols = sampling.digit_rows(self.model.generator, 8, seed=self.seed).reshape(-1, 28, 28), 8
+                images, cols = (
+                    sampling.digit_rows(self.model.generator, 8, seed=self.seed).reshape(
+                        -1, 28, 28
+                    ),
+                    8,
+                )
             else:
                 images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
             sampling.save_grid(images, path, cols=cols)
             if self.tensorboard:
                 import tensorflow as tf
+
                 if self._writer is None:
                     self._writer = tf.summary.create_file_writer(str(self.tensorboard))
                 with self._writer.as_default():
-                    tf.summary.image("samples", sampling.grid(images, cols)[None, :, :, None], step=epoch + 1)
+                    tf.summary.image(
+                        "samples", sampling.grid(images, cols)[None, :, :, None], step=epoch + 1
+                    )
                 self._writer.flush()
 
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))
         if frames:
             from PIL import Image
+
             images = [Image.open(f).convert("L") for f in frames]
-            images[0].save(self.dir.parent / "progress.gif", save_all=True,
-                           append_images=images[1:], duration=300, loop=0)
+            images[0].save(
+                self.dir.parent / "progress.gif",
+                save_all=True,
+                append_images=images[1:],
+                duration=300,
+                loop=0,
+            )
 
 
 class Evaluate(Writer):
@@ -140,6 +166,7 @@ class Evaluate(Writer):
         super().__init__()
         self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
         from dcgan import metrics
+
         self.metrics = metrics
         self.classifier = metrics.load_classifier(classifier)
         self.reference = metrics.reference_features(self.classifier, reference_images)
@@ -147,8 +174,9 @@ class Evaluate(Writer):
         self.best = json.loads(best.read_text())["fid"] if best.exists() else float("inf")
 
     def _fid(self, generator):
-        return self.metrics.evaluate_generator(generator, self.classifier, self.reference,
-                                               n=self.n, seed=self.seed)["fid"]
+        return self.metrics.evaluate_generator(
+            generator, self.classifier, self.reference, n=self.n, seed=self.seed
+        )["fid"]
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -159,7 +187,10 @@ class Evaluate(Writer):
         if due and logs["fid"] < self.best:
             self.best = logs["fid"]
             atomic_save(self.model.generator, self.run_dir / "generator_best.h5")
-            files.write_text(self.run_dir / "best.json", json.dumps({"epoch": epoch + 1, "fid": self.best, "n": self.n}))
+            files.write_text(
+                self.run_dir / "best.json",
+                json.dumps({"epoch": epoch + 1, "fid": self.best, "n": self.n}),
+            )
 
 
 class History(keras.callbacks.Callback):
@@ -196,6 +227,7 @@ def plot_history(csv_path, png_path):
     # A bare Figure, not pyplot: `matplotlib.use("Agg")` here would switch the caller's backend
     # (in a notebook, training from `run()` would silence every later inline plot).
     from matplotlib.figure import Figure
+
     rows = read_history(csv_path)
     if not rows:
         return
@@ -209,8 +241,13 @@ def plot_history(csv_path, png_path):
         b.plot(epochs, [float(r[k]) for r in rows], label=k, marker=mark)
     if rows[0].get("fid") is not None:
         c = b.twinx()
-        c.plot(epochs, [float(r["fid"]) if r["fid"] else float("nan") for r in rows], "k--", label="fid",
-               marker=mark)
+        c.plot(
+            epochs,
+            [float(r["fid"]) if r["fid"] else float("nan") for r in rows],
+            "k--",
+            label="fid",
+            marker=mark,
+        )
         c.set_ylabel("FID (dashed)")
     a.set_title("losses"), b.set_title("D(x), D(G(z)), D accuracy")
     for ax in (a, b):
@@ -222,5 +259,6 @@ def plot_history(csv_path, png_path):
 def tensorboard(log_dir):
     """Keras's own TensorBoard callback for a GAN: per-epoch metrics (FID too, when `Evaluate`
     runs before it), no graph (a GAN's `call` is only G) and no profiling."""
-    return keras.callbacks.TensorBoard(str(log_dir), write_graph=False, profile_batch=0,
-                                       write_steps_per_second=False)
+    return keras.callbacks.TensorBoard(
+        str(log_dir), write_graph=False, profile_batch=0, write_steps_per_second=False
+    )

@@ -1,6 +1,6 @@
 """What lets a run survive: models saved atomically, resume state written and found again."""
+
 from pathlib import Path
-import shutil
 
 import numpy as np
 
@@ -25,8 +25,12 @@ def atomic_save(model, path):
 def _all_variables(gan):
     """Everything resume needs, in a fixed order."""
     # `variables`, not `weights`: D's Dropout layers keep their RNG state there.
-    groups = {"g": gan.generator.variables, "d": gan.discriminator.variables,
-              "gopt": gan.g_optimizer.variables, "dopt": gan.d_optimizer.variables}
+    groups = {
+        "g": gan.generator.variables,
+        "d": gan.discriminator.variables,
+        "gopt": gan.g_optimizer.variables,
+        "dopt": gan.d_optimizer.variables,
+    }
     if gan.ema_generator is not None:
         groups["ema"] = gan.ema_generator.weights
     return groups
@@ -34,8 +38,11 @@ def _all_variables(gan):
 
 def save_state(gan, path, epoch):
     """Weights, both optimizers, EMA and the epoch, written atomically as one .npz."""
-    arrays = {f"{k}/{i:04d}": np.asarray(v) for k, vs in _all_variables(gan).items()
-              for i, v in enumerate(vs)}
+    arrays = {
+        f"{k}/{i:04d}": np.asarray(v)
+        for k, vs in _all_variables(gan).items()
+        for i, v in enumerate(vs)
+    }
     with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, epoch=epoch, **arrays)
 
@@ -49,7 +56,7 @@ def load_state(gan, path):
         for k, vs in _all_variables(gan).items():
             names = sorted(n for n in f.files if n.startswith(f"{k}/"))
             if len(names) != len(vs) and k in ("g", "d"):  # written before RNG state was kept
-                vs = getattr(gan.generator if k == "g" else gan.discriminator, "weights")
+                vs = (gan.generator if k == "g" else gan.discriminator).weights
             if len(names) != len(vs):
                 raise ValueError(f"{path}: {k} has {len(names)} arrays, the model {len(vs)}")
             for v, n in zip(vs, names):
@@ -65,5 +72,8 @@ def latest_state(run_dir, log=print):
             with np.load(path) as f:
                 return path, int(f["epoch"])
         except Exception as e:
-            log(f"checkpoint {path.name} is unreadable ({type(e).__name__}); falling back to the one before")
+            log(
+                f"checkpoint {path.name} is unreadable ({type(e).__name__}); falling back to the "
+                "one before"
+            )
     return None, 0

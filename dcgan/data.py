@@ -3,6 +3,7 @@
 Everything ends as uint8 arrays (n, 28, 28); `make_dataset` turns them into a `tf.data` pipeline
 of float images in [-1, 1].
 """
+
 import gzip
 import os
 from pathlib import Path
@@ -16,8 +17,10 @@ ENV_VAR = ENV["data"]
 SAMPLE_PATH = Path(__file__).with_name("mnist_sample.npz")
 # Where Debian's dataset-fashion-mnist package puts its IDX files.
 FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
-FIX = ("pass --data a Keras-format .npz (x_train, y_train, x_test, y_test) or a folder of "
-       "MNIST IDX files")
+FIX = (
+    "pass --data a Keras-format .npz (x_train, y_train, x_test, y_test) or a folder of "
+    "MNIST IDX files"
+)
 
 
 def load(source=None, split="train", log=print):
@@ -33,6 +36,7 @@ def load(source=None, split="train", log=print):
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
     if source in ("mnist", "fashion_mnist"):
         import keras
+
         try:
             (xtr, ytr), (xte, yte) = getattr(keras.datasets, source).load_data()
             return (xtr, ytr, source) if split == "train" else (xte, yte, source)
@@ -42,17 +46,23 @@ def load(source=None, split="train", log=print):
             for d in FASHION_DIRS:
                 if Path(d).is_dir():
                     return (*_read_idx_dir(Path(d), split), f"fashion_mnist ({d})")
-            raise FileNotFoundError(f"Fashion-MNIST could not be downloaded ({reason}); "
-                             "install dataset-fashion-mnist or pass --data a folder of its IDX files")
-        log(f"MNIST could not be downloaded ({reason}); using the bundled sample of 4,000 digits "
-            f"(set --data or ${ENV_VAR} to a local mnist.npz for the full set)")
+            raise FileNotFoundError(
+                f"Fashion-MNIST could not be downloaded ({reason}); "
+                "install dataset-fashion-mnist or pass --data a folder of its IDX files"
+            )
+        log(
+            f"MNIST could not be downloaded ({reason}); using the bundled sample of 4,000 digits "
+            f"(set --data or ${ENV_VAR} to a local mnist.npz for the full set)"
+        )
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
     path = Path(source).expanduser()
     if path.is_dir():
         return (*_read_idx_dir(path, split), str(path))
     if not path.exists():
         where = f" (from ${ENV_VAR})" if from_env else ""
-        raise FileNotFoundError(f"data {source!r}{where} not found: {FIX}, or use mnist, fashion_mnist or sample")
+        raise FileNotFoundError(
+            f"data {source!r}{where} not found: {FIX}, or use mnist, fashion_mnist or sample"
+        )
     return (*_read_npz(path, split), str(path))
 
 
@@ -91,6 +101,7 @@ def load_images(path):
     """(uint8 (n, 28, 28), digits (n,) or None) from the 'images' (and 'digits') arrays of a
     .npz such as `dcgan.generate --out x.npz` writes. Raises FileNotFoundError or ValueError."""
     from dcgan.metrics import check_images
+
     path = Path(path)
     fix = "pass --images a .npz holding uint8 (n, 28, 28) digits under the key 'images'"
     if not path.is_file():
@@ -104,12 +115,18 @@ def load_images(path):
         raise ValueError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
     if x is None:
         raise ValueError(f"{path} has no 'images' array (has {', '.join(names) or 'none'}): {fix}")
-    x = check_images(x.reshape(-1, *x.shape[-2:]) if x.ndim == 4 and x.shape[-1] != 1 else x,
-                     where=f"images in {path}")
+    x = check_images(
+        x.reshape(-1, *x.shape[-2:]) if x.ndim == 4 and x.shape[-1] != 1 else x,
+        where=f"images in {path}",
+    )
     if digits is not None:
         digits = np.asarray(digits).ravel()
-        if len(digits) != len(x) or not np.issubdtype(digits.dtype, np.integer) or \
-                digits.min() < 0 or digits.max() >= NUM_CLASSES:
+        if (
+            len(digits) != len(x)
+            or not np.issubdtype(digits.dtype, np.integer)
+            or digits.min() < 0
+            or digits.max() >= NUM_CLASSES
+        ):
             raise ValueError(f"{path}: 'digits' must hold one digit 0-9 per image: {fix}")
     return x, digits
 
@@ -125,11 +142,13 @@ def read_idx(path):
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file: {FIX}")
     ndim = raw[3]
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    body = raw[4 + 4 * ndim:]
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    body = raw[4 + 4 * ndim :]
     if len(body) != int(np.prod(dims)):
-        raise ValueError(f"{path} is truncated: header says {dims}, file has {len(body)} bytes; "
-                         f"download it again, or {FIX}")
+        raise ValueError(
+            f"{path} is truncated: header says {dims}, file has {len(body)} bytes; "
+            f"download it again, or {FIX}"
+        )
     return np.frombuffer(body, np.uint8).reshape(dims)
 
 
@@ -138,7 +157,12 @@ def _read_idx_dir(folder, split):
     found = {}
     for kind, idx in (("images", "idx3"), ("labels", "idx1")):
         names = [f"{prefix}-{kind}-{idx}-ubyte", f"{prefix}-{kind}.{idx}-ubyte"]
-        hits = [folder / (n + ext) for n in names for ext in ("", ".gz") if (folder / (n + ext)).exists()]
+        hits = [
+            folder / (n + ext)
+            for n in names
+            for ext in ("", ".gz")
+            if (folder / (n + ext)).exists()
+        ]
         if not hits:
             raise ValueError(f"{folder} has no {names[0]}[.gz]: {FIX}")
         found[kind] = read_idx(hits[0])
@@ -148,6 +172,7 @@ def _read_idx_dir(folder, split):
 def to_float(images):
     """uint8 (or any 0..255 numbers) -> float32 in [-1, 1], with a channel axis."""
     import tensorflow as tf
+
     x = tf.cast(images, tf.float32)
     if x.shape.rank == 3:
         x = x[..., None]
@@ -162,6 +187,7 @@ def make_dataset(images, batch_size, seed=None, repeat=False, digits=None):
     than holding or scaling float copies.
     """
     import tensorflow as tf
+
     if digits is None:
         ds, scale = tf.data.Dataset.from_tensor_slices(images), to_float
     else:

@@ -8,19 +8,19 @@ the page shows an 8x8 grid of digits; a latent walk from the grid's first digit 
 digit of another seed's grid; and every digit 0-9 drawn from the grid's first noise vector, so
 all ten share one style. The models load once, when the page starts.
 """
+
 import importlib.util
 import os
 import socket
-import sys
 import time
 
 from dcgan.errors import CliParser, UsageError, run_cli
 from dcgan.files import ENV
 
-SEED_MAX = 2**31 - 1    # seeds the page takes: 0 .. SEED_MAX
-GRID = 8                # the grid is GRID x GRID digits
-WALK_STEPS = 10         # digits in the latent walk, both ends included
-SCALE = 2               # each pixel is shown as SCALE x SCALE
+SEED_MAX = 2**31 - 1  # seeds the page takes: 0 .. SEED_MAX
+GRID = 8  # the grid is GRID x GRID digits
+WALK_STEPS = 10  # digits in the latent walk, both ends included
+SCALE = 2  # each pixel is shown as SCALE x SCALE
 ANY = "any"
 CHOICES = [ANY] + [str(d) for d in range(10)]
 
@@ -33,8 +33,10 @@ def check_seed(seed, name="seed"):
         value = float("nan")
     if not (value == value and 0 <= value <= SEED_MAX and value == int(value)):
         shown = "nothing" if seed is None or seed == "" else repr(seed)
-        raise ValueError(f"{name} {shown} is outside the seeds this page takes: "
-                         f"type a whole number from 0 to {SEED_MAX:,}")
+        raise ValueError(
+            f"{name} {shown} is outside the seeds this page takes: "
+            f"type a whole number from 0 to {SEED_MAX:,}"
+        )
     return int(value)
 
 
@@ -48,6 +50,7 @@ def check_choice(choice):
 
 def upscale(image, scale=SCALE):
     import numpy as np
+
     return np.kron(image, np.ones((scale, scale), image.dtype)) if scale > 1 else image
 
 
@@ -56,6 +59,7 @@ def float32_copy(generator):
     when saved, and bfloat16 convolutions run about ten times slower on a CPU without bf16 math.
     The weights are the same (float32 either way); the digits differ by a grey level or so."""
     import keras
+
     layers = getattr(generator, "layers", None)
     if layers is None or all(layer.dtype_policy.name == "float32" for layer in layers):
         return generator  # a SavedModel, or already float32
@@ -75,7 +79,12 @@ class Compiled:
 
     def __init__(self, model):
         import tensorflow as tf
-        self.model, self.input_shape, self.output_shape = model, model.input_shape, model.output_shape
+
+        self.model, self.input_shape, self.output_shape = (
+            model,
+            model.input_shape,
+            model.output_shape,
+        )
         self._fn = tf.function(lambda inputs: model(inputs, training=False), jit_compile=True)
         self._errors = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
 
@@ -97,19 +106,22 @@ class Demo:
 
     def __init__(self, generator, conditional):
         from dcgan import sampling
+
         self.sampling = sampling
-        self.generator = generator          # any digit
-        self.conditional = conditional      # takes [latents, digit]
+        self.generator = generator  # any digit
+        self.conditional = conditional  # takes [latents, digit]
 
     @classmethod
     def load(cls, model=None, conditional_model=None):
         """Loads the generators named (default: $DCGAN_GENERATOR / $DCGAN_CONDITIONAL_GENERATOR,
         else the shipped ones); UsageError for a path that does not load or the wrong kind."""
         from dcgan import files, sampling
+
         models = []
-        for name, given, flag, conditional in (("generator", model, "--model", False),
-                                               ("conditional_generator", conditional_model,
-                                                "--conditional-model", True)):
+        for name, given, flag, conditional in (
+            ("generator", model, "--model", False),
+            ("conditional_generator", conditional_model, "--conditional-model", True),
+        ):
             path, source = files.resolve(name, given)
             where = flag if source == "flag" else source
             try:
@@ -117,8 +129,11 @@ class Demo:
             except (ValueError, OSError) as e:
                 raise UsageError(f"{where} {path}: {' '.join(str(e).split())}") from None
             if sampling.is_conditional(g) != conditional:
-                kind = ("a conditional generator (trained with --conditional)" if conditional
-                        else "a generator that draws any digit (trained without --conditional)")
+                kind = (
+                    "a conditional generator (trained with --conditional)"
+                    if conditional
+                    else "a generator that draws any digit (trained without --conditional)"
+                )
                 raise UsageError(f"{where} {path} is not {kind}: pass {flag} {kind.split(' (')[0]}")
             models.append(Compiled.wrap(float32_copy(g)))
         demo = cls(*models)
@@ -149,6 +164,7 @@ class Demo:
         """A strip of `steps` digits on a straight line in latent space from the first digit of
         `seed`'s grid to the first digit of `to_seed`'s grid, one uint8 image."""
         import numpy as np
+
         g, digit = self._pick(choice)
         dim = self.sampling.latent_dim(g)
         a = np.asarray(self.sampling.latents(1, dim, check_seed(seed)), np.float32)
@@ -173,12 +189,15 @@ class Demo:
             return None, None, None, f"**Cannot draw that:** {' '.join(str(e).split())}"
         what = "digits from the unconditional generator" if choice == ANY else f"{choice}s"
         took = time.perf_counter() - start
-        return (*(upscale(i) for i in images),
-                f"Seed {seed}: {GRID * GRID} {what}; walk to seed {to_seed} ({took:.2f} s)")
+        return (
+            *(upscale(i) for i in images),
+            f"Seed {seed}: {GRID * GRID} {what}; walk to seed {to_seed} ({took:.2f} s)",
+        )
 
 
 def new_seed():
     import numpy as np
+
     return int(np.random.default_rng().integers(SEED_MAX + 1))
 
 
@@ -193,27 +212,35 @@ def build(demo):
         return *images, message
 
     with gr.Blocks(title="dcgan: draw me a digit") as page:
-        gr.Markdown("# Draw me a digit\nA DCGAN trained on MNIST. Pick a digit (or *any*) and a "
-                    "seed; the same seed always draws the same digits.")
+        gr.Markdown(
+            "# Draw me a digit\nA DCGAN trained on MNIST. Pick a digit (or *any*) and a "
+            "seed; the same seed always draws the same digits."
+        )
         with gr.Row():
             choice = gr.Radio(CHOICES, value=ANY, label="Digit", elem_id="digit", scale=3)
-            seed = gr.Number(value=1, precision=0, label=f"Seed (0 to {SEED_MAX:,})",
-                             elem_id="seed", scale=1)
+            seed = gr.Number(
+                value=1, precision=0, label=f"Seed (0 to {SEED_MAX:,})", elem_id="seed", scale=1
+            )
             new = gr.Button("New digits", variant="primary", elem_id="new", scale=1)
         message = gr.Markdown(elem_id="message")
-        image = dict(format="png", image_mode="L", interactive=False, show_label=False,
-                     buttons=["download"])
+        image = dict(
+            format="png", image_mode="L", interactive=False, show_label=False, buttons=["download"]
+        )
         side = SCALE * (GRID * (28 + 2) + 2)  # sampling.grid's padding: 2 pixels
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=side):
                 gr.Markdown(f"### {GRID}x{GRID} grid")
                 grid = gr.Image(elem_id="grid", height=side + 16, **image)
             with gr.Column(scale=1):
-                gr.Markdown("### Same style, every digit\nDigits 0-9 from one noise vector: "
-                            "the grid's first (top left).")
+                gr.Markdown(
+                    "### Same style, every digit\nDigits 0-9 from one noise vector: "
+                    "the grid's first (top left)."
+                )
                 row = gr.Image(elem_id="styles", **image)
-                gr.Markdown("### Latent walk\nA straight line in latent space from the grid's "
-                            "first digit to the first digit of another seed's grid.")
+                gr.Markdown(
+                    "### Latent walk\nA straight line in latent space from the grid's "
+                    "first digit to the first digit of another seed's grid."
+                )
                 to_seed = gr.Number(value=2, precision=0, label="Walk to seed", elem_id="to_seed")
                 walk = gr.Image(elem_id="walk", **image)
         inputs, outputs = [choice, seed, to_seed], [grid, walk, row, message]
@@ -231,11 +258,24 @@ def port_arg(text):
 def parser():
     p = CliParser("python -m dcgan.demo", __doc__)
     a = p.add_argument
-    a("--model", default=None, help="generator for 'any' digit: .h5 or .keras, or a SavedModel folder (runs "
-      f"the graph it holds: only one you trust) (default: ${ENV['generator']}, else the shipped one)")
-    a("--conditional-model", default=None, help="conditional generator for digits 0-9 (default: "
-      f"${ENV['conditional_generator']}, else the shipped one)")
-    a("--host", default="127.0.0.1", help="address to serve on; 0.0.0.0: every interface (default: 127.0.0.1)")
+    a(
+        "--model",
+        default=None,
+        help="generator for 'any' digit: .h5 or .keras, or a SavedModel folder (runs "
+        f"the graph it holds: only one you trust) (default: ${ENV['generator']}, else the "
+        "shipped one)",
+    )
+    a(
+        "--conditional-model",
+        default=None,
+        help="conditional generator for digits 0-9 (default: "
+        f"${ENV['conditional_generator']}, else the shipped one)",
+    )
+    a(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on; 0.0.0.0: every interface (default: 127.0.0.1)",
+    )
     a("--port", default="7860", help="port to serve on (default: 7860)")
     return p
 
@@ -246,8 +286,10 @@ def check_port(host, port):
         try:
             s.bind((host, port))
         except OSError as e:
-            raise UsageError(f"cannot serve on {host}:{port} ({e.strerror}): "
-                             "pass another --port, or stop what uses this one") from None
+            raise UsageError(
+                f"cannot serve on {host}:{port} ({e.strerror}): "
+                "pass another --port, or stop what uses this one"
+            ) from None
 
 
 def main(argv=None):
@@ -257,21 +299,34 @@ def main(argv=None):
     if importlib.util.find_spec("gradio") is None:
         raise UsageError('the demo needs Gradio: pip install -e ".[demo]"')
     from dcgan.errors import quiet_tensorflow
+
     quiet_tensorflow()
     demo = Demo.load(args.model, args.conditional_model)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a local page phones no one
     import gradio as gr
+
     page = build(demo)
     # System fonts: the default theme would fetch its fonts from the web.
-    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
-                              font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
     try:
-        page.launch(server_name=args.host, server_port=args.port, ssr_mode=False, share=False,
-                    inbrowser=False, theme=theme, footer_links=[], prevent_thread_lock=True,
-                    quiet=True)
+        page.launch(
+            server_name=args.host,
+            server_port=args.port,
+            ssr_mode=False,
+            share=False,
+            inbrowser=False,
+            theme=theme,
+            footer_links=[],
+            prevent_thread_lock=True,
+            quiet=True,
+        )
     except OSError as e:  # the port was taken since check_port
-        raise UsageError(f"cannot serve on {args.host}:{args.port} ({' '.join(str(e).split())}): "
-                         "pass another --port") from None
+        raise UsageError(
+            f"cannot serve on {args.host}:{args.port} ({' '.join(str(e).split())}): "
+            "pass another --port"
+        ) from None
     print(f"serving the demo on http://{args.host}:{args.port} (Ctrl+C stops it)", flush=True)
     try:
         page.block_thread()

@@ -1,4 +1,5 @@
 """Picks the `tf.distribute` strategy: several workers, all GPUs, or the default."""
+
 import json
 import os
 
@@ -46,8 +47,10 @@ def is_chief():
 
 def is_multi_worker(strategy):
     """True for a MultiWorkerMirroredStrategy that really spans several workers."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 def fit_metrics_workaround(model, strategy):
@@ -65,5 +68,6 @@ def fit_metrics_workaround(model, strategy):
 
     def train_step(data):
         return {k: tf.reshape(v, (1,)) for k, v in step(data).items()}
+
     model.train_step = train_step
     return model

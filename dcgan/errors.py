@@ -3,6 +3,7 @@
 The library raises Python's own exceptions (`ValueError`, `FileNotFoundError`, `OSError`) with a
 message that says what to do instead; `run_cli` is the one place that turns them into that line.
 """
+
 import argparse
 import os
 import sys
@@ -19,8 +20,12 @@ class CliParser(argparse.ArgumentParser):
     def __init__(self, prog, doc, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         lines = doc.strip().split("\n")
-        super().__init__(prog=prog, description=lines[0], epilog="\n".join(lines[1:]).strip("\n") or None,
-                         **kwargs)
+        super().__init__(
+            prog=prog,
+            description=lines[0],
+            epilog="\n".join(lines[1:]).strip("\n") or None,
+            **kwargs,
+        )
 
     def error(self, message):
         raise UsageError(f"{message} (see --help)")
@@ -44,6 +49,7 @@ def quiet_tensorflow():
         os.dup2(saved, 2)
         os.close(saved)
     import absl.logging
+
     absl.logging.set_verbosity(absl.logging.ERROR)  # Keras's "HDF5 is legacy" notice on every .h5
 
 

@@ -4,9 +4,10 @@
     python -m dcgan.evaluate --images samples.npz           # uint8 (n, 28, 28) under "images"
     python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz   # writes classifier.h5
 
-Metrics use a small MNIST classifier (the shipped one unless --classifier), not Inception. The "real"
-column scores n real training digits the same way: the best a generator can hope for.
+Metrics use a small MNIST classifier (the shipped one unless --classifier), not Inception. The
+"real" column scores n real training digits the same way: the best a generator can hope for.
 """
+
 import json
 from pathlib import Path
 import sys
@@ -15,28 +16,69 @@ import time
 from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV, NUM_CLASSES
 
-LABELS = {"n": "images", "fid": "FID vs test", "classifier_score": "classifier score",
-          "coverage": "coverage (classes)", "mean_confidence": "mean confidence",
-          "precision": "precision (k-NN)", "recall": "recall (k-NN)"}
+LABELS = {
+    "n": "images",
+    "fid": "FID vs test",
+    "classifier_score": "classifier score",
+    "coverage": "coverage (classes)",
+    "mean_confidence": "mean confidence",
+    "precision": "precision (k-NN)",
+    "recall": "recall (k-NN)",
+}
 
 
 def parser():
     p = CliParser("python -m dcgan.evaluate", __doc__)
     a = p.add_argument
-    a("--model", default=None, help="generator .h5 or .keras, or a SavedModel folder (runs the graph it "
-      "holds: only one you trust), to evaluate")
-    a("--images", default=None, help="evaluate saved digits instead: a .npz with uint8 (n, 28, 28) under 'images'")
-    a("-n", type=int, default=10000, help="generated (and real) digits to score; --images scores all of its digits (default: 10000)")
-    a("--seed", type=int, default=0, help="seed for the generator's noise and the real subset (default: 0)")
+    a(
+        "--model",
+        default=None,
+        help="generator .h5 or .keras, or a SavedModel folder (runs the graph it "
+        "holds: only one you trust), to evaluate",
+    )
+    a(
+        "--images",
+        default=None,
+        help="evaluate saved digits instead: a .npz with uint8 (n, 28, 28) under 'images'",
+    )
+    a(
+        "-n",
+        type=int,
+        default=10000,
+        help="generated (and real) digits to score; --images scores all of its digits (default: "
+        "10000)",
+    )
+    a(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the generator's noise and the real subset (default: 0)",
+    )
     a("--k", type=int, default=3, help="neighbours for the precision/recall manifolds (default: 3)")
-    a("--data", default=None, help="mnist, sample, a Keras-format .npz or an IDX folder; its test split is "
-      f"the reference (default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)")
-    a("--classifier", default=None, help=f"MNIST classifier .h5 (default: ${ENV['classifier']}, else the shipped one)")
+    a(
+        "--data",
+        default=None,
+        help="mnist, sample, a Keras-format .npz or an IDX folder; its test split is "
+        f"the reference (default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)",
+    )
+    a(
+        "--classifier",
+        default=None,
+        help=f"MNIST classifier .h5 (default: ${ENV['classifier']}, else the shipped one)",
+    )
     a("--json", default=None, help="also write the results to this JSON file")
-    a("--train-classifier", action="store_true", help="train the classifier on --data and save it to --out")
+    a(
+        "--train-classifier",
+        action="store_true",
+        help="train the classifier on --data and save it to --out",
+    )
     a("--epochs", type=int, default=3, help="with --train-classifier: training epochs (default: 3)")
-    a("--out", default="classifier.h5", help="with --train-classifier: where to save it, never the shipped "
-      "one (default: classifier.h5 in the working directory; then pass it as --classifier)")
+    a(
+        "--out",
+        default="classifier.h5",
+        help="with --train-classifier: where to save it, never the shipped "
+        "one (default: classifier.h5 in the working directory; then pass it as --classifier)",
+    )
     return p
 
 
@@ -56,10 +98,14 @@ def format_per_class(generated, real):
     and that digit's FID against the test digits of its class, beside real digits' floor."""
     lines = [f"{'digit':>5}{'n':>7}{'agreement':>11}{'FID':>9}{'real: agreement':>17}{'FID':>9}"]
     for g, r in zip(generated["per_class"], real["per_class"]):
-        lines.append(f"{g['digit']:>5}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
-                     f"{r['agreement']:>17.4f}{r['fid']:>9.3f}")
-    lines.append(f"{'all':>5}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
-                 f"{real['agreement']:>17.4f}")
+        lines.append(
+            f"{g['digit']:>5}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
+            f"{r['agreement']:>17.4f}{r['fid']:>9.3f}"
+        )
+    lines.append(
+        f"{'all':>5}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
+        f"{real['agreement']:>17.4f}"
+    )
     return "\n".join(lines)
 
 
@@ -69,30 +115,52 @@ def train(args, log):
     out = Path(args.out)  # the user's path, never the installed package
     quiet_tensorflow()
     import numpy as np
+
     from dcgan import data, metrics
+
     xtr, ytr, source = data.load(args.data, "train", log=log)
     xte, yte, _ = data.load(args.data, "test", log=log)
     if len(set(np.unique(ytr))) < NUM_CLASSES:
-        raise UsageError(f"{source} has labels for {len(np.unique(ytr))} classes, the classifier needs "
-                         f"all {NUM_CLASSES}: pass --data a labelled MNIST")
+        raise UsageError(
+            f"{source} has labels for {len(np.unique(ytr))} classes, the classifier needs "
+            f"all {NUM_CLASSES}: pass --data a labelled MNIST"
+        )
     t0 = time.time()
-    model, acc = metrics.train_classifier(xtr, ytr, xte, yte, epochs=args.epochs, seed=args.seed,
-                                          verbose=2)
+    model, acc = metrics.train_classifier(
+        xtr, ytr, xte, yte, epochs=args.epochs, seed=args.seed, verbose=2
+    )
     wall = time.time() - t0
     try:
         metrics.save_classifier(model, out)
     except OSError as e:
         raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
-    print(f"classifier trained on {len(xtr)} digits of {source} for {args.epochs} epochs in {wall:.0f} s")
-    print(f"test accuracy {acc:.4f} on {len(xte)} digits; saved to {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    print(
+        f"classifier trained on {len(xtr)} digits of {source} for {args.epochs} epochs in "
+        f"{wall:.0f} s"
+    )
+    print(
+        f"test accuracy {acc:.4f} on {len(xte)} digits; saved to {out} "
+        f"({out.stat().st_size / 1e6:.2f} MB)"
+    )
     if args.json:
-        _write_json(args.json, {"test_accuracy": acc, "epochs": args.epochs, "train_images": len(xtr),
-                                "test_images": len(xte), "data": source, "wall_s": wall, "out": str(out)})
+        _write_json(
+            args.json,
+            {
+                "test_accuracy": acc,
+                "epochs": args.epochs,
+                "train_images": len(xtr),
+                "test_images": len(xte),
+                "data": source,
+                "wall_s": wall,
+                "out": str(out),
+            },
+        )
     return 0
 
 
 def _write_json(path, obj):
     from dcgan import files
+
     try:
         files.write_text(path, json.dumps(obj, indent=2) + "\n")
     except OSError as e:
@@ -104,17 +172,21 @@ def main(argv=None):
     log = lambda m: print(m, file=sys.stderr)
     if args.train_classifier:
         if args.model or args.images:
-            raise UsageError("--train-classifier takes no --model or --images: train first, then evaluate")
+            raise UsageError(
+                "--train-classifier takes no --model or --images: train first, then evaluate"
+            )
         return train(args, log)
     if bool(args.model) == bool(args.images):
-        raise UsageError("pass exactly one of --model GENERATOR or --images FILE.npz "
-                         "(or --train-classifier)")
+        raise UsageError(
+            "pass exactly one of --model GENERATOR or --images FILE.npz (or --train-classifier)"
+        )
     if args.n <= 0:
         raise UsageError(f"-n must be at least 1, got {args.n}")
     if args.k < 1:
         raise UsageError(f"--k must be at least 1, got {args.k}")
     quiet_tensorflow()
     from dcgan import data, metrics, sampling
+
     classifier = metrics.load_classifier(args.classifier)
     if args.model:
         generator = sampling.load_generator(args.model)
@@ -124,19 +196,41 @@ def main(argv=None):
     else:
         images, digits = data.load_images(args.images)
         what = f"{len(images)} digits in {args.images}"
-    results = metrics.compare_to_real(images, digits, data=args.data, classifier=classifier,
-                                      n_real=args.n if args.model else None, seed=args.seed, k=args.k, log=log)
+    results = metrics.compare_to_real(
+        images,
+        digits,
+        data=args.data,
+        classifier=classifier,
+        n_real=args.n if args.model else None,
+        seed=args.seed,
+        k=args.k,
+        log=log,
+    )
     ref = results["reference"]
-    print(f"{what} vs {ref['n']} test digits of {ref['data']}; classifier {metrics.classifier_path(args.classifier)}")
+    print(
+        f"{what} vs {ref['n']} test digits of {ref['data']}; classifier "
+        f"{metrics.classifier_path(args.classifier)}"
+    )
     name = "generated" if args.model else "images"  # JSON keeps the key "generated" for both
     print(format_table({name: results["generated"], "real (floor)": results["real"]}))
-    hist = " ".join(f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"]))
+    hist = " ".join(
+        f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"])
+    )
     print(f"{name} digit mix (%): {hist}")
     if digits is not None:
         print(format_per_class(results["generated"], results["real"]))
     if args.json:
-        _write_json(args.json, {**results, "model": args.model, "images": args.images, "seed": args.seed,
-                                "k": args.k, "classifier": str(metrics.classifier_path(args.classifier))})
+        _write_json(
+            args.json,
+            {
+                **results,
+                "model": args.model,
+                "images": args.images,
+                "seed": args.seed,
+                "k": args.k,
+                "classifier": str(metrics.classifier_path(args.classifier)),
+            },
+        )
     return 0
 
 

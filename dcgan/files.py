@@ -3,6 +3,7 @@ that point at files, and writes that never leave half a file (or clobber a neigh
 
 Imports nothing heavy, so the command lines can use it before TensorFlow loads.
 """
+
 import contextlib
 import os
 from pathlib import Path
@@ -35,6 +36,7 @@ def shipped_dir():
     repository root, which the wheel build maps to that package folder.
     """
     from importlib.resources import files
+
     installed = files("dcgan") / "saved_models"
     if installed.is_dir():
         return Path(str(installed))
@@ -63,7 +65,9 @@ def atomic_path(path):
     no user file has), then moves it onto `path` in one step; on any error the temporary file or
     folder is removed and `path` is left as it was."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
     try:

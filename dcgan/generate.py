@@ -1,13 +1,14 @@
 """`python -m dcgan.generate`: digits from a trained generator, as a PNG grid or an .npz of arrays.
 
-    python -m dcgan.generate -n 64 --seed 1 --out grid.png
-    python -m dcgan.generate -n 10000 --out digits.npz --model runs/20261124-120000/generator.h5
-    python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
-    python -m dcgan.generate --digit 7 -n 16 --out sevens.png      # the conditional generator
-    python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit, a style per column
+python -m dcgan.generate -n 64 --seed 1 --out grid.png
+python -m dcgan.generate -n 10000 --out digits.npz --model runs/20261124-120000/generator.h5
+python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
+python -m dcgan.generate --digit 7 -n 16 --out sevens.png      # the conditional generator
+python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit, a style per column
 """
-import sys
+
 from pathlib import Path
+import sys
 
 from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV, IMAGE_FORMATS, NUM_CLASSES, resolve
@@ -27,53 +28,97 @@ def digit_arg(text):
 def parser():
     p = CliParser("python -m dcgan.generate", __doc__)
     a = p.add_argument
-    a("-n", type=int, default=64, help="how many digits (with --interpolate: how many rows) (default: 64)")
-    a("--seed", type=int, default=None,
-      help="seed for the latent vectors; the same seed gives the same digits (default: random, printed)")
-    a("--out", default="grid.png",
-      help="output file: .png for a grid of the digits, .npz for uint8 arrays under 'images' "
-      "((n, 28, 28), or (rows, K, 28, 28) with --interpolate) (default: grid.png)")
-    a("--interpolate", type=int, default=None, metavar="K",
-      help="rows of K digits on a straight line in latent space between two random latent vectors")
-    a("--digit", default=None,
-      help="conditional generators: draw only this digit (0-9), or `all` for one row of -n digits per "
-      "digit 0-9 where each column keeps one latent vector (default: 0-9 in turn)")
-    a("--model", default=None,
-      help=f"generator .h5 or .keras, or a SavedModel folder (runs the graph it holds: only one you "
-      f"trust) (default: ${ENV['generator']}, or with --digit ${ENV['conditional_generator']}, "
-      "else the shipped generator)")
+    a(
+        "-n",
+        type=int,
+        default=64,
+        help="how many digits (with --interpolate: how many rows) (default: 64)",
+    )
+    a(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for the latent vectors; the same seed gives the same digits (default: random, "
+        "printed)",
+    )
+    a(
+        "--out",
+        default="grid.png",
+        help="output file: .png for a grid of the digits, .npz for uint8 arrays under 'images' "
+        "((n, 28, 28), or (rows, K, 28, 28) with --interpolate) (default: grid.png)",
+    )
+    a(
+        "--interpolate",
+        type=int,
+        default=None,
+        metavar="K",
+        help="rows of K digits on a straight line in latent space between two random latent "
+        "vectors",
+    )
+    a(
+        "--digit",
+        default=None,
+        help="conditional generators: draw only this digit (0-9), or `all` for one row of -n "
+        "digits per "
+        "digit 0-9 where each column keeps one latent vector (default: 0-9 in turn)",
+    )
+    a(
+        "--model",
+        default=None,
+        help="generator .h5 or .keras, or a SavedModel folder (runs the graph it holds: only "
+        "one you "
+        f"trust) (default: ${ENV['generator']}, or with --digit ${ENV['conditional_generator']}, "
+        "else the shipped generator)",
+    )
     return p
 
 
 def check_args(args):
     args.digit = digit_arg(args.digit)
     if args.n < 1:
-        raise UsageError(f"-n {args.n}: ask for at least 1 {'row' if args.interpolate else 'image'}")
+        raise UsageError(
+            f"-n {args.n}: ask for at least 1 {'row' if args.interpolate else 'image'}"
+        )
     if args.interpolate is not None and args.interpolate < 2:
-        raise UsageError(f"--interpolate {args.interpolate}: a walk needs at least 2 steps (its two ends)")
+        raise UsageError(
+            f"--interpolate {args.interpolate}: a walk needs at least 2 steps (its two ends)"
+        )
     if args.digit == "all" and args.interpolate:
-        raise UsageError("--digit all draws a row per digit; --interpolate needs one digit: "
-                         "pass --digit 0-9 with --interpolate")
+        raise UsageError(
+            "--digit all draws a row per digit; --interpolate needs one digit: "
+            "pass --digit 0-9 with --interpolate"
+        )
     total = args.n * (args.interpolate or 1) * (NUM_CLASSES if args.digit == "all" else 1)
     if total > MAX_IMAGES:
-        raise UsageError(f"{total} images asked for, more than {MAX_IMAGES:,} at once: "
-                         "run several times with different --seed")
-    if args.seed is not None and not -2**63 <= args.seed < 2**63:
+        raise UsageError(
+            f"{total} images asked for, more than {MAX_IMAGES:,} at once: "
+            "run several times with different --seed"
+        )
+    if args.seed is not None and not -(2**63) <= args.seed < 2**63:
         raise UsageError(f"--seed {args.seed} does not fit in 64 bits: pick a smaller seed")
 
 
 def check_out(out):
     """The output path, checked to have a known extension and a writable folder; writes nothing."""
     import os
+
     out = Path(out).expanduser()
     if out.suffix.lower() not in IMAGE_FORMATS:
-        raise UsageError(f"--out {out}: unknown extension {out.suffix or '(none)'!r}; "
-                         "use .png for a grid or .npz for the arrays")
+        raise UsageError(
+            f"--out {out}: unknown extension {out.suffix or '(none)'!r}; "
+            "use .png for a grid or .npz for the arrays"
+        )
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder: give a file name ending in .png or .npz")
     folder = out.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise UsageError(f"cannot write {out} (no such folder, or not writable): pick another --out")
+    if (
+        not folder.is_dir()
+        or not os.access(folder, os.W_OK)
+        or (out.exists() and not os.access(out, os.W_OK))
+    ):
+        raise UsageError(
+            f"cannot write {out} (no such folder, or not writable): pick another --out"
+        )
     return out
 
 
@@ -85,15 +130,21 @@ def main(argv=None):
     model_path, source = resolve(name, args.model)
     if source != "flag" and not model_path.exists():
         where = f"${ENV[name]} points at" if source.startswith("$") else "the shipped"
-        raise UsageError(f"no generator at {model_path} ({where} one): pass --model a generator .h5, "
-                         f".keras or SavedModel folder from a run of dcgan.train, or set ${ENV[name]} to one")
+        raise UsageError(
+            f"no generator at {model_path} ({where} one): pass --model a generator .h5, "
+            f".keras or SavedModel folder from a run of dcgan.train, or set ${ENV[name]} to one"
+        )
     quiet_tensorflow()
     import numpy as np
+
     from dcgan import sampling
+
     generator = sampling.load_generator(model_path)
     if args.digit is not None and not sampling.is_conditional(generator):
-        raise UsageError(f"{model_path} draws any digit, it does not take one: pass --model a "
-                         "generator trained with --conditional, or drop --digit")
+        raise UsageError(
+            f"{model_path} draws any digit, it does not take one: pass --model a "
+            "generator trained with --conditional, or drop --digit"
+        )
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
     cols, digits = args.interpolate, None
     if args.interpolate:

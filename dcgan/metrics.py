@@ -12,6 +12,7 @@ The metric functions are plain numpy/scipy on arrays, so they are easy to test a
     -> {"fid": ..., "classifier_score": ..., "coverage": ..., "precision": ..., ...}
     compare_to_real(images, data="path/to/mnist.npz")    # what `python -m dcgan.evaluate` prints
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +24,18 @@ FEATURES_LAYER = "features"
 TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
 
 # Names and direction of the scalar metrics, in table order.
-SCALARS = (("fid", "lower"), ("classifier_score", "higher"), ("coverage", "higher"),
-           ("mean_confidence", "higher"), ("precision", "higher"), ("recall", "higher"))
+SCALARS = (
+    ("fid", "lower"),
+    ("classifier_score", "higher"),
+    ("coverage", "higher"),
+    ("mean_confidence", "higher"),
+    ("precision", "higher"),
+    ("recall", "higher"),
+)
 
 
 # --- the classifier -------------------------------------------------------------------------
+
 
 def build_classifier(dropout=0.4):
     """uint8-valued images (n, 28, 28, 1) in 0..255 -> class probabilities (n, 10).
@@ -37,16 +45,24 @@ def build_classifier(dropout=0.4):
     """
     import keras
     from keras import layers
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Rescaling(1.0 / 255.0),
-        layers.Conv2D(32, 5, activation="relu"), layers.MaxPooling2D(),   # 24 -> 12
-        layers.Conv2D(64, 5, activation="relu"), layers.MaxPooling2D(),   # 8 -> 4
-        layers.Flatten(), layers.Dropout(dropout),
-        layers.Dense(128, activation="relu", name=FEATURES_LAYER), layers.Dropout(dropout),
-        layers.Dense(NUM_CLASSES, name="logits"),
-        layers.Activation("softmax", dtype="float32", name="probs"),
-    ], name="mnist_classifier")
+
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Rescaling(1.0 / 255.0),
+            layers.Conv2D(32, 5, activation="relu"),
+            layers.MaxPooling2D(),  # 24 -> 12
+            layers.Conv2D(64, 5, activation="relu"),
+            layers.MaxPooling2D(),  # 8 -> 4
+            layers.Flatten(),
+            layers.Dropout(dropout),
+            layers.Dense(128, activation="relu", name=FEATURES_LAYER),
+            layers.Dropout(dropout),
+            layers.Dense(NUM_CLASSES, name="logits"),
+            layers.Activation("softmax", dtype="float32", name="probs"),
+        ],
+        name="mnist_classifier",
+    )
 
 
 def _as_input(images):
@@ -55,16 +71,27 @@ def _as_input(images):
     return x.astype(np.float32)[..., None]
 
 
-def train_classifier(x_train, y_train, x_test, y_test, epochs=3, batch_size=128, lr=1e-3,
-                     seed=0, verbose="auto"):
+def train_classifier(
+    x_train, y_train, x_test, y_test, epochs=3, batch_size=128, lr=1e-3, seed=0, verbose="auto"
+):
     """Trains `build_classifier()` on uint8 digits; returns (classifier, test accuracy)."""
     import keras
+
     keras.utils.set_random_seed(seed)
     model = build_classifier()
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(_as_input(x_train), np.asarray(y_train).astype(np.int64), batch_size=batch_size,
-              epochs=epochs, verbose=verbose, shuffle=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        _as_input(x_train),
+        np.asarray(y_train).astype(np.int64),
+        batch_size=batch_size,
+        epochs=epochs,
+        verbose=verbose,
+        shuffle=True,
+    )
     _, probs = features_and_probs(model, x_test)
     accuracy = float(np.mean(probs.argmax(1) == np.asarray(y_test).astype(np.int64).ravel()))
     return model, accuracy
@@ -96,19 +123,27 @@ def load_classifier(path=None):
         ValueError: it does not load, or does not map 28x28x1 digits to 10 classes.
     """
     import keras
+
     path, source = files.resolve("classifier", path)
     if not path.exists():
         where = f" (from ${ENV['classifier']})" if source.startswith("$") else ""
-        raise FileNotFoundError(f"classifier {path}{where} not found: {TRAIN_HINT}, or pass "
-                                f"--classifier (or set ${ENV['classifier']}) to one")
+        raise FileNotFoundError(
+            f"classifier {path}{where} not found: {TRAIN_HINT}, or pass "
+            f"--classifier (or set ${ENV['classifier']}) to one"
+        )
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as e:
-        raise ValueError(f"{path} is not a loadable Keras model ({type(e).__name__}): "
-                         f"{TRAIN_HINT}") from None
-    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (NUM_CLASSES,):
-        raise ValueError(f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
-                         f"digits -> 10 classes: pass --classifier an MNIST classifier, or {TRAIN_HINT}")
+        raise ValueError(
+            f"{path} is not a loadable Keras model ({type(e).__name__}): {TRAIN_HINT}"
+        ) from None
+    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (
+        NUM_CLASSES,
+    ):
+        raise ValueError(
+            f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
+            f"digits -> 10 classes: pass --classifier an MNIST classifier, or {TRAIN_HINT}"
+        )
     return model
 
 
@@ -122,16 +157,21 @@ def _feature_model(classifier):
     if cached is not None:
         return cached
     import keras
+
     names = [layer.name for layer in classifier.layers]
     if FEATURES_LAYER in names:
         feats = classifier.get_layer(FEATURES_LAYER).output
     else:
         dense = [layer for layer in classifier.layers if isinstance(layer, keras.layers.Dense)]
         if not dense:
-            raise ValueError(f"classifier {classifier.name} has no Dense layer to take features "
-                             f"before: {TRAIN_HINT}")
+            raise ValueError(
+                f"classifier {classifier.name} has no Dense layer to take features "
+                f"before: {TRAIN_HINT}"
+            )
         feats = dense[-1].input
-    model = keras.Model(classifier.inputs[0], [feats, classifier.outputs[0]], name="features_and_probs")
+    model = keras.Model(
+        classifier.inputs[0], [feats, classifier.outputs[0]], name="features_and_probs"
+    )
     classifier._dcgan_feature_model = model
     return model
 
@@ -142,7 +182,7 @@ def features_and_probs(classifier, images_uint8, batch_size=1000):
     x = _as_input(images_uint8)
     feats, probs = [], []
     for i in range(0, len(x), batch_size):
-        f, p = model(x[i:i + batch_size], training=False)
+        f, p = model(x[i : i + batch_size], training=False)
         feats.append(np.asarray(f, np.float64))
         probs.append(np.asarray(p, np.float64))
     return np.concatenate(feats), np.concatenate(probs)
@@ -154,15 +194,20 @@ def check_images(images, where="images"):
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
-        raise ValueError(f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
-                         "28x28 greyscale digits")
+        raise ValueError(
+            f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
+            "28x28 greyscale digits"
+        )
     if x.dtype != np.uint8:
-        raise ValueError(f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
-                         "output with dcgan.sampling.to_uint8")
+        raise ValueError(
+            f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
+            "output with dcgan.sampling.to_uint8"
+        )
     return x
 
 
 # --- the metrics: numpy/scipy only ----------------------------------------------------------
+
 
 def frechet_distance(mu1, s1, mu2, s2):
     """||mu1 - mu2||^2 + tr(s1 + s2 - 2 (s1 s2)^(1/2)) between two Gaussians.
@@ -170,10 +215,15 @@ def frechet_distance(mu1, s1, mu2, s2):
     As in Heusel et al. 2017: the matrix square root from scipy, its (roundoff) imaginary part
     dropped; a tiny ridge is added when s1 s2 is too singular for sqrtm.
     """
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    mu1, mu2 = (
+        np.atleast_1d(np.asarray(mu1, np.float64)),
+        np.atleast_1d(np.asarray(mu2, np.float64)),
+    )
     s1, s2 = np.atleast_2d(np.asarray(s1, np.float64)), np.atleast_2d(np.asarray(s2, np.float64))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
-        raise ValueError(f"shapes differ: mu {mu1.shape} vs {mu2.shape}, sigma {s1.shape} vs {s2.shape}")
+        raise ValueError(
+            f"shapes differ: mu {mu1.shape} vs {mu2.shape}, sigma {s1.shape} vs {s2.shape}"
+        )
     diff = mu1 - mu2
     covmean = _sqrtm(s1 @ s2)
     if covmean is None:
@@ -188,7 +238,9 @@ def _sqrtm(a, check=True):
     """scipy's matrix square root, quiet about singular input (dead ReLU features make the
     covariances singular; sqrtm still converges). None when the result does not square back."""
     import warnings
+
     import scipy.linalg
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         root = scipy.linalg.sqrtm(a)
@@ -216,6 +268,7 @@ def classifier_score(probs):
     """exp(E_x KL(p(y|x) || p(y))): the Inception Score with this classifier. 1 .. n_classes;
     high when each digit is confidently one class and all classes appear."""
     from scipy.special import xlogy
+
     p = np.asarray(probs, np.float64)
     p_y = p.mean(0, keepdims=True)
     kl = (xlogy(p, p) - xlogy(p, p_y)).sum(1)
@@ -232,6 +285,7 @@ def coverage(probs):
     """exp(entropy of the predicted-class histogram): the effective number of digit classes
     produced, 1 (one class; mode collapse) .. 10 (all ten equally often)."""
     from scipy.special import entr
+
     return float(np.exp(entr(class_histogram(probs)).sum()))
 
 
@@ -248,12 +302,14 @@ def _kth_nn_sq_radii(x, k, chunk):
     """Squared distance from each row of x to its k-th nearest other row."""
     n = len(x)
     if n <= k:
-        raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set, got {n}")
+        raise ValueError(
+            f"precision/recall with k={k} needs more than {k} samples per set, got {n}"
+        )
     sq = _sq_norms(x)
     out = np.empty(n)
     for i in range(0, n, chunk):
-        d = np.maximum(sq[i:i + chunk, None] - 2.0 * x[i:i + chunk] @ x.T + sq[None], 0.0)
-        out[i:i + chunk] = np.partition(d, k, axis=1)[:, k]  # column 0 is the point itself
+        d = np.maximum(sq[i : i + chunk, None] - 2.0 * x[i : i + chunk] @ x.T + sq[None], 0.0)
+        out[i : i + chunk] = np.partition(d, k, axis=1)[:, k]  # column 0 is the point itself
     return out
 
 
@@ -264,8 +320,10 @@ def _inside(points, manifold, radii_sq, chunk):
     hit = np.zeros(len(points), bool)
     tol = 1e-9 * (1.0 + radii_sq.max())  # roundoff of |a|^2 - 2ab + |b|^2 for a == b
     for i in range(0, len(points), chunk):
-        d = np.maximum(sq_p[i:i + chunk, None] - 2.0 * points[i:i + chunk] @ manifold.T + sq_m[None], 0.0)
-        hit[i:i + chunk] = (d <= radii_sq[None] + tol).any(1)
+        d = np.maximum(
+            sq_p[i : i + chunk, None] - 2.0 * points[i : i + chunk] @ manifold.T + sq_m[None], 0.0
+        )
+        hit[i : i + chunk] = (d <= radii_sq[None] + tol).any(1)
     return float(hit.mean())
 
 
@@ -289,13 +347,20 @@ def precision_recall(real_feats, fake_feats, k=3, chunk=1000):
 
 # --- putting it together --------------------------------------------------------------------
 
+
 def reference_features(classifier, reference_images, labels=None):
     """Features of the reference digits, computed once and reusable across `evaluate_images`.
     With their `labels`, the per-class scores of a conditional generator can be computed too."""
     feats, probs = features_and_probs(classifier, reference_images)
     mu, sigma = gaussian_stats(feats)
-    return {"feats": feats, "probs": probs, "mu": mu, "sigma": sigma, "n": len(feats),
-            "labels": None if labels is None else np.asarray(labels)}
+    return {
+        "feats": feats,
+        "probs": probs,
+        "mu": mu,
+        "sigma": sigma,
+        "n": len(feats),
+        "labels": None if labels is None else np.asarray(labels),
+    }
 
 
 def per_class_scores(feats, probs, digits, ref):
@@ -306,9 +371,14 @@ def per_class_scores(feats, probs, digits, ref):
     rows = []
     for c in range(NUM_CLASSES):
         mine, theirs = digits == c, ref["labels"] == c
-        rows.append({"digit": c, "n": int(mine.sum()),
-                     "agreement": float((pred[mine] == c).mean()) if mine.any() else float("nan"),
-                     "fid": fid(feats[mine], ref["feats"][theirs]) if mine.sum() > 1 else float("nan")})
+        rows.append(
+            {
+                "digit": c,
+                "n": int(mine.sum()),
+                "agreement": float((pred[mine] == c).mean()) if mine.any() else float("nan"),
+                "fid": fid(feats[mine], ref["feats"][theirs]) if mine.sum() > 1 else float("nan"),
+            }
+        )
     return {"agreement": float((pred == digits).mean()), "per_class": rows}
 
 
@@ -329,11 +399,18 @@ def evaluate_images(classifier, images, reference_images, k=3, digits=None):
     Raises:
         ValueError: images that are not uint8 (n, 28, 28).
     """
-    ref = reference_images if isinstance(reference_images, dict) else \
-        reference_features(classifier, reference_images)
+    ref = (
+        reference_images
+        if isinstance(reference_images, dict)
+        else reference_features(classifier, reference_images)
+    )
     feats, probs = features_and_probs(classifier, images)
     precision, recall = precision_recall(ref["feats"], feats, k=k)
-    extra = {} if digits is None or ref.get("labels") is None else per_class_scores(feats, probs, digits, ref)
+    extra = (
+        {}
+        if digits is None or ref.get("labels") is None
+        else per_class_scores(feats, probs, digits, ref)
+    )
     return {
         "n": int(len(feats)),
         "fid": frechet_distance(*gaussian_stats(feats), ref["mu"], ref["sigma"]),
@@ -352,13 +429,20 @@ def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0,
     `evaluate_images` of them; a conditional generator is asked for 0-9 in turn and scored per
     digit too."""
     from dcgan import sampling
+
     digits = sampling.check_digits(generator, None, n)
-    return evaluate_images(classifier, sampling.generate(generator, n, seed, digits=digits),
-                           reference_images, k=k, digits=digits)
+    return evaluate_images(
+        classifier,
+        sampling.generate(generator, n, seed, digits=digits),
+        reference_images,
+        k=k,
+        digits=digits,
+    )
 
 
-def compare_to_real(images, digits=None, data=None, classifier=None, n_real=None, seed=0, k=3,
-                    log=print):
+def compare_to_real(
+    images, digits=None, data=None, classifier=None, n_real=None, seed=0, k=3, log=print
+):
     """Scores digits beside real ones, the way `python -m dcgan.evaluate` reports them.
 
     Args:
@@ -377,6 +461,7 @@ def compare_to_real(images, digits=None, data=None, classifier=None, n_real=None
         ValueError: too few digits for `k`, or bad images; FileNotFoundError: no classifier or data.
     """
     from dcgan import data as data_lib
+
     classifier = classifier if hasattr(classifier, "predict") else load_classifier(classifier)
     images = check_images(images)
     test, test_y, source = data_lib.load(data, "test", log=log)
@@ -387,7 +472,14 @@ def compare_to_real(images, digits=None, data=None, classifier=None, n_real=None
             raise ValueError(f"{count} {name} digits are too few for --k {k}: use more than {k}")
     pick = np.random.default_rng(seed).choice(len(train_x), n_real, replace=False)
     ref = reference_features(classifier, test, labels=test_y)
-    return {"generated": evaluate_images(classifier, images, ref, k=k, digits=digits),
-            "real": evaluate_images(classifier, train_x[pick], ref, k=k,
-                                    digits=train_y[pick] if digits is not None else None),
-            "reference": {"data": source, "split": "test", "n": len(test)}}
+    return {
+        "generated": evaluate_images(classifier, images, ref, k=k, digits=digits),
+        "real": evaluate_images(
+            classifier,
+            train_x[pick],
+            ref,
+            k=k,
+            digits=train_y[pick] if digits is not None else None,
+        ),
+        "reference": {"data": source, "split": "test", "n": len(test)},
+    }

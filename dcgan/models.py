@@ -5,6 +5,7 @@ layers in two-input functional models: every net takes `net_inputs(x, digits)`, 
 alone or `[x, digits]`. Output activations are their own
 float32 layers so mixed precision never hands bf16 images or probabilities to the caller.
 """
+
 import keras
 from keras import layers
 
@@ -38,16 +39,27 @@ def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False):
     `synchronized_bn` averages batch statistics over replicas, so training on k devices is the
     same computation as on one device with the global batch.
     """
+
     def bn():
         return layers.BatchNormalization(momentum=0.9, synchronized=synchronized_bn)
 
-    stack = [keras.Input((latent_dim,)), layers.Dense(7 * 7 * 256), bn(), layers.ReLU(),
-             layers.Reshape((7, 7, 256))]
+    stack = [
+        keras.Input((latent_dim,)),
+        layers.Dense(7 * 7 * 256),
+        bn(),
+        layers.ReLU(),
+        layers.Reshape((7, 7, 256)),
+    ]
     for filters, strides in ((128, 2), (64, 2), (32, 1)):
-        stack += [layers.Conv2DTranspose(filters, 3, strides=strides, padding="same"), bn(),
-                  layers.ReLU()]
-    stack += [layers.Conv2DTranspose(1, 3, padding="same"),
-              layers.Activation("tanh", dtype="float32")]
+        stack += [
+            layers.Conv2DTranspose(filters, 3, strides=strides, padding="same"),
+            bn(),
+            layers.ReLU(),
+        ]
+    stack += [
+        layers.Conv2DTranspose(1, 3, padding="same"),
+        layers.Activation("tanh", dtype="float32"),
+    ]
     return keras.Sequential(stack, name="generator")
 
 
@@ -59,8 +71,11 @@ def build_discriminator(dropout=0.4):
     # 1.664, not 1.667 (outputs 1.2% low on average); float32 draws are also ~1.5x cheaper.
     # A no-op under float32.
     for filters, strides in ((64, 2), (128, 2), (256, 2), (512, 1)):
-        stack += [layers.Conv2D(filters, 3, strides=strides, padding="same"),
-                  layers.LeakyReLU(negative_slope=0.2), layers.Dropout(dropout, dtype="float32")]
+        stack += [
+            layers.Conv2D(filters, 3, strides=strides, padding="same"),
+            layers.LeakyReLU(negative_slope=0.2),
+            layers.Dropout(dropout, dtype="float32"),
+        ]
     stack += [layers.Flatten(), layers.Dense(1), layers.Activation("sigmoid", dtype="float32")]
     return keras.Sequential(stack, name="discriminator")
 
@@ -101,25 +116,40 @@ def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES):
 def build_mlp_generator(latent_dim=LATENT_DIM, hidden=128):
     """The vanilla GAN's G (100 -> 128 -> 784). Ends in tanh, not sigmoid, because this project
     keeps every dataset in [-1, 1]."""
-    return keras.Sequential([
-        keras.Input((latent_dim,)), layers.Dense(hidden, activation="relu"),
-        layers.Dense(784), layers.Activation("tanh", dtype="float32"),
-        layers.Reshape(IMAGE_SHAPE)], name="generator")
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(hidden, activation="relu"),
+            layers.Dense(784),
+            layers.Activation("tanh", dtype="float32"),
+            layers.Reshape(IMAGE_SHAPE),
+        ],
+        name="generator",
+    )
 
 
 def build_mlp_discriminator(hidden=128):
     """The vanilla GAN's D (784 -> 128 -> 1)."""
-    return keras.Sequential([
-        keras.Input(IMAGE_SHAPE), layers.Flatten(), layers.Dense(hidden, activation="relu"),
-        layers.Dense(1), layers.Activation("sigmoid", dtype="float32")], name="discriminator")
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE),
+            layers.Flatten(),
+            layers.Dense(hidden, activation="relu"),
+            layers.Dense(1),
+            layers.Activation("sigmoid", dtype="float32"),
+        ],
+        name="discriminator",
+    )
 
 
 def build_pair(arch="dcgan", latent_dim=LATENT_DIM, synchronized_bn=False, conditional=False):
     if conditional:
         if arch != "dcgan":
             raise ValueError(f"a conditional GAN needs --arch dcgan, not {arch!r}")
-        return (build_conditional_generator(latent_dim, synchronized_bn),
-                build_conditional_discriminator())
+        return (
+            build_conditional_generator(latent_dim, synchronized_bn),
+            build_conditional_discriminator(),
+        )
     if arch == "dcgan":
         return build_generator(latent_dim, synchronized_bn), build_discriminator()
     if arch == "mlp":
@@ -137,4 +167,6 @@ def build_adversarial(generator, discriminator):
     if not is_conditional(generator):
         return keras.Sequential([generator, discriminator], name="adversarial")
     z, digit = _inputs(generator.inputs[0].shape[1:], "z")
-    return keras.Model([z, digit], discriminator([generator([z, digit]), digit]), name="adversarial")
+    return keras.Model(
+        [z, digit], discriminator([generator([z, digit]), digit]), name="adversarial"
+    )

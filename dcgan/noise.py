@@ -4,6 +4,7 @@ Every draw is a pure function of (seed, step, replica, salt), so it works inside
 gives each `tf.distribute` replica its own numbers, and resumes exactly: the step counter is
 the optimizer's `iterations`, which the checkpoint already holds.
 """
+
 import enum
 import math
 
@@ -11,8 +12,8 @@ import tensorflow as tf
 
 from dcgan.files import NUM_CLASSES
 
-
-# The reference draws its real/fake targets ("soft labels") with scipy's truncnorm(a, b): a standard normal cut to [a, b].
+# The reference draws its real/fake targets ("soft labels") with scipy's truncnorm(a, b): a
+# standard normal cut to [a, b].
 REAL_RANGE = (0.7, 1.2)
 FAKE_RANGE = (0.0, 0.3)
 NOISE_RANGE = (-1.0, 1.0)
@@ -21,13 +22,14 @@ NOISE_RANGE = (-1.0, 1.0)
 class Stream(enum.IntEnum):
     """The random streams of one training step, each with its own key, so no two draws share
     numbers. The values are part of every saved run's random sequence: never renumber them."""
-    FAKE_LATENTS = 0   # G's latents for the fake half of D's batch
-    G_LATENTS = 1      # G's latents for its own update
-    REAL_TARGETS = 2   # soft targets for D's real half
-    FAKE_TARGETS = 3   # soft targets for D's fake half
-    G_TARGETS = 4      # soft "real" targets for G's update
-    FAKE_DIGITS = 5    # digits G is asked for in D's fake half (conditional)
-    G_DIGITS = 6       # digits G is asked for in its own update (conditional)
+
+    FAKE_LATENTS = 0  # G's latents for the fake half of D's batch
+    G_LATENTS = 1  # G's latents for its own update
+    REAL_TARGETS = 2  # soft targets for D's real half
+    FAKE_TARGETS = 3  # soft targets for D's fake half
+    G_TARGETS = 4  # soft "real" targets for G's update
+    FAKE_DIGITS = 5  # digits G is asked for in D's fake half (conditional)
+    G_DIGITS = 6  # digits G is asked for in its own update (conditional)
 
 
 def make_seed(seed, *parts):

@@ -1,5 +1,6 @@
 """Use a generator: load it from any saved format, draw digits from it, lay them out in a grid,
 write them as a PNG or an .npz."""
+
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,14 @@ class SavedModelGenerator:
 
     def __init__(self, path):
         import tensorflow as tf
+
         self._loaded = tf.saved_model.load(str(path))
         self._fn = self._loaded.signatures["serving_default"]
         # Signature functions take keyword arguments only (named after the exported inputs); a
         # conditional generator's second input is the integer one.
-        specs = sorted(self._fn.structured_input_signature[1].items(), key=lambda kv: kv[1].dtype.is_integer)
+        specs = sorted(
+            self._fn.structured_input_signature[1].items(), key=lambda kv: kv[1].dtype.is_integer
+        )
         self._inputs = [(name, spec.dtype) for name, spec in specs]
         shapes = [tuple(spec.shape) for _, spec in specs]
         self.input_shape = shapes if len(shapes) > 1 else shapes[0]
@@ -26,9 +30,12 @@ class SavedModelGenerator:
 
     def __call__(self, inputs, training=False):
         import tensorflow as tf
+
         inputs = inputs if len(self._inputs) > 1 else [inputs]
         # numpy arrays too, not only tensors
-        kwargs = {name: tf.convert_to_tensor(x, dtype) for (name, dtype), x in zip(self._inputs, inputs)}
+        kwargs = {
+            name: tf.convert_to_tensor(x, dtype) for (name, dtype), x in zip(self._inputs, inputs)
+        }
         return list(self._fn(**kwargs).values())[0]
 
     def predict(self, z, verbose=0):
@@ -49,18 +56,22 @@ def load_generator(path):
         ValueError: `path` does not load, or is not a generator (a discriminator, say).
     """
     import keras
+
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"model {path} not found: pass --model a generator .h5, .keras or "
-                                "SavedModel folder")
+        raise FileNotFoundError(
+            f"model {path} not found: pass --model a generator .h5, .keras or SavedModel folder"
+        )
     try:
         if path.is_dir():
             model = SavedModelGenerator(path)
         else:
             model = keras.models.load_model(path, compile=False)
     except Exception as e:
-        raise ValueError(f"{path} is not a loadable Keras model or SavedModel "
-                         f"({type(e).__name__}): pass --model a generator saved by dcgan.train") from None
+        raise ValueError(
+            f"{path} is not a loadable Keras model or SavedModel "
+            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
+        ) from None
     try:
         in_shape, out_shape = model.input_shape, tuple(model.output_shape)
         if is_conditional(model):  # [latents, digits]
@@ -68,10 +79,15 @@ def load_generator(path):
         in_shape = tuple(in_shape)
     except (AttributeError, ValueError, TypeError):  # a model with no fixed input, or several
         in_shape, out_shape = (), ()
-    if (len(in_shape) != 2 or not isinstance(in_shape[1], int)
-            or tuple(out_shape[1:]) != (28, 28, 1)):
-        raise ValueError(f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
-                         "-> 28x28x1 images; is it a discriminator? pass the generator instead")
+    if (
+        len(in_shape) != 2
+        or not isinstance(in_shape[1], int)
+        or tuple(out_shape[1:]) != (28, 28, 1)
+    ):
+        raise ValueError(
+            f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
+            "-> 28x28x1 images; is it a discriminator? pass the generator instead"
+        )
     return model
 
 
@@ -85,20 +101,25 @@ def check_digits(generator, digits, n):
     conditional generator (every digit equally often) and nothing for another one."""
     if not is_conditional(generator):
         if digits is not None:
-            raise ValueError("this generator does not take a digit: pass a conditional one "
-                             "(trained with --conditional) or drop the digit")
+            raise ValueError(
+                "this generator does not take a digit: pass a conditional one "
+                "(trained with --conditional) or drop the digit"
+            )
         return None
     if digits is None:
         return np.arange(n, dtype=np.int32) % NUM_CLASSES
     d = np.broadcast_to(np.asarray(digits), (n,))
     if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= NUM_CLASSES:
-        raise ValueError(f"digits must be whole numbers 0-{NUM_CLASSES - 1}, got {np.unique(d)[:5]}")
+        raise ValueError(
+            f"digits must be whole numbers 0-{NUM_CLASSES - 1}, got {np.unique(d)[:5]}"
+        )
     return d.astype(np.int32)
 
 
 def latents(n, latent_dim, seed=None, kind="truncated"):
     """n latent vectors, the same for the same seed (drawn as in training)."""
     from dcgan import noise
+
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
     return noise.latent((n, latent_dim), noise.make_seed(seed), kind)
@@ -132,8 +153,12 @@ def generate(generator, n, seed=None, batch_size=1000, z=None, digits=None):
         raise ValueError(f"asked for {n} images; ask for at least 1")
     digits = check_digits(generator, digits, n)
     z = np.asarray(latents(n, latent_dim(generator), seed) if z is None else z, np.float32)
-    batches = [z[i:i + batch_size] if digits is None else [z[i:i + batch_size], digits[i:i + batch_size]]
-               for i in range(0, n, batch_size)]
+    batches = [
+        z[i : i + batch_size]
+        if digits is None
+        else [z[i : i + batch_size], digits[i : i + batch_size]]
+        for i in range(0, n, batch_size)
+    ]
     return to_uint8(np.concatenate([np.asarray(generator(b, training=False)) for b in batches]))
 
 
@@ -142,7 +167,9 @@ def digit_rows(generator, per_row, seed=None):
     column j uses the same latent vector in every row, so a column keeps one style."""
     z = np.asarray(latents(per_row, latent_dim(generator), seed), np.float32)
     digits = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_row)
-    images = generate(generator, NUM_CLASSES * per_row, z=np.tile(z, (NUM_CLASSES, 1)), digits=digits)
+    images = generate(
+        generator, NUM_CLASSES * per_row, z=np.tile(z, (NUM_CLASSES, 1)), digits=digits
+    )
     return images.reshape(NUM_CLASSES, per_row, 28, 28)
 
 
@@ -154,14 +181,18 @@ def interpolate(generator, rows, steps, seed=None, digit=None):
     draws `digit` in every row (default: row r draws the digit r mod 10).
     """
     if rows <= 0 or steps < 2:
-        raise ValueError(f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps")
+        raise ValueError(
+            f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps"
+        )
     z = np.asarray(latents(2 * rows, latent_dim(generator), seed), np.float32)
     start, end = z[:rows, None, :], z[rows:, None, :]
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     path = ((1.0 - t) * start + t * end).reshape(rows * steps, -1)
     digits = None
     if is_conditional(generator):
-        digits = np.repeat(np.arange(rows) % NUM_CLASSES if digit is None else np.full(rows, digit), steps)
+        digits = np.repeat(
+            np.arange(rows) % NUM_CLASSES if digit is None else np.full(rows, digit), steps
+        )
     return generate(generator, rows * steps, z=path, digits=digits).reshape(rows, steps, 28, 28)
 
 
@@ -174,7 +205,10 @@ def grid(images, cols=None, pad=2):
     out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad), np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
+        out[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + c * (w + pad) : pad + c * (w + pad) + w,
+        ] = img
     return out
 
 
@@ -192,6 +226,7 @@ def save_grid(images, path, cols=None, scale=3):
         OSError: `path` cannot be written (nothing is left behind).
     """
     import matplotlib.image
+
     g = grid(images, cols)
     g = np.kron(g, np.ones((scale, scale), np.uint8)) if scale > 1 else g
     with files.atomic_path(path) as tmp:
@@ -204,8 +239,10 @@ def save_images(images, path, seed=None, cols=None, digits=None):
     `seed` and the `digits` asked for, when given), atomically. Returns `path`."""
     path = Path(path)
     if path.suffix.lower() not in IMAGE_FORMATS:
-        raise ValueError(f"{path}: unknown extension {path.suffix or '(none)'!r}; "
-                         "use .png for a grid or .npz for the arrays")
+        raise ValueError(
+            f"{path}: unknown extension {path.suffix or '(none)'!r}; "
+            "use .png for a grid or .npz for the arrays"
+        )
     if path.suffix.lower() == ".png":
         return save_grid(images.reshape(-1, *images.shape[-2:]), path, cols=cols)
     extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}

@@ -1,9 +1,10 @@
 """`python -m dcgan.train`: train a DCGAN on MNIST into a run directory that explains itself.
 
-    python -m dcgan.train --epochs 20 --data path/to/mnist.npz
-    python -m dcgan.train --conditional --epochs 8 --data path/to/mnist.npz
-    python -m dcgan.train --resume runs/20261124-120000 --epochs 40
+python -m dcgan.train --epochs 20 --data path/to/mnist.npz
+python -m dcgan.train --conditional --epochs 8 --data path/to/mnist.npz
+python -m dcgan.train --resume runs/20261124-120000 --epochs 40
 """
+
 import dataclasses
 import sys
 
@@ -17,41 +18,122 @@ def parser():
     d = Config()
     a = p.add_argument
     # Defaults are None where a resumed run must keep its saved value unless the flag is given.
-    a("--epochs", type=int, default=None, help=f"total epochs, full passes over the training data (default: {d.epochs})")
-    a("--batch-size", type=int, default=d.batch_size,
-      help=f"global batch: D sees half real and half generated, G a full batch of noise (default: {d.batch_size})")
-    a("--latent-dim", type=int, default=d.latent_dim, help=f"size of the noise vector (default: {d.latent_dim})")
+    a(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"total epochs, full passes over the training data (default: {d.epochs})",
+    )
+    a(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="global batch: D sees half real and half generated, G a full batch of noise "
+        f"(default: {d.batch_size})",
+    )
+    a(
+        "--latent-dim",
+        type=int,
+        default=d.latent_dim,
+        help=f"size of the noise vector (default: {d.latent_dim})",
+    )
     a("--lr", type=float, default=None, help="Adam learning rate (default: 2e-4 dcgan, 1e-4 mlp)")
     a("--beta1", type=float, default=d.beta1, help=f"Adam beta_1 (default: {d.beta1})")
-    a("--labels", default=None, choices=TARGET_KINDS,
-      help="real/fake targets: soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, hard mlp)")
-    a("--noise", default=None, choices=NOISE_KINDS,
-      help="latents: normal cut to [-1, 1], normal or uniform (default: truncated dcgan, uniform mlp)")
-    a("--arch", default=d.arch, choices=ARCHS, help="the reference conv nets, or the vanilla MLP GAN (default: dcgan)")
-    a("--conditional", action="store_true",
-      help="class-conditional GAN: G and D also take the digit, and G draws the digit it is asked for")
-    a("--seed", type=int, default=d.seed, help=f"seed for noise, targets, shuffling and weights (default: {d.seed})")
+    a(
+        "--labels",
+        default=None,
+        choices=TARGET_KINDS,
+        help="real/fake targets: soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, "
+        "hard mlp)",
+    )
+    a(
+        "--noise",
+        default=None,
+        choices=NOISE_KINDS,
+        help="latents: normal cut to [-1, 1], normal or uniform (default: truncated dcgan, "
+        "uniform mlp)",
+    )
+    a(
+        "--arch",
+        default=d.arch,
+        choices=ARCHS,
+        help="the reference conv nets, or the vanilla MLP GAN (default: dcgan)",
+    )
+    a(
+        "--conditional",
+        action="store_true",
+        help="class-conditional GAN: G and D also take the digit, and G draws the digit it is "
+        "asked for",
+    )
+    a(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help=f"seed for noise, targets, shuffling and weights (default: {d.seed})",
+    )
     a("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch, for quick runs")
-    a("--save-every", type=int, default=d.save_every, help=f"epochs between checkpoints (default: {d.save_every})")
-    a("--sample-every", type=int, default=d.sample_every, help=f"epochs between sample grids (default: {d.sample_every})")
-    a("--data", default=None, help="mnist, fashion_mnist, sample, a Keras-format .npz or a folder of IDX "
-      f"files (default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)")
+    a(
+        "--save-every",
+        type=int,
+        default=d.save_every,
+        help=f"epochs between checkpoints (default: {d.save_every})",
+    )
+    a(
+        "--sample-every",
+        type=int,
+        default=d.sample_every,
+        help=f"epochs between sample grids (default: {d.sample_every})",
+    )
+    a(
+        "--data",
+        default=None,
+        help="mnist, fashion_mnist, sample, a Keras-format .npz or a folder of IDX "
+        f"files (default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)",
+    )
     a("--out", default=None, help="run directory (default: runs/<timestamp>)")
-    a("--precision", default=d.precision, choices=PRECISIONS,
-      help="auto: mixed_bfloat16 on CPUs and GPUs with bf16 math, mixed_float16 on older GPUs, else float32 "
-      f"(default: {d.precision})")
-    a("--ema", type=float, default=None, help="also keep an EMA of G's weights with this decay (e.g. 0.999)")
-    a("--eval-every", type=int, default=None,
-      help=f"epochs between FID checks (logs fid, keeps generator_best.h5; uses ${ENV['classifier']} or the "
-      "shipped classifier)")
-    a("--eval-samples", type=int, default=d.eval_samples,
-      help=f"digits generated for each FID check (default: {d.eval_samples})")
-    a("--steps-per-execution", type=int, default=d.steps_per_execution,
-      help=f"train steps per graph call (default: {d.steps_per_execution})")
+    a(
+        "--precision",
+        default=d.precision,
+        choices=PRECISIONS,
+        help="auto: mixed_bfloat16 on CPUs and GPUs with bf16 math, mixed_float16 on older GPUs, "
+        "else float32 "
+        f"(default: {d.precision})",
+    )
+    a(
+        "--ema",
+        type=float,
+        default=None,
+        help="also keep an EMA of G's weights with this decay (e.g. 0.999)",
+    )
+    a(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="epochs between FID checks (logs fid, keeps generator_best.h5; uses "
+        f"${ENV['classifier']} or the "
+        "shipped classifier)",
+    )
+    a(
+        "--eval-samples",
+        type=int,
+        default=d.eval_samples,
+        help=f"digits generated for each FID check (default: {d.eval_samples})",
+    )
+    a(
+        "--steps-per-execution",
+        type=int,
+        default=d.steps_per_execution,
+        help=f"train steps per graph call (default: {d.steps_per_execution})",
+    )
     a("--jit-compile", action="store_true", help="compile the train step with XLA")
-    a("--resume", metavar="RUN_DIR", default=None,
-      help="continue RUN_DIR from its last complete checkpoint with its saved settings (--epochs then sets "
-      "the new total)")
+    a(
+        "--resume",
+        metavar="RUN_DIR",
+        default=None,
+        help="continue RUN_DIR from its last complete checkpoint with its saved settings "
+        "(--epochs then sets "
+        "the new total)",
+    )
     a("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -75,9 +157,15 @@ def main(argv=None):
         raise UsageError(str(e)) from None
     quiet_tensorflow()
     from dcgan.training import run
+
     command = " ".join(["python -m dcgan.train", *(sys.argv[1:] if argv is None else argv)])
-    run_dir = run(cfg, resume=args.resume, verbose=0 if args.quiet else "auto",
-                  log=lambda m: print(m, file=sys.stderr), command=command)
+    run_dir = run(
+        cfg,
+        resume=args.resume,
+        verbose=0 if args.quiet else "auto",
+        log=lambda m: print(m, file=sys.stderr),
+        command=command,
+    )
     print(f"run written to {run_dir}")
     return 0
 

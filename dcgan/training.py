@@ -6,6 +6,7 @@ directory that explains itself (config first, then everything the run writes).
 
 `python -m dcgan.train` is a thin command line over this module.
 """
+
 import dataclasses
 import json
 from pathlib import Path
@@ -19,14 +20,17 @@ ARCHS = ("dcgan", "mlp")
 NOISE_KINDS = ("truncated", "normal", "uniform")
 TARGET_KINDS = ("soft", "hard")
 # The vanilla MLP GAN of the reference trains with its own recipe.
-ARCH_DEFAULTS = {"dcgan": dict(lr=2e-4, labels="soft", noise="truncated"),
-                 "mlp": dict(lr=1e-4, labels="hard", noise="uniform")}
+ARCH_DEFAULTS = {
+    "dcgan": dict(lr=2e-4, labels="soft", noise="truncated"),
+    "mlp": dict(lr=1e-4, labels="hard", noise="uniform"),
+}
 
 
 @dataclasses.dataclass
 class Config:
     """Every setting of a run; `python -m dcgan.train --help` says what each one does.
     `labels` is the kind of real/fake targets (soft or hard), as the reference calls them."""
+
     epochs: int = 1
     batch_size: int = 256
     latent_dim: int = 100
@@ -55,6 +59,7 @@ class Config:
         c = self.checked()
         if c.precision == "auto":
             from dcgan.distribute import best_precision
+
             c.precision = best_precision()
         return c
 
@@ -65,22 +70,43 @@ class Config:
         for k, v in ARCH_DEFAULTS.get(c.arch, {}).items():
             if getattr(c, k) is None:
                 setattr(c, k, v)
-        for name, choices in (("arch", ARCHS), ("labels", TARGET_KINDS), ("noise", NOISE_KINDS),
-                              ("precision", PRECISIONS)):
+        for name, choices in (
+            ("arch", ARCHS),
+            ("labels", TARGET_KINDS),
+            ("noise", NOISE_KINDS),
+            ("precision", PRECISIONS),
+        ):
             if getattr(c, name) not in choices:
-                raise ValueError(f"--{name} {getattr(c, name)!r} is not one of {', '.join(choices)}")
-        for name in ("epochs", "batch_size", "latent_dim", "save_every", "sample_every", "steps_per_execution"):
+                raise ValueError(
+                    f"--{name} {getattr(c, name)!r} is not one of {', '.join(choices)}"
+                )
+        for name in (
+            "epochs",
+            "batch_size",
+            "latent_dim",
+            "save_every",
+            "sample_every",
+            "steps_per_execution",
+        ):
             if getattr(c, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}"
+                )
         for name in ("steps_per_epoch", "eval_every", "eval_samples"):
             if getattr(c, name) is not None and getattr(c, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}"
+                )
         if c.batch_size < 2 or c.batch_size % 2:
-            raise ValueError(f"--batch-size {c.batch_size} must be even (half real, half generated)")
+            raise ValueError(
+                f"--batch-size {c.batch_size} must be even (half real, half generated)"
+            )
         if not c.lr > 0 or not 0 <= c.beta1 < 1:
             raise ValueError(f"--lr must be > 0 and --beta1 in [0, 1), got {c.lr} and {c.beta1}")
         if c.conditional and c.arch != "dcgan":
-            raise ValueError(f"--conditional works with --arch dcgan, not {c.arch}: drop one of them")
+            raise ValueError(
+                f"--conditional works with --arch dcgan, not {c.arch}: drop one of them"
+            )
         if c.ema is not None and not 0 < c.ema < 1:
             raise ValueError(f"--ema must be a decay in (0, 1) such as 0.999, got {c.ema}")
         return c
@@ -92,8 +118,10 @@ class Config:
         try:
             saved = json.loads(path.read_text())
         except (OSError, ValueError):
-            raise ValueError(f"{run_dir} is not a run directory (no readable config.json): "
-                             "pass --resume a folder written by dcgan.train") from None
+            raise ValueError(
+                f"{run_dir} is not a run directory (no readable config.json): "
+                "pass --resume a folder written by dcgan.train"
+            ) from None
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in saved.items() if k in fields})
 
@@ -101,9 +129,11 @@ class Config:
 def build(cfg, strategy):
     """The compiled DCGAN for a resolved config, built in the strategy's scope."""
     import keras
+
     from dcgan.distribute import fit_metrics_workaround
     from dcgan.gan import DCGAN
     from dcgan.models import build_pair
+
     keras.utils.set_random_seed(cfg.seed)
     # Layers keep the policy they were built under; the global one goes back as it was, so
     # building a GAN never changes what the caller builds next.
@@ -111,32 +141,51 @@ def build(cfg, strategy):
     keras.mixed_precision.set_global_policy(cfg.precision)
     try:
         with strategy.scope():
-            g, d = build_pair(cfg.arch, cfg.latent_dim, synchronized_bn=strategy.num_replicas_in_sync > 1,
-                              conditional=cfg.conditional)
-            gan = DCGAN(g, d, noise_kind=cfg.noise, target_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema)
+            g, d = build_pair(
+                cfg.arch,
+                cfg.latent_dim,
+                synchronized_bn=strategy.num_replicas_in_sync > 1,
+                conditional=cfg.conditional,
+            )
+            gan = DCGAN(
+                g, d, noise_kind=cfg.noise, target_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema
+            )
     finally:
         keras.mixed_precision.set_global_policy(previous)
     with strategy.scope():
 
         def adam():
             opt = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
-            return keras.optimizers.LossScaleOptimizer(opt) if cfg.precision == "mixed_float16" else opt
-        gan.compile(d_optimizer=adam(), g_optimizer=adam(), steps_per_execution=cfg.steps_per_execution,
-                    jit_compile=cfg.jit_compile)
+            return (
+                keras.optimizers.LossScaleOptimizer(opt)
+                if cfg.precision == "mixed_float16"
+                else opt
+            )
+
+        gan.compile(
+            d_optimizer=adam(),
+            g_optimizer=adam(),
+            steps_per_execution=cfg.steps_per_execution,
+            jit_compile=cfg.jit_compile,
+        )
     return fit_metrics_workaround(gan, strategy)
 
 
 # --- the steps of `run`, in the order it takes them -----------------------------------------
 
+
 def find_resume_state(run_dir, epochs, log=print):
     """(state file, epoch) to resume `run_dir` from; ValueError if there is none, or if the run
     already has `epochs` epochs."""
     from dcgan.checkpoints import latest_state
+
     run_dir = Path(run_dir)
     state, epoch = latest_state(run_dir, log) if run_dir.is_dir() else (None, 0)
     if not (run_dir / "config.json").exists() or state is None:
-        raise ValueError(f"{run_dir} is not a run with a complete checkpoint (config.json and "
-                         "state_eNNNN.npz): pass --resume a run directory written by dcgan.train")
+        raise ValueError(
+            f"{run_dir} is not a run with a complete checkpoint (config.json and "
+            "state_eNNNN.npz): pass --resume a run directory written by dcgan.train"
+        )
     if epoch >= epochs:
         raise ValueError(f"{run_dir} already has {epoch} epochs: pass a larger --epochs to go on")
     return state, epoch
@@ -145,14 +194,21 @@ def find_resume_state(run_dir, epochs, log=print):
 def load_training_data(cfg, log=print):
     """(images, digits, source) for training, checked against what `cfg` needs."""
     import numpy as np
+
     from dcgan import data
+
     x, y, source = data.load(cfg.data, "train", log=log)
     if cfg.conditional and (len(np.unique(y)) < 2 or y.min() < 0 or y.max() >= files.NUM_CLASSES):
-        raise ValueError(f"--conditional needs digit labels 0-9 but {source} has "
-                         f"{', '.join(map(str, np.unique(y)[:5]))}: pass --data a labelled MNIST .npz or IDX folder")
+        raise ValueError(
+            f"--conditional needs digit labels 0-9 but {source} has "
+            f"{', '.join(map(str, np.unique(y)[:5]))}: pass --data a labelled MNIST .npz or IDX "
+            "folder"
+        )
     if cfg.batch_size // 2 > len(x):
-        raise ValueError(f"--batch-size {cfg.batch_size} needs {cfg.batch_size // 2} real images a step but "
-                         f"the data has {len(x)}: use --batch-size {2 * (len(x) // 2) or 2} or less")
+        raise ValueError(
+            f"--batch-size {cfg.batch_size} needs {cfg.batch_size // 2} real images a step but "
+            f"the data has {len(x)}: use --batch-size {2 * (len(x) // 2) or 2} or less"
+        )
     return x, y, source
 
 
@@ -163,49 +219,60 @@ def steps_per_epoch(cfg, n_images):
 
 def check_replicas(cfg, strategy):
     if (cfg.batch_size // 2) % strategy.num_replicas_in_sync:
-        raise ValueError(f"--batch-size {cfg.batch_size} must split evenly over "
-                         f"{strategy.num_replicas_in_sync} replicas (half of it is the real batch)")
+        raise ValueError(
+            f"--batch-size {cfg.batch_size} must split evenly over "
+            f"{strategy.num_replicas_in_sync} replicas (half of it is the real batch)"
+        )
 
 
 def make_run_dir(out):
     """A new run directory at `out` (default runs/<timestamp>), checked to be writable."""
     path = Path(out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     if (path / "config.json").exists():
-        raise ValueError(f"{path} already holds a run: continue it with --resume {path} or pick another --out")
+        raise ValueError(
+            f"{path} already holds a run: continue it with --resume {path} or pick another --out"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as e:
-        raise ValueError(f"cannot write the run directory {path} ({e.strerror}): pick another --out") from None
+        raise ValueError(
+            f"cannot write the run directory {path} ({e.strerror}): pick another --out"
+        ) from None
     return path
 
 
 def write_config(run_dir, cfg, **facts):
     """config.json: every setting, then facts about the run (data, strategy, versions)."""
-    files.write_text(Path(run_dir) / "config.json",
-                     json.dumps({**dataclasses.asdict(cfg), "out": str(run_dir), **facts}, indent=2) + "\n")
+    files.write_text(
+        Path(run_dir) / "config.json",
+        json.dumps({**dataclasses.asdict(cfg), "out": str(run_dir), **facts}, indent=2) + "\n",
+    )
 
 
 def summary(cfg, gan, run_dir, source, strategy):
     """The start banner: what is trained where, on what; also saved as summary.txt."""
-    lines = [f"run directory  {run_dir}",
-             f"data           {source}",
-             f"strategy       {type(strategy).__name__} ({strategy.num_replicas_in_sync} replica(s))",
-             f"precision      {cfg.precision}",
-             f"generator      {gan.generator.count_params():,} parameters"
-             + (" (conditional)" if gan.conditional else ""),
-             f"discriminator  {gan.discriminator.count_params():,} parameters",
-             f"recipe         batch {cfg.batch_size}, Adam {cfg.lr:g} / beta1 {cfg.beta1}, {cfg.noise} noise, "
-             f"{cfg.labels} targets" + (f", EMA {cfg.ema}" if cfg.ema else "")]
+    lines = [
+        f"run directory  {run_dir}",
+        f"data           {source}",
+        f"strategy       {type(strategy).__name__} ({strategy.num_replicas_in_sync} replica(s))",
+        f"precision      {cfg.precision}",
+        f"generator      {gan.generator.count_params():,} parameters"
+        + (" (conditional)" if gan.conditional else ""),
+        f"discriminator  {gan.discriminator.count_params():,} parameters",
+        f"recipe         batch {cfg.batch_size}, Adam {cfg.lr:g} / beta1 {cfg.beta1}, "
+        f"{cfg.noise} noise, "
+        f"{cfg.labels} targets" + (f", EMA {cfg.ema}" if cfg.ema else ""),
+    ]
     return "\n".join(lines)
 
 
 def truncate_history(csv_path, epochs):
-    """Keeps the first `epochs` rows of history.csv, so a resumed run neither loses nor repeats one."""
+    """Keeps the first `epochs` rows of history.csv: a resumed run neither loses nor repeats one."""
     if csv_path.exists():
         lines = csv_path.read_text().splitlines(keepends=True)
-        files.write_text(csv_path, "".join(lines[:1 + epochs]))
+        files.write_text(csv_path, "".join(lines[: 1 + epochs]))
 
 
 def make_callbacks(cfg, run_dir, chief, test_images=None):
@@ -215,11 +282,17 @@ def make_callbacks(cfg, run_dir, chief, test_images=None):
     - the loggers before `Checkpoints`, so every checkpointed epoch is already in history.csv
       (a run killed right after a checkpoint resumes with its history whole)."""
     from dcgan import callbacks as cb
-    evaluate = [cb.Evaluate(run_dir, cfg.eval_every, test_images, n=cfg.eval_samples, seed=cfg.seed + 2)
-                ] if cfg.eval_every else []
+
+    evaluate = (
+        [cb.Evaluate(run_dir, cfg.eval_every, test_images, n=cfg.eval_samples, seed=cfg.seed + 2)]
+        if cfg.eval_every
+        else []
+    )
     # A non-chief skips the SavedModel exports: slow, and no one reads its scratch folder's.
     checkpoints = cb.Checkpoints(run_dir, cfg.save_every, savedmodel=chief)
-    grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=run_dir / "logs" / "samples")
+    grids = cb.SampleGrid(
+        run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=run_dir / "logs" / "samples"
+    )
     guard = cb.StopOnNaN([*evaluate, checkpoints, grids])
     loggers = [cb.History(run_dir), cb.tensorboard(run_dir / "logs")]
     return guard, [guard, *evaluate, *loggers, checkpoints, grids]
@@ -232,7 +305,9 @@ def prepare_run_dir(cfg, resume, source, n_images, steps, strategy, command=None
     state from the chief's run directory, so all workers start from the same checkpoint."""
     import keras
     import tensorflow as tf
+
     from dcgan.distribute import is_chief
+
     chief = is_chief()
     if not chief:
         run_dir = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
@@ -240,16 +315,28 @@ def prepare_run_dir(cfg, resume, source, n_images, steps, strategy, command=None
         return Path(resume), chief
     else:
         run_dir = make_run_dir(cfg.out)
-    write_config(run_dir, cfg, data_source=source, train_images=n_images, steps_per_epoch=steps,
-                 replicas=strategy.num_replicas_in_sync, strategy=type(strategy).__name__,
-                 tensorflow=tf.__version__, keras=keras.__version__, command=command)
+    write_config(
+        run_dir,
+        cfg,
+        data_source=source,
+        train_images=n_images,
+        steps_per_epoch=steps,
+        replicas=strategy.num_replicas_in_sync,
+        strategy=type(strategy).__name__,
+        tensorflow=tf.__version__,
+        keras=keras.__version__,
+        command=command,
+    )
     return run_dir, chief
 
 
 def restore(gan, state, run_dir, chief, strategy):
     """Loads resume state into the built GAN; the chief cuts history.csv back to it."""
     from dcgan.checkpoints import load_state
-    with strategy.scope():  # load_state builds the optimizers: their slots are distributed variables
+
+    with (
+        strategy.scope()
+    ):  # load_state builds the optimizers: their slots are distributed variables
         epoch = load_state(gan, state)
     if chief:
         truncate_history(Path(run_dir) / "history.csv", epoch)
@@ -258,12 +345,19 @@ def restore(gan, state, run_dir, chief, strategy):
 def diverged(epoch, run_dir):
     """The error for a run that went NaN: what is kept, and what to do."""
     from dcgan.checkpoints import latest_state
+
     good = latest_state(run_dir, log=lambda m: None)[0]
-    kept = f"the last good checkpoint {good.name} and the samples so far" if good else "the samples so far"
+    kept = (
+        f"the last good checkpoint {good.name} and the samples so far"
+        if good
+        else "the samples so far"
+    )
     # A resumed run would replay the same steps (and resume keeps the saved --lr): start afresh.
-    return ValueError(f"training diverged in epoch {epoch} (a loss or weight became NaN or infinite), "
-                      f"so no final model was written; {kept} are kept in {run_dir}: start a new run "
-                      "with a lower --lr")
+    return ValueError(
+        f"training diverged in epoch {epoch} (a loss or weight became NaN or infinite), "
+        f"so no final model was written; {kept} are kept in {run_dir}: start a new run "
+        "with a lower --lr"
+    )
 
 
 def run(cfg, resume=None, verbose="auto", log=print, command=None):
@@ -285,6 +379,7 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None):
     """
     from dcgan import data
     from dcgan.distribute import get_strategy
+
     cfg = cfg.resolved()
     state, start_epoch = find_resume_state(resume, cfg.epochs, log) if resume else (None, 0)
     x, y, source = load_training_data(cfg, log)
@@ -303,10 +398,18 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None):
     guard, callbacks = make_callbacks(cfg, run_dir, chief, test_images)
     # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the epochs
     # done, so a resumed run sees the batches it would have seen.
-    ds = data.make_dataset(x, cfg.batch_size // 2, seed=cfg.seed, repeat=True,
-                           digits=y if cfg.conditional else None).skip(start_epoch * steps)
-    gan.fit(ds, epochs=cfg.epochs, initial_epoch=start_epoch, steps_per_epoch=steps,
-            callbacks=callbacks, verbose=verbose, shuffle=False)
+    ds = data.make_dataset(
+        x, cfg.batch_size // 2, seed=cfg.seed, repeat=True, digits=y if cfg.conditional else None
+    ).skip(start_epoch * steps)
+    gan.fit(
+        ds,
+        epochs=cfg.epochs,
+        initial_epoch=start_epoch,
+        steps_per_epoch=steps,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )
     if guard.bad_epoch is not None:
         raise diverged(guard.bad_epoch, run_dir)
     return run_dir

@@ -3,13 +3,15 @@
     python notebooks/execute.py                           # all of them, with the normal settings
     python notebooks/execute.py 02_train_and_watch.ipynb  # just one
     DCGAN_GENERATOR=runs/<run>/generator.h5 python notebooks/execute.py   # another generator
-    DCGAN_CONDITIONAL_GENERATOR=runs/<run>/generator.h5 python notebooks/execute.py 04_ask_for_a_digit.ipynb
+    DCGAN_CONDITIONAL_GENERATOR=runs/<run>/generator.h5 \
+        python notebooks/execute.py 04_ask_for_a_digit.ipynb
 
 Each notebook runs in a fresh `python3` kernel with notebooks/ as its working directory, so the
 default generators are ../saved_models/generator.h5 and ../saved_models/conditional/generator.h5.
-DCGAN_NB_FAST is ignored here: the committed outputs always come from the normal settings. Needs nbclient, nbformat and ipykernel (the
-project's `test` extra).
+DCGAN_NB_FAST is ignored here: the committed outputs always come from the normal settings.
+Needs nbclient, nbformat and ipykernel (the project's `test` extra).
 """
+
 import os
 from pathlib import Path
 import sys
@@ -22,28 +24,43 @@ NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 def execute(path, save=True, timeout=3600):
     """Runs the notebook at `path` top to bottom; raises nbclient's CellExecutionError on the
     first failing cell. With `save`, writes it back with its outputs. Returns the notebook."""
-    import nbformat
     from nbclient import NotebookClient
+    import nbformat
+
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    # capture_fd_output=False: TensorFlow's C++ start-up lines go to this terminal, not the notebook.
-    NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False,
-                   extra_arguments=["--IPKernelApp.capture_fd_output=False"],
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    # capture_fd_output=False: TensorFlow's C++ start-up lines go to this terminal, not the
+    # notebook.
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        record_timing=False,
+        extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     if save:
-        tmp = path.with_name(f".tmp-{path.name}")
-        nbformat.write(nb, tmp)
-        os.replace(tmp, path)
+        from dcgan import files
+
+        files.write_text(path, nbformat.writes(nb) + "\n")
     return nb
 
 
 def main(argv):
     os.environ.pop("DCGAN_NB_FAST", None)
-    for var, default in (("DCGAN_GENERATOR", HERE.parent / "saved_models" / "generator.h5"),
-                         ("DCGAN_CONDITIONAL_GENERATOR", HERE.parent / "saved_models" / "conditional" / "generator.h5")):
+    for var, default in (
+        ("DCGAN_GENERATOR", HERE.parent / "saved_models" / "generator.h5"),
+        (
+            "DCGAN_CONDITIONAL_GENERATOR",
+            HERE.parent / "saved_models" / "conditional" / "generator.h5",
+        ),
+    ):
         if not os.environ.get(var) and not default.exists():
-            print(f"no generator at {default}: put the shipped one there, or set {var} to a "
-                  "generator .h5", file=sys.stderr)
+            print(
+                f"no generator at {default}: put the shipped one there, or set {var} to a "
+                "generator .h5",
+                file=sys.stderr,
+            )
             return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     paths = [HERE / Path(a).name for a in argv] or NOTEBOOKS

@@ -1,4 +1,5 @@
 """Fixtures shared by the test files."""
+
 import os
 from pathlib import Path
 import subprocess
@@ -30,8 +31,25 @@ def cli_env(**extra):
 
 def _tiny(tmp_path_factory, *flags):
     out = tmp_path_factory.mktemp("tiny") / "run"
-    cmd = [sys.executable, "-m", "dcgan.train", "--epochs", "1", "--steps-per-epoch", "2",
-           "--batch-size", "32", "--data", "sample", "--save-every", "1", "--out", str(out), "--quiet", *flags]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dcgan.train",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "32",
+        "--data",
+        "sample",
+        "--save-every",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+        *flags,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"tiny training run failed:\n{proc.stdout}\n{proc.stderr}"
     return out
@@ -49,9 +67,30 @@ def trained_run(tmp_path_factory):
     """Two epochs of 3 steps with EMA and an FID check after each: every file a run writes.
     Tests read it; one that changes it works on a copy."""
     out = tmp_path_factory.mktemp("trained") / "run"
-    cmd = [sys.executable, "-m", "dcgan.train", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "32",
-           "--data", "sample", "--save-every", "1", "--ema", "0.9", "--eval-every", "1", "--eval-samples", "64",
-           "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dcgan.train",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "3",
+        "--batch-size",
+        "32",
+        "--data",
+        "sample",
+        "--save-every",
+        "1",
+        "--ema",
+        "0.9",
+        "--eval-every",
+        "1",
+        "--eval-samples",
+        "64",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"training run failed:\n{proc.stdout}\n{proc.stderr}"
     (out / "stdout.txt").write_text(proc.stdout)

@@ -5,6 +5,7 @@ Most rows run `run_cli(main, argv)` in this process (a subprocess pays ~5 s of T
 rows marked SUB run the real `python -m dcgan.<cli>`. Cases already checked elsewhere are not
 repeated: see test_train_cli.py, test_generate.py and test_metrics.py for the others.
 """
+
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env
 from dcgan import evaluate, generate, train
 from dcgan.errors import run_cli
+
+from conftest import REPO, cli_env
 
 MAINS = {"train": train.main, "generate": generate.main, "evaluate": evaluate.main}
 SUB = "subprocess"
@@ -33,19 +35,54 @@ CASES = [
     ("train", ["--lr", "-1"], ["--lr must be > 0"], None),
     ("train", ["--precision", "fp8"], ["invalid choice: 'fp8'", "float32"], None),
     ("train", ["--conditional", "--arch", "mlp"], ["--conditional works with --arch dcgan"], None),
-    ("train", ["--conditional", "--data", "{one_class_npz}"], ["needs digit labels 0-9", "labelled"], None),
+    (
+        "train",
+        ["--conditional", "--data", "{one_class_npz}"],
+        ["needs digit labels 0-9", "labelled"],
+        None,
+    ),
     # train: where it writes and what it resumes
-    ("train", ["--data", "sample", "--out", "{a_file}/run"], ["cannot write", "pick another --out"], None),
+    (
+        "train",
+        ["--data", "sample", "--out", "{a_file}/run"],
+        ["cannot write", "pick another --out"],
+        None,
+    ),
     ("train", ["--resume", "{empty_dir}"], ["not a run directory", "pass --resume"], SUB),
-    ("train", ["--resume", "{config_only_run}"], ["not a run with a complete checkpoint", "pass --resume"], None),
-    ("train", ["--resume", "{run}", "--epochs", "1"], ["already has 1 epochs", "larger --epochs"], None),
+    (
+        "train",
+        ["--resume", "{config_only_run}"],
+        ["not a run with a complete checkpoint", "pass --resume"],
+        None,
+    ),
+    (
+        "train",
+        ["--resume", "{run}", "--epochs", "1"],
+        ["already has 1 epochs", "larger --epochs"],
+        None,
+    ),
     # generate: models that are not generators, output that cannot be written, too much
     ("generate", ["--model", "{wrong_shape_h5}"], ["maps", "pass the generator"], SUB),
     ("generate", ["--model", "{truncated_h5}"], ["not a loadable", "pass --model"], None),
     ("generate", ["--model", "{run}"], ["not a loadable", "pass --model"], None),
-    ("generate", ["--model", "{generator}", "--out", "{a_file}/grid.png"], ["cannot write", "pick another --out"], None),
-    ("generate", ["--model", "{generator}", "-n", "2000000"], ["more than 1,000,000", "run several times"], None),
-    ("generate", ["--digit", "all", "--interpolate", "4"], ["--interpolate needs one digit", "--digit 0-9"], None),
+    (
+        "generate",
+        ["--model", "{generator}", "--out", "{a_file}/grid.png"],
+        ["cannot write", "pick another --out"],
+        None,
+    ),
+    (
+        "generate",
+        ["--model", "{generator}", "-n", "2000000"],
+        ["more than 1,000,000", "run several times"],
+        None,
+    ),
+    (
+        "generate",
+        ["--digit", "all", "--interpolate", "4"],
+        ["--interpolate needs one digit", "--digit 0-9"],
+        None,
+    ),
     # evaluate: images that are empty, truncated or not uint8; a discriminator; counts; flags
     ("evaluate", ["--images", "{empty_images}"], ["(0, 28, 28)", "28x28"], None),
     ("evaluate", ["--images", "{truncated_images}"], ["cannot read", "pass --images"], SUB),
@@ -53,9 +90,19 @@ CASES = [
     ("evaluate", ["--images", "{empty_npz}"], ["no 'images' array", "pass --images"], None),
     ("evaluate", ["--images", "{bad_digits_images}"], ["'digits' must hold one digit 0-9"], None),
     ("evaluate", ["--model", "{discriminator}"], ["discriminator", "pass the generator"], None),
-    ("evaluate", ["--model", "{generator}", "--classifier", "{generator}"], ["not 28x28x1 digits -> 10 classes", "--classifier"], None),
+    (
+        "evaluate",
+        ["--model", "{generator}", "--classifier", "{generator}"],
+        ["not 28x28x1 digits -> 10 classes", "--classifier"],
+        None,
+    ),
     ("evaluate", ["--model", "{generator}", "--k", "0"], ["--k must be at least 1"], None),
-    ("evaluate", ["--model", "{generator}", "--images", "{empty_images}"], ["exactly one of"], None),
+    (
+        "evaluate",
+        ["--model", "{generator}", "--images", "{empty_images}"],
+        ["exactly one of"],
+        None,
+    ),
     ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be at least 1"], None),
 ]
 
@@ -64,25 +111,34 @@ CASES = [
 def paths(tiny_run, tmp_path_factory):
     """The bad inputs, and `run`: a copy of the tiny run that every case must leave as it is."""
     import keras
+
     d = tmp_path_factory.mktemp("bad")
     digits = np.load(REPO / "dcgan" / "mnist_sample.npz")["x_train"][:100]
-    p = {"run": d / "run", "generator": tiny_run / "generator.h5",
-         "discriminator": tiny_run / "discriminator.h5"}
+    p = {
+        "run": d / "run",
+        "generator": tiny_run / "generator.h5",
+        "discriminator": tiny_run / "discriminator.h5",
+    }
     shutil.copytree(tiny_run, p["run"])
 
-    np.savez(p.setdefault("empty_npz", d / "empty.npz"), x_train=np.zeros((0, 28, 28), np.uint8),
-             y_train=np.zeros(0, np.uint8))
+    np.savez(
+        p.setdefault("empty_npz", d / "empty.npz"),
+        x_train=np.zeros((0, 28, 28), np.uint8),
+        y_train=np.zeros(0, np.uint8),
+    )
     np.savez(d / "good.npz", x_train=digits, y_train=np.zeros(100, np.uint8))
     p["one_class_npz"] = d / "good.npz"  # every label 0
     good = (d / "good.npz").read_bytes()
-    (p.setdefault("truncated_npz", d / "truncated.npz")).write_bytes(good[:len(good) // 2])
+    (p.setdefault("truncated_npz", d / "truncated.npz")).write_bytes(good[: len(good) // 2])
     np.savez(p.setdefault("images_npz", d / "images_only.npz"), images=digits)
 
     idx = p.setdefault("truncated_idx", d / "idx")
     idx.mkdir()
     header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (100, 28, 28))
     (idx / "train-images-idx3-ubyte").write_bytes(header + digits[:60].tobytes())  # 60 of 100
-    (idx / "train-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(100))
+    (idx / "train-labels-idx1-ubyte").write_bytes(
+        bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(100)
+    )
     (p.setdefault("empty_dir", d / "empty_dir")).mkdir()
     (p.setdefault("a_file", d / "a_file")).write_text("a file, not a folder\n")
     (p.setdefault("config_only_run", d / "config_only")).mkdir()
@@ -91,25 +147,41 @@ def paths(tiny_run, tmp_path_factory):
     wrong = keras.Sequential([keras.Input((100,)), keras.layers.Dense(10)])
     wrong.save(p.setdefault("wrong_shape_h5", d / "wrong_shape.h5"))
     gen = (tiny_run / "generator.h5").read_bytes()
-    (p.setdefault("truncated_h5", d / "truncated.h5")).write_bytes(gen[:len(gen) // 2])
+    (p.setdefault("truncated_h5", d / "truncated.h5")).write_bytes(gen[: len(gen) // 2])
 
-    np.savez(p.setdefault("empty_images", d / "empty_images.npz"), images=np.zeros((0, 28, 28), np.uint8))
-    np.savez(p.setdefault("bad_digits_images", d / "bad_digits.npz"), images=digits, digits=np.full(100, 10))
+    np.savez(
+        p.setdefault("empty_images", d / "empty_images.npz"), images=np.zeros((0, 28, 28), np.uint8)
+    )
+    np.savez(
+        p.setdefault("bad_digits_images", d / "bad_digits.npz"),
+        images=digits,
+        digits=np.full(100, 10),
+    )
     np.savez(d / "images.npz", images=digits)
     imgs = (d / "images.npz").read_bytes()
-    (p.setdefault("truncated_images", d / "truncated_images.npz")).write_bytes(imgs[:len(imgs) // 2])
-    np.savez(p.setdefault("float_images", d / "float_images.npz"), images=digits.astype(np.float32) / 255)
+    (p.setdefault("truncated_images", d / "truncated_images.npz")).write_bytes(
+        imgs[: len(imgs) // 2]
+    )
+    np.savez(
+        p.setdefault("float_images", d / "float_images.npz"), images=digits.astype(np.float32) / 255
+    )
     return p
 
 
 def snapshot(*folders):
     """(relative path, mtime, size) of every file under the folders."""
-    return {(str(f), str(q.relative_to(f)), q.stat().st_mtime_ns, q.stat().st_size)
-            for f in folders for q in f.rglob("*")}
+    return {
+        (str(f), str(q.relative_to(f)), q.stat().st_mtime_ns, q.stat().st_size)
+        for f in folders
+        for q in f.rglob("*")
+    }
 
 
-@pytest.mark.parametrize("cli, argv, words, how", CASES,
-                         ids=[f"{c[0]} {' '.join(c[1])}{' (subprocess)' if c[3] else ''}" for c in CASES])
+@pytest.mark.parametrize(
+    "cli, argv, words, how",
+    CASES,
+    ids=[f"{c[0]} {' '.join(c[1])}{' (subprocess)' if c[3] else ''}" for c in CASES],
+)
 def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch, capsys):
     argv = [a.format(**paths) for a in argv]
     if cli == "train":
@@ -118,8 +190,14 @@ def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch
     monkeypatch.delenv("DCGAN_DATA", raising=False)
     before = snapshot(paths["run"], tiny_run, paths["empty_dir"], paths["config_only_run"])
     if how == SUB:
-        p = subprocess.run([sys.executable, "-m", f"dcgan.{cli}", *argv], cwd=tmp_path, env=cli_env(),
-                           capture_output=True, text=True, timeout=300)
+        p = subprocess.run(
+            [sys.executable, "-m", f"dcgan.{cli}", *argv],
+            cwd=tmp_path,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         code, out, err = p.returncode, p.stdout, p.stderr
     else:
         with pytest.raises(SystemExit) as e:
@@ -132,6 +210,7 @@ def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for w in words:
         assert w in lines[0], (w, lines[0])
-    assert snapshot(paths["run"], tiny_run, paths["empty_dir"], paths["config_only_run"]) == before, \
-        "bad input changed an existing run"
+    assert (
+        snapshot(paths["run"], tiny_run, paths["empty_dir"], paths["config_only_run"]) == before
+    ), "bad input changed an existing run"
     assert not list(tmp_path.iterdir()), "bad input wrote something"

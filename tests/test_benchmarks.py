@@ -1,4 +1,5 @@
 """The benchmarks still run and print their tables (tiny settings; no timing is asserted)."""
+
 import subprocess
 import sys
 
@@ -8,16 +9,33 @@ from conftest import REPO, cli_env
 
 
 def bench(script, *args):
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], cwd=REPO,
-                          env=cli_env(), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
 
 @pytest.mark.slow
 def test_throughput_compares_reference_and_fit():
-    out = bench("throughput.py", "--steps", "1", "--rounds", "1", "--warmup", "1", "--batch-size", "16",
-                "--variants", "mixed_bfloat16:1:0")
+    out = bench(
+        "throughput.py",
+        "--steps",
+        "1",
+        "--rounds",
+        "1",
+        "--warmup",
+        "1",
+        "--batch-size",
+        "16",
+        "--variants",
+        "mixed_bfloat16:1:0",
+    )
     rows = [line for line in out.splitlines() if line.startswith(("(a)", "(b)"))]
     assert len(rows) == 2 and rows[0].split()[-3] == "1.00", out  # the reference is the 1.00x row
 

@@ -1,6 +1,7 @@
 """A checkpoint save that fails midway leaves the previous checkpoint as it was and no temporary
 file behind (issue 7, item 2). Each failure is forced by a save that writes part of its file and
 then raises, as a full disk or a crash inside h5py would."""
+
 import shutil
 
 import numpy as np
@@ -17,7 +18,9 @@ class DiskFull(OSError):
 
 def files(folder):
     """{relative path: bytes} of everything under `folder`, temporary files included."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -89,7 +92,9 @@ def test_failed_state_save_keeps_previous_state_and_resume_point(run_copy, gan, 
     assert checkpoints.load_state(gan, path) == 1
 
 
-def test_checkpoint_callback_failing_midway_leaves_last_complete_checkpoint(run_copy, gan, monkeypatch):
+def test_checkpoint_callback_failing_midway_leaves_last_complete_checkpoint(
+    run_copy, gan, monkeypatch
+):
     """Checkpoints at epoch 2: the .h5 files are written, then the state save fails. Resume still
     finds epoch 1's state, and nothing half-written is left."""
     ckpt = cb.Checkpoints(run_copy, every=1, savedmodel=False)

@@ -1,5 +1,6 @@
 """The conditional GAN: the digit really steers G, each net still moves only in its own update,
 the two-input models round-trip, and bad digits end in one line."""
+
 import subprocess
 import sys
 
@@ -8,11 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, assert_moves_only, cli_env
 from dcgan import data, metrics, noise, sampling
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair, is_conditional
 from dcgan.training import Config, run
+
+from conftest import REPO, assert_moves_only, cli_env
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +26,18 @@ def real():
 def make_gan(seed=0):
     keras.utils.set_random_seed(seed)
     gan = DCGAN(*build_pair(conditional=True), seed=seed)
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     return gan
 
 
 def g_inputs(n, step=0):
-    return [noise.latent((n, 100), noise.make_seed(9, step)), noise.digits(n, noise.make_seed(8, step))]
+    return [
+        noise.latent((n, 100), noise.make_seed(9, step)),
+        noise.digits(n, noise.make_seed(8, step)),
+    ]
 
 
 def seeds(step=0):
@@ -54,15 +61,21 @@ def test_d_update_moves_d_only(real):
     gan = make_gan()
     # Every D weight, the label projection included; G's BatchNormalization statistics do
     # follow the batch G makes for D, as unconditionally.
-    assert_moves_only(lambda: gan.train_discriminator(*real, g_inputs(16), seeds()),
-                      moves=gan.discriminator.trainable_weights, stays=gan.generator.trainable_weights)
+    assert_moves_only(
+        lambda: gan.train_discriminator(*real, g_inputs(16), seeds()),
+        moves=gan.discriminator.trainable_weights,
+        stays=gan.generator.trainable_weights,
+    )
 
 
 def test_g_update_moves_g_only(real):
     gan = make_gan()
     # Every G weight, the label embedding included; no D weight.
-    assert_moves_only(lambda: gan.train_generator(g_inputs(32), seeds()),
-                      moves=gan.generator.trainable_weights, stays=gan.discriminator.weights)
+    assert_moves_only(
+        lambda: gan.train_generator(g_inputs(32), seeds()),
+        moves=gan.generator.trainable_weights,
+        stays=gan.discriminator.weights,
+    )
     assert gan.discriminator.trainable
 
 
@@ -73,7 +86,10 @@ def test_the_g_update_check_catches_a_faulty_update(real, fault):
     written = g_weights + d_weights if fault == "writes D too" else g_weights[1:]
     y = noise.targets(32, True, seeds()(0))
     faulty = lambda: gan._update(gan.adversarial, gan.g_optimizer, g_inputs(32), y, written)
-    with pytest.raises(AssertionError, match="should have stayed" if fault == "writes D too" else "should have moved"):
+    with pytest.raises(
+        AssertionError,
+        match="should have stayed" if fault == "writes D too" else "should have moved",
+    ):
         assert_moves_only(faulty, moves=g_weights, stays=gan.discriminator.weights)
 
 
@@ -117,8 +133,18 @@ def test_short_training_makes_the_label_steer_the_digit(tmp_path):
     """300 steps of batch 64 on the bundled sample: the classifier reads the digit asked for far
     more often than the 10% of chance (measured ~0.5 at this budget; a G that ignores the label
     scores 0.10)."""
-    out = run(Config(conditional=True, data="sample", epochs=3, steps_per_epoch=100, batch_size=64,
-                     out=str(tmp_path / "run")), verbose=0, log=lambda m: None)
+    out = run(
+        Config(
+            conditional=True,
+            data="sample",
+            epochs=3,
+            steps_per_epoch=100,
+            batch_size=64,
+            out=str(tmp_path / "run"),
+        ),
+        verbose=0,
+        log=lambda m: None,
+    )
     g = sampling.load_generator(out / "generator.h5")
     classifier = metrics.load_classifier()
     test, test_y, _ = data.load("sample", "test")
@@ -127,21 +153,43 @@ def test_short_training_makes_the_label_steer_the_digit(tmp_path):
     assert scores["agreement"] > 0.3, scores["per_class"]
     untrained = metrics.evaluate_generator(build_pair(conditional=True)[0], classifier, ref, n=1000)
     assert untrained["agreement"] < 0.2
-    assert len(scores["per_class"]) == 10 and all(np.isfinite(r["fid"]) for r in scores["per_class"])
+    assert len(scores["per_class"]) == 10 and all(
+        np.isfinite(r["fid"]) for r in scores["per_class"]
+    )
 
 
 def generate_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "dcgan.generate", *map(str, args)], cwd=cwd,
-                          env=cli_env(), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.generate", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path):
     model = tiny_conditional_run / "generator.h5"
-    proc = generate_cli("--model", model, "--digit", 7, "-n", 16, "--seed", 1, "--out", tmp_path / "7.npz", cwd=tmp_path)
+    proc = generate_cli(
+        "--model",
+        model,
+        "--digit",
+        7,
+        "-n",
+        16,
+        "--seed",
+        1,
+        "--out",
+        tmp_path / "7.npz",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "7.npz") as f:
         assert f["images"].shape == (16, 28, 28) and set(f["digits"]) == {7}
-    proc = generate_cli("--model", model, "--digit", "all", "-n", 4, "--out", tmp_path / "rows.npz", cwd=tmp_path)
+    proc = generate_cli(
+        "--model", model, "--digit", "all", "-n", 4, "--out", tmp_path / "rows.npz", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "rows.npz") as f:
         assert f["images"].shape == (10, 4, 28, 28)
@@ -152,28 +200,65 @@ def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path):
 def test_generate_cli_rejects_bad_digits(tiny_conditional_run, tmp_path, digit):
     out = tmp_path / "out"
     out.mkdir()
-    proc = generate_cli("--model", tiny_conditional_run / "generator.h5", "--digit", digit,
-                        "--out", out / "x.png", cwd=tmp_path)
+    proc = generate_cli(
+        "--model",
+        tiny_conditional_run / "generator.h5",
+        "--digit",
+        digit,
+        "--out",
+        out / "x.png",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: --digit") and "0-9" in lines[0], proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: --digit") and "0-9" in lines[0], (
+        proc.stderr
+    )
     assert not list(out.iterdir())
 
 
 def test_generate_cli_digit_needs_a_conditional_model(tiny_run, tmp_path):
-    proc = generate_cli("--model", tiny_run / "generator.h5", "--digit", 3, "--out", tmp_path / "x.png", cwd=tmp_path)
-    assert proc.returncode == 2 and "--conditional" in proc.stderr and "Traceback" not in proc.stderr
+    proc = generate_cli(
+        "--model",
+        tiny_run / "generator.h5",
+        "--digit",
+        3,
+        "--out",
+        tmp_path / "x.png",
+        cwd=tmp_path,
+    )
+    assert (
+        proc.returncode == 2 and "--conditional" in proc.stderr and "Traceback" not in proc.stderr
+    )
 
 
 def test_evaluate_reports_agreement_per_digit(tiny_conditional_run, tmp_path):
-    args = ["--model", tiny_conditional_run / "generator.h5", "-n", 200, "--data", "sample", "--json", tmp_path / "s.json"]
-    proc = subprocess.run([sys.executable, "-m", "dcgan.evaluate", *map(str, args)],
-                          cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=300)
+    args = [
+        "--model",
+        tiny_conditional_run / "generator.h5",
+        "-n",
+        200,
+        "--data",
+        "sample",
+        "--json",
+        tmp_path / "s.json",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "dcgan.evaluate", *map(str, args)],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "agreement" in proc.stdout
     import json
+
     scores = json.loads((tmp_path / "s.json").read_text())
     per_class = scores["generated"]["per_class"]
-    assert [r["digit"] for r in per_class] == list(range(10)) and all(r["n"] == 20 for r in per_class)
+    assert [r["digit"] for r in per_class] == list(range(10)) and all(
+        r["n"] == 20 for r in per_class
+    )
     # Real digits with their true labels: the classifier agrees almost always.
     assert scores["real"]["agreement"] > 0.95

@@ -1,4 +1,5 @@
 """Every data source a user can name ends as uint8 digits and a [-1, 1] pipeline."""
+
 import gzip
 
 import numpy as np
@@ -50,6 +51,7 @@ def test_falls_back_to_sample_when_mnist_unreachable(monkeypatch):
 
     def offline():
         raise Exception("URL fetch failure: no network")
+
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     said = []
@@ -58,13 +60,16 @@ def test_falls_back_to_sample_when_mnist_unreachable(monkeypatch):
     assert len(said) == 1 and "sample" in said[0] and "\n" not in said[0]
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda p: None, "not found"),
-    (lambda p: p.write_bytes(b"not a zip at all"), "cannot read"),
-    (lambda p: np.savez(p, x_train=np.zeros((5, 32, 32), np.uint8)), "shape"),
-    (lambda p: np.savez(p, images=np.zeros((5, 28, 28), np.uint8)), "no 'x_train'"),
-    (lambda p: np.savez(p, x_train=np.zeros((0, 28, 28), np.uint8)), "no images"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: None, "not found"),
+        (lambda p: p.write_bytes(b"not a zip at all"), "cannot read"),
+        (lambda p: np.savez(p, x_train=np.zeros((5, 32, 32), np.uint8)), "shape"),
+        (lambda p: np.savez(p, images=np.zeros((5, 28, 28), np.uint8)), "no 'x_train'"),
+        (lambda p: np.savez(p, x_train=np.zeros((0, 28, 28), np.uint8)), "no images"),
+    ],
+)
 def test_bad_files_say_what_to_do(tmp_path, make, words):
     path = tmp_path / "bad.npz"
     make(path)

@@ -3,6 +3,7 @@ headless Chromium (marker `browser`; skipped, saying why, where no browser is in
 
 Set DCGAN_DEMO_SCREENSHOT=path.png to have the browser test save a screenshot of the page.
 """
+
 import base64
 import io
 import os
@@ -17,24 +18,33 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env
 from dcgan import demo as demo_cli
 from dcgan.demo import GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
 
+from conftest import REPO, cli_env
+
 CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
-BROWSER_SKIP = ("no headless Chromium here: apt-get install chromium chromium-driver "
-                "and pip install -e '.[test,demo]' (CI's .ci/run does both)")
+BROWSER_SKIP = (
+    "no headless Chromium here: apt-get install chromium chromium-driver "
+    "and pip install -e '.[test,demo]' (CI's .ci/run does both)"
+)
 
 
 def grid_cells(image, cols, rows=1):
     """The uint8 (n, 28, 28) digits of an unscaled `sampling.grid` image."""
-    return np.stack([image[2 + r * CELL: 2 + r * CELL + 28, 2 + c * CELL: 2 + c * CELL + 28]
-                     for r in range(rows) for c in range(cols)])
+    return np.stack(
+        [
+            image[2 + r * CELL : 2 + r * CELL + 28, 2 + c * CELL : 2 + c * CELL + 28]
+            for r in range(rows)
+            for c in range(cols)
+        ]
+    )
 
 
 def read_as(images, classifier):
     from dcgan import metrics
+
     _, probs = metrics.features_and_probs(classifier, images)
     return probs.argmax(1)
 
@@ -47,6 +57,7 @@ def demo():
 @pytest.fixture(scope="module")
 def classifier():
     from dcgan import metrics
+
     return metrics.load_classifier()
 
 
@@ -57,6 +68,7 @@ def free_port():
 
 
 # --- what the page draws, without a browser ---------------------------------------------------
+
 
 def test_grid_is_8x8_of_the_digit_asked(demo, classifier):
     side = GRID * CELL + 2
@@ -82,19 +94,24 @@ def test_walk_and_style_row(demo, classifier):
 def test_show_gives_scaled_images_and_a_message(demo):
     grid, walk, row, message = demo.show("7", 12, 13)
     assert grid.shape == (SCALE * (GRID * CELL + 2),) * 2
-    assert walk.shape[1] == SCALE * (WALK_STEPS * CELL + 2) and row.shape[1] == SCALE * (10 * CELL + 2)
+    assert walk.shape[1] == SCALE * (WALK_STEPS * CELL + 2) and row.shape[1] == SCALE * (
+        10 * CELL + 2
+    )
     assert message.startswith("Seed 12: 64 7s")
 
 
-@pytest.mark.parametrize("choice, seed, to_seed, words", [
-    ("7", -1, 2, "seed -1 is outside"),
-    ("7", SEED_MAX + 1, 2, "from 0 to 2,147,483,647"),
-    ("7", 2.5, 2, "seed 2.5 is outside"),
-    ("7", None, 2, "seed nothing"),
-    ("7", float("nan"), 2, "outside the seeds"),
-    ("7", 1, 10**30, "to seed"),
-    ("12", 1, 2, "pick one of 0-9, or any"),
-])
+@pytest.mark.parametrize(
+    "choice, seed, to_seed, words",
+    [
+        ("7", -1, 2, "seed -1 is outside"),
+        ("7", SEED_MAX + 1, 2, "from 0 to 2,147,483,647"),
+        ("7", 2.5, 2, "seed 2.5 is outside"),
+        ("7", None, 2, "seed nothing"),
+        ("7", float("nan"), 2, "outside the seeds"),
+        ("7", 1, 10**30, "to seed"),
+        ("12", 1, 2, "pick one of 0-9, or any"),
+    ],
+)
 def test_bad_input_in_the_page_is_a_message(demo, choice, seed, to_seed, words):
     *images, message = demo.show(choice, seed, to_seed)
     assert images == [None, None, None]
@@ -104,16 +121,20 @@ def test_bad_input_in_the_page_is_a_message(demo, choice, seed, to_seed, words):
 def test_float32_compiled_copy_draws_the_same_digits():
     """What the page runs (a float32 copy, XLA-compiled) draws what the saved generator does."""
     from dcgan import files, sampling
+
     g = sampling.load_generator(files.resolve("conditional_generator")[0])
     copy = demo_cli.float32_copy(g)
     assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
     compiled = demo_cli.Compiled.wrap(copy)
-    assert sampling.is_conditional(compiled) and sampling.latent_dim(compiled) == sampling.latent_dim(g)
+    assert sampling.is_conditional(compiled) and sampling.latent_dim(
+        compiled
+    ) == sampling.latent_dim(g)
     a, b, c = (sampling.generate(m, 16, seed=3, digits=7).astype(int) for m in (g, copy, compiled))
     assert np.abs(a - b).mean() < 2 and np.abs(b - c).max() <= 1
 
 
 # --- bad command lines: one line, exit 2 ------------------------------------------------------
+
 
 def run_main(argv, capsys):
     with pytest.raises(SystemExit) as e:
@@ -128,7 +149,11 @@ def test_busy_port(capsys):
         s.listen()
         port = s.getsockname()[1]
         code, err = run_main(["--port", str(port)], capsys)
-    assert code == 2 and err.startswith("error: cannot serve on 127.0.0.1") and "pass another --port" in err
+    assert (
+        code == 2
+        and err.startswith("error: cannot serve on 127.0.0.1")
+        and "pass another --port" in err
+    )
     assert len(err.splitlines()) == 1
 
 
@@ -143,6 +168,7 @@ def test_model_that_does_not_load(tmp_path, capsys, flag):
 
 def test_wrong_kind_of_generator(capsys):
     from dcgan import files
+
     conditional = files.resolve("conditional_generator")[0]
     code, err = run_main(["--model", str(conditional), "--port", str(free_port())], capsys)
     assert code == 2 and "is not a generator that draws any digit" in err, err
@@ -151,9 +177,14 @@ def test_wrong_kind_of_generator(capsys):
 def test_bad_model_from_the_command_line(tmp_path):
     """The real `python -m dcgan.demo`: one line on stderr, exit 2, no traceback."""
     missing = tmp_path / "nowhere.h5"
-    proc = subprocess.run([sys.executable, "-m", "dcgan.demo", "--model", str(missing), "--port",
-                           str(free_port())], cwd=REPO, env=cli_env(), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dcgan.demo", "--model", str(missing), "--port", str(free_port())],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().startswith("error: --model") and "not found" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
@@ -161,8 +192,11 @@ def test_bad_model_from_the_command_line(tmp_path):
 
 # --- the page in a real browser ---------------------------------------------------------------
 
+
 def find_chromium():
-    browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    browser = next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+    )
     driver = shutil.which("chromedriver")
     return (browser, driver) if browser and driver else None
 
@@ -174,8 +208,14 @@ def page_url(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "stderr.txt"
     with open(log, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "dcgan.demo", "--port", str(port)], cwd=REPO,
-                                env=cli_env(), stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dcgan.demo", "--port", str(port)],
+            cwd=REPO,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
     watchdog = threading.Timer(300, proc.kill)  # a start that hangs fails instead
     watchdog.start()
     try:
@@ -199,10 +239,16 @@ def browser():
         pytest.skip(BROWSER_SKIP)
     webdriver = pytest.importorskip("selenium.webdriver", reason=BROWSER_SKIP)
     from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = found[0]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(found[1]), options=options)  # no driver download
     yield driver
@@ -224,12 +270,14 @@ def wait_for(check, what, timeout=120):
 
 def image_src(driver, elem_id):
     from selenium.webdriver.common.by import By
+
     return driver.find_element(By.CSS_SELECTOR, f"#{elem_id} img").get_attribute("src")
 
 
 def read_image(src):
     """The picture an <img> shows, as a uint8 greyscale array."""
     from PIL import Image
+
     if src.startswith("data:"):
         data = base64.b64decode(src.split(",", 1)[1])
     else:
@@ -242,16 +290,25 @@ def read_image(src):
 def test_page_draws_sevens(browser, page_url, classifier):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+
     message = lambda: browser.find_element(By.ID, "message").text
     browser.get(page_url)
     wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
 
-    browser.find_element(By.CSS_SELECTOR, "#digit input[value='7']").find_element(By.XPATH, "..").click()
+    browser.find_element(By.CSS_SELECTOR, "#digit input[value='7']").find_element(
+        By.XPATH, ".."
+    ).click()
     wait_for(lambda: "64 7s" in message(), "the grid of 7s")
     before, before_text = image_src(browser, "grid"), message()
     browser.find_element(By.ID, "new").click()
-    wait_for(lambda: image_src(browser, "grid") != before and "64 7s" in message()
-             and message() != before_text, "new digits")
+    wait_for(
+        lambda: (
+            image_src(browser, "grid") != before
+            and "64 7s" in message()
+            and message() != before_text
+        ),
+        "new digits",
+    )
 
     image = read_image(image_src(browser, "grid"))
     assert image.shape == (SCALE * (GRID * CELL + 2),) * 2

@@ -2,6 +2,7 @@
 
 Run in a subprocess: logical devices must be set before TensorFlow starts.
 """
+
 import json
 import os
 import subprocess
@@ -23,7 +24,8 @@ SCRIPT = textwrap.dedent(r"""
 
     CONDITIONAL = sys.argv[1] == "conditional"
 
-    W1, W2 = (np.random.default_rng(i).normal(0, 0.05, (784, 100)).astype("float32") for i in (1, 2))
+    rng = np.random.default_rng
+    W1, W2 = (rng(i).normal(0, 0.05, (784, 100)).astype("float32") for i in (1, 2))
 
     class SameNoise(DCGAN):
         # Noise as a fixed function of each real image: whichever replica holds an image, its
@@ -46,7 +48,8 @@ SCRIPT = textwrap.dedent(r"""
                 if isinstance(layer, keras.layers.Dropout):
                     layer.rate = 0.0  # the same numbers on one device and two
             gan = SameNoise(g, d, target_kind="hard", ema_decay=ema)
-            gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+            sgd = keras.optimizers.SGD
+            gan.compile(d_optimizer=sgd(0.1), g_optimizer=sgd(0.1))
         w0 = [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
         logs = gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, verbose=0).history
         w1 = [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
@@ -62,7 +65,8 @@ SCRIPT = textwrap.dedent(r"""
     logs2, delta2 = one_step(mirrored, real, 0.9)
     # Biases right before a BatchNormalization get (numerically) zero gradient: the +1e-6
     # keeps their round-off from counting as a difference.
-    rel = [float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-6)) for a, b in zip(delta1, delta2)]
+    rel = [float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-6))
+           for a, b in zip(delta1, delta2)]
     moved = sum(float(np.max(np.abs(a))) > 1e-6 for a in delta1) / len(delta1)
     print(json.dumps({"logs1": logs1, "logs2": logs2, "rel_diffs": rel, "moved": moved}))
 """)
@@ -73,7 +77,9 @@ def test_mirrored_two_devices_equals_one(kind):
     # oneDNN's fused CPU kernels round differently by batch shape and thread (we measured up to
     # 1% on single conv gradients); the plain kernels show the distributed math itself.
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, kind], capture_output=True, text=True, timeout=300, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, kind], capture_output=True, text=True, timeout=300, env=env
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     for k in ("d_loss", "g_loss", "d_acc", "d_real", "d_fake"):

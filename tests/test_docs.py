@@ -1,4 +1,5 @@
 """The README and docs/ name only files that exist, and link only to files that exist."""
+
 import re
 
 import pytest
@@ -18,6 +19,7 @@ def named_paths(text):
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_every_named_path_exists(page):
     text = page.read_text()
-    missing = sorted(p for p in named_paths(text)
-                     if not (page.parent / p).exists() and not (REPO / p).exists())
+    missing = sorted(
+        p for p in named_paths(text) if not (page.parent / p).exists() and not (REPO / p).exists()
+    )
     assert not missing, f"{page.name} names files that are not in the repo: {missing}"

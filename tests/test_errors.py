@@ -1,12 +1,14 @@
 """The command lines' promise: flags answer before TensorFlow loads, and every error the library
 raises reaches the user as one line and exit code 2."""
+
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO, cli_env
 from dcgan.errors import CliParser, UsageError, run_cli
+
+from conftest import REPO, cli_env
 
 FAST_PATHS = """
 import sys
@@ -24,18 +26,31 @@ print(sorted(k for k in sys.modules if k.split(".")[0] in ("tensorflow", "keras"
 
 
 def test_help_and_flag_errors_do_not_import_tensorflow(tmp_path):
-    p = subprocess.run([sys.executable, "-c", FAST_PATHS], cwd=tmp_path, env=cli_env(),
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", FAST_PATHS],
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]", p.stdout
     assert p.stderr.count("error: ") == 4 and "Traceback" not in p.stderr
 
 
-@pytest.mark.parametrize("exc", [UsageError("bad flag: do this"), ValueError("bad value:\n do that"),
-                                 FileNotFoundError("no file: pass another")])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        UsageError("bad flag: do this"),
+        ValueError("bad value:\n do that"),
+        FileNotFoundError("no file: pass another"),
+    ],
+)
 def test_library_errors_become_one_line_and_exit_2(exc, capsys):
     def main(argv):
         raise exc
+
     with pytest.raises(SystemExit) as e:
         run_cli(main)
     assert e.value.code == 2
@@ -53,6 +68,7 @@ def test_argparse_errors_are_usage_errors():
 
 def test_console_commands_are_the_same_mains():
     import tomllib
+
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"].get("scripts", {})
     for name in ("train", "generate", "evaluate"):
         target = scripts.get(f"dcgan-{name}")

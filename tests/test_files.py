@@ -1,4 +1,5 @@
 """Writes that never leave half a file nor touch a neighbour, and where named files come from."""
+
 import os
 
 import pytest

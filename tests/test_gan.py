@@ -1,13 +1,15 @@
 """Each net learns when it should and stays put when it should not (the Keras 3 trap)."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import assert_moves_only
 from dcgan import data, noise
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair
+
+from conftest import assert_moves_only
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +22,10 @@ def make_gan(seed=0, **kwargs):
     keras.utils.set_random_seed(seed)
     g, d = build_pair()
     gan = DCGAN(g, d, seed=seed, **kwargs)
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     return gan
 
 
@@ -36,15 +40,21 @@ def z(n, step=0):
 def test_d_update_moves_d_only(real):
     gan = make_gan()
     # (G's BatchNormalization statistics do follow the batch G makes for D.)
-    assert_moves_only(lambda: gan.train_discriminator(real, None, z(16), seeds()),
-                      moves=gan.discriminator.trainable_weights, stays=gan.generator.trainable_weights)
+    assert_moves_only(
+        lambda: gan.train_discriminator(real, None, z(16), seeds()),
+        moves=gan.discriminator.trainable_weights,
+        stays=gan.generator.trainable_weights,
+    )
 
 
 def test_g_update_moves_g_only(real):
     gan = make_gan()
     # D is frozen inside the adversarial model...
-    assert_moves_only(lambda: gan.train_generator(z(32), seeds()),
-                      moves=gan.generator.trainable_weights, stays=gan.discriminator.weights)
+    assert_moves_only(
+        lambda: gan.train_generator(z(32), seeds()),
+        moves=gan.generator.trainable_weights,
+        stays=gan.discriminator.weights,
+    )
     # ...and still trainable on its own: the naive Keras 3 port loses exactly this.
     assert gan.discriminator.trainable and len(gan.discriminator.trainable_weights) == 10
 
@@ -77,8 +87,11 @@ def test_fit_trains_both_and_reports_hard_accuracy(real):
     gan.discriminator.layers[-2].bias.assign([20.0])
     ds = tf.data.Dataset.from_tensor_slices(real).batch(8, drop_remainder=True)
     logs = {}
-    assert_moves_only(lambda: logs.update(gan.fit(ds, epochs=1, verbose=0).history),
-                      moves=gan.generator.trainable_weights + gan.discriminator.trainable_weights, stays=[])
+    assert_moves_only(
+        lambda: logs.update(gan.fit(ds, epochs=1, verbose=0).history),
+        moves=gan.generator.trainable_weights + gan.discriminator.trainable_weights,
+        stays=[],
+    )
     assert set(logs) == {"d_loss", "g_loss", "d_acc", "d_real", "d_fake"}
     assert logs["d_acc"][0] == pytest.approx(0.5)
     assert logs["d_real"][0] > 0.99 and logs["d_fake"][0] > 0.99
@@ -101,7 +114,9 @@ def test_ema_tracks_generator(real):
     d = min(0.5, (1 + 1) / (10 + 1))  # decay warm-up after one update
     for e, w, s in zip(gan.ema_generator.weights, gan.generator.weights, start):
         if w.trainable:
-            np.testing.assert_allclose(np.array(e), d * s + (1 - d) * np.array(w), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                np.array(e), d * s + (1 - d) * np.array(w), rtol=1e-5, atol=1e-6
+            )
         else:  # BatchNormalization statistics: left for calibrated_ema to re-estimate
             np.testing.assert_array_equal(np.array(e), s)
 

@@ -3,6 +3,7 @@
 A few checks run the real CLI in a subprocess (start-up, exit codes, what reaches stderr); the
 rest call the same `main` in this process, which saves a TensorFlow start-up per check.
 """
+
 import subprocess
 import sys
 
@@ -10,19 +11,26 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env
-
 from dcgan import generate
+
+from conftest import cli_env
 
 
 def cli(*args, cwd, **env):
-    return subprocess.run([sys.executable, "-m", "dcgan.generate", *map(str, args)], cwd=cwd,
-                          env=cli_env(**env), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.generate", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def in_process(*args, capfd=None):
     """Runs the CLI's `run_cli(main)` here; returns (exit code, stdout, stderr)."""
     from dcgan.errors import run_cli
+
     with pytest.raises(SystemExit) as e:
         run_cli(generate.main, [str(a) for a in args])
     out, err = capfd.readouterr() if capfd else ("", "")
@@ -38,7 +46,9 @@ def assert_usage_error(code, err, out_dir):
     assert code == 2, err
     assert "Traceback" not in err, err
     lines = err.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("error:") and lines[0][len("error:"):].strip(), err
+    assert (
+        len(lines) == 1 and lines[0].startswith("error:") and lines[0][len("error:") :].strip()
+    ), err
     assert not list(out_dir.iterdir()), f"bad input still wrote {list(out_dir.iterdir())}"
 
 
@@ -48,8 +58,16 @@ def grid_side(count, scale=3, pad=2):
 
 
 def test_cli_writes_png_grid_with_model_from_env(tiny_run, tmp_path):
-    proc = cli("-n", 16, "--seed", 3, "--out", "grid.png", cwd=tmp_path,
-               DCGAN_GENERATOR=str(tiny_run / "generator.h5"))
+    proc = cli(
+        "-n",
+        16,
+        "--seed",
+        3,
+        "--out",
+        "grid.png",
+        cwd=tmp_path,
+        DCGAN_GENERATOR=str(tiny_run / "generator.h5"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "16 digits" in proc.stdout and "seed 3" in proc.stdout
     png = matplotlib.image.imread(tmp_path / "grid.png")
@@ -65,21 +83,28 @@ def test_npz_same_seed_same_digits_across_processes(tiny_run, tmp_path, capfd):
     assert a.dtype == np.uint8 and a.shape == (12, 28, 28)
 
     for seed, name in ((1, "b.npz"), (2, "c.npz")):
-        code, out, err = in_process("--model", model, "-n", 12, "--seed", seed,
-                                    "--out", tmp_path / name, capfd=capfd)
+        code, out, err = in_process(
+            "--model", model, "-n", 12, "--seed", seed, "--out", tmp_path / name, capfd=capfd
+        )
         assert code == 0, err
     np.testing.assert_array_equal(images(tmp_path / "b.npz"), a)  # same seed, another process
-    assert not np.array_equal(images(tmp_path / "c.npz"), a)      # another seed
+    assert not np.array_equal(images(tmp_path / "c.npz"), a)  # another seed
 
 
 def test_model_accepts_h5_keras_and_savedmodel_folder(tiny_run, tmp_path, capfd):
     # The SavedModel is the epoch-1 checkpoint, saved with generator_e0001.h5; after one epoch
     # generator.h5 and generator.keras hold the same weights too.
     got = {}
-    for model in ("generator_e0001.h5", "generator.h5", "generator.keras", "generator_e0001_savedmodel"):
+    for model in (
+        "generator_e0001.h5",
+        "generator.h5",
+        "generator.keras",
+        "generator_e0001_savedmodel",
+    ):
         out = tmp_path / f"{model}.npz"
-        code, _, err = in_process("--model", tiny_run / model, "-n", 8, "--seed", 5, "--out", out,
-                                  capfd=capfd)
+        code, _, err = in_process(
+            "--model", tiny_run / model, "-n", 8, "--seed", 5, "--out", out, capfd=capfd
+        )
         assert code == 0, f"{model}: {err}"
         got[model] = images(out)
         assert got[model].shape == (8, 28, 28) and got[model].dtype == np.uint8
@@ -90,8 +115,19 @@ def test_model_accepts_h5_keras_and_savedmodel_folder(tiny_run, tmp_path, capfd)
 
 def test_interpolate_rows_of_walks(tiny_run, tmp_path, capfd):
     model = tiny_run / "generator.h5"
-    code, out, err = in_process("--model", model, "-n", 3, "--interpolate", 5, "--seed", 7,
-                                "--out", tmp_path / "walks.npz", capfd=capfd)
+    code, out, err = in_process(
+        "--model",
+        model,
+        "-n",
+        3,
+        "--interpolate",
+        5,
+        "--seed",
+        7,
+        "--out",
+        tmp_path / "walks.npz",
+        capfd=capfd,
+    )
     assert code == 0, err
     assert "3 rows of 5" in out
     walks = images(tmp_path / "walks.npz")
@@ -99,6 +135,7 @@ def test_interpolate_rows_of_walks(tiny_run, tmp_path, capfd):
 
     # The ends of each row are the digits of the two latent vectors it joins.
     from dcgan import sampling
+
     g = sampling.load_generator(model)
     z = np.asarray(sampling.latents(6, 100, 7))
     np.testing.assert_array_equal(walks[:, 0], sampling.generate(g, 3, z=z[:3]))
@@ -106,8 +143,9 @@ def test_interpolate_rows_of_walks(tiny_run, tmp_path, capfd):
     mid = sampling.generate(g, 3, z=(z[:3] + z[3:]) / 2)
     assert np.abs(walks[:, 2].astype(int) - mid).max() <= 1  # step 2 of 0..4 is the midpoint
 
-    code, _, err = in_process("--model", model, "-n", 2, "--interpolate", 4,
-                              "--out", tmp_path / "walks.png", capfd=capfd)
+    code, _, err = in_process(
+        "--model", model, "-n", 2, "--interpolate", 4, "--out", tmp_path / "walks.png", capfd=capfd
+    )
     assert code == 0, err
     png = matplotlib.image.imread(tmp_path / "walks.png")
     assert png.shape[:2] == (grid_side(2), grid_side(4))  # one walk a row
@@ -118,8 +156,11 @@ def test_cli_bad_model_is_one_line_exit_2(case, tiny_run, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / "generator.h5").write_text("not a model\n")
-    model = {"text file": models / "generator.h5", "discriminator": tiny_run / "discriminator.h5",
-             "missing": models / "nope.h5"}[case]
+    model = {
+        "text file": models / "generator.h5",
+        "discriminator": tiny_run / "discriminator.h5",
+        "missing": models / "nope.h5",
+    }[case]
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     proc = cli("--model", model, "-n", 4, "--out", out_dir / "grid.png", cwd=out_dir)
@@ -127,10 +168,22 @@ def test_cli_bad_model_is_one_line_exit_2(case, tiny_run, tmp_path):
     assert str(model.name) in proc.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["-n", 0], ["-n", -3], ["--out", "x.jpg2"], ["--out", "noext"], ["--out", "nodir/x.png"],
-    ["--out", "."], ["--interpolate", 1], ["--seed", 2**64], ["--frobnicate"], ["-n", "many"],
-], ids=lambda a: " ".join(map(str, a)))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-n", 0],
+        ["-n", -3],
+        ["--out", "x.jpg2"],
+        ["--out", "noext"],
+        ["--out", "nodir/x.png"],
+        ["--out", "."],
+        ["--interpolate", 1],
+        ["--seed", 2**64],
+        ["--frobnicate"],
+        ["-n", "many"],
+    ],
+    ids=lambda a: " ".join(map(str, a)),
+)
 def test_bad_arguments_are_one_line_exit_2(args, tiny_run, tmp_path, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = in_process("--model", tiny_run / "generator.h5", *args, capfd=capfd)
@@ -147,6 +200,7 @@ def test_missing_default_model_says_how_to_fix(tmp_path, capfd, monkeypatch):
 
 def test_default_model_is_the_shipped_one(monkeypatch):
     from dcgan import files
+
     monkeypatch.delenv("DCGAN_GENERATOR", raising=False)
     assert files.resolve("generator") == (files.shipped("generator"), "shipped")
     assert files.shipped("generator").is_file()

@@ -2,6 +2,7 @@
 Conditional ones too, with the digit as a second input. Generators load trainable, so a user can
 fine-tune them. The shipped folder holds no SavedModel or discriminator: its generators are
 exported to a SavedModel here, to check that the export serves the same numbers."""
+
 import os
 import subprocess
 import sys
@@ -29,7 +30,8 @@ def check_images(x, where):
 
 def check_trainable(model, where):
     # Fine-tuning needs every layer unfrozen: a frozen layer has no trainable weights to move.
-    frozen = [layer.name for layer in model._flatten_layers(include_self=False) if not layer.trainable]
+    layers = model._flatten_layers(include_self=False)
+    frozen = [layer.name for layer in layers if not layer.trainable]
     assert model.trainable and model.trainable_weights and not frozen, (where, frozen)
 
 g = keras.models.load_model(run / "generator.h5")
@@ -51,8 +53,10 @@ if savedmodel == "-":
 saved = tf.saved_model.load(str(run / savedmodel))
 serve = saved.signatures["serving_default"]
 specs = serve.structured_input_signature[1]
-assert sorted(tuple(s.shape) for s in specs.values()) == ([(None,), (None, 100)] if conditional else [(None, 100)]), specs
-outputs = serve(**{name: tf.constant(digits if spec.dtype.is_integer else z) for name, spec in specs.items()})
+expected = [(None,), (None, 100)] if conditional else [(None, 100)]
+assert sorted(tuple(s.shape) for s in specs.values()) == expected, specs
+inputs = {name: tf.constant(digits if spec.dtype.is_integer else z) for name, spec in specs.items()}
+outputs = serve(**inputs)
 assert len(outputs) == 1, list(outputs)
 from_saved = check_images(list(outputs.values())[0], "SavedModel serving_default")
 h5 = keras.models.load_model(run / same_as).predict(inputs, verbose=0)
@@ -72,10 +76,19 @@ print("loaded-anywhere-ok")
 def load_without_dcgan(folder, savedmodel, same_as, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     # Keep this checkout off the path, so a saved model that needs project code fails to load.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                                        if p and os.path.realpath(p) != str(REPO))
-    proc = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_DCGAN, str(folder), savedmodel, same_as],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p
+        for p in env.get("PYTHONPATH", "").split(os.pathsep)
+        if p and os.path.realpath(p) != str(REPO)
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_WITHOUT_DCGAN, str(folder), savedmodel, same_as],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "loaded-anywhere-ok" in proc.stdout
 
@@ -89,7 +102,9 @@ def test_shipped_models_load_without_dcgan(tmp_path):
 
 
 def test_conditional_models_load_without_dcgan(tiny_conditional_run, tmp_path):
-    load_without_dcgan(tiny_conditional_run, "generator_e0001_savedmodel", "generator_e0001.h5", tmp_path)
+    load_without_dcgan(
+        tiny_conditional_run, "generator_e0001_savedmodel", "generator_e0001.h5", tmp_path
+    )
 
 
 def test_shipped_conditional_models_load_without_dcgan(tmp_path):

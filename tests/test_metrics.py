@@ -1,5 +1,6 @@
 """Sample-quality metrics: the numpy/scipy maths against independent references, the evaluate
 CLI's handling of bad input, and a sanity check that an untrained generator scores badly."""
+
 from pathlib import Path
 import subprocess
 import sys
@@ -20,7 +21,12 @@ def reference_fid(a, b):
     w, v = np.linalg.eigh(s1)
     root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     eig = np.linalg.eigvalsh(root @ s2 @ root)
-    return np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.sum(np.sqrt(np.clip(eig, 0, None)))
+    return (
+        np.sum((m1 - m2) ** 2)
+        + np.trace(s1)
+        + np.trace(s2)
+        - 2 * np.sum(np.sqrt(np.clip(eig, 0, None)))
+    )
 
 
 def one_hot(classes, n_classes=10):
@@ -80,7 +86,9 @@ def test_precision_recall_identical_and_disjoint():
     assert p < 0.01 and r < 0.01
     # chunking does not change the answer
     b = rng.normal(size=(250, 16)) * 1.3
-    assert metrics.precision_recall(a, b, k=3, chunk=37) == metrics.precision_recall(a, b, k=3, chunk=1000)
+    assert metrics.precision_recall(a, b, k=3, chunk=37) == metrics.precision_recall(
+        a, b, k=3, chunk=1000
+    )
 
 
 def test_precision_recall_sees_mode_dropping():
@@ -89,12 +97,17 @@ def test_precision_recall_sees_mode_dropping():
     real = np.concatenate([c + rng.normal(size=(100, 8)) for c in centres])
     half = np.concatenate([c + rng.normal(size=(200, 8)) for c in centres[:2]])
     p, r = metrics.precision_recall(real, half, k=3)
-    assert p > 0.7 and 0.3 < r < 0.6   # realistic samples, only half the modes
+    assert p > 0.7 and 0.3 < r < 0.6  # realistic samples, only half the modes
 
 
 def run_evaluate(*args):
-    return subprocess.run([sys.executable, "-m", "dcgan.evaluate", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.evaluate", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_usage_error(proc, *words):
@@ -107,7 +120,9 @@ def assert_usage_error(proc, *words):
 
 
 def test_cli_missing_model(tmp_path):
-    assert_usage_error(run_evaluate("--model", str(tmp_path / "nope.h5"), "--data", "sample"), "not found")
+    assert_usage_error(
+        run_evaluate("--model", str(tmp_path / "nope.h5"), "--data", "sample"), "not found"
+    )
 
 
 def test_cli_text_file_as_model(tmp_path):
@@ -129,15 +144,21 @@ def test_cli_images_of_wrong_shape(tmp_path):
 
 def test_check_images():
     assert metrics.check_images(np.zeros((3, 28, 28, 1), np.uint8)).shape == (3, 28, 28)
-    for bad in (np.zeros((3, 28, 28), np.float32), np.zeros((3, 27, 28), np.uint8), np.zeros((0, 28, 28), np.uint8)):
+    for bad in (
+        np.zeros((3, 28, 28), np.float32),
+        np.zeros((3, 27, 28), np.uint8),
+        np.zeros((0, 28, 28), np.uint8),
+    ):
         with pytest.raises(ValueError):
             metrics.check_images(bad)
 
 
 def test_untrained_generator_scores_worse_than_real_digits():
     import keras
+
     from dcgan import data
     from dcgan.models import build_generator
+
     classifier = metrics.load_classifier(SHIPPED)
     test, _, _ = data.load("sample", "test")
     train, _, _ = data.load("sample", "train")
@@ -158,21 +179,52 @@ def test_brief_training_beats_untrained_on_every_metric(tmp_path):
     """A few hundred steps on the sample, scored during training by --eval-every."""
     import csv
     import json
+
     import keras
+
     from dcgan import data, sampling
     from dcgan.models import build_generator
+
     run = tmp_path / "run"
-    p = subprocess.run([sys.executable, "-m", "dcgan.train", "--epochs", "3", "--steps-per-epoch", "50",
-                        "--batch-size", "64", "--data", "sample", "--eval-every", "3", "--eval-samples", "500",
-                        "--save-every", "10", "--out", str(run), "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcgan.train",
+            "--epochs",
+            "3",
+            "--steps-per-epoch",
+            "50",
+            "--batch-size",
+            "64",
+            "--data",
+            "sample",
+            "--eval-every",
+            "3",
+            "--eval-samples",
+            "500",
+            "--save-every",
+            "10",
+            "--out",
+            str(run),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert rows[0]["fid"] == "nan"
-    assert float(rows[2]["fid"]) == pytest.approx(json.loads((run / "best.json").read_text())["fid"], rel=1e-5)
+    assert float(rows[2]["fid"]) == pytest.approx(
+        json.loads((run / "best.json").read_text())["fid"], rel=1e-5
+    )
     classifier = metrics.load_classifier(SHIPPED)
     ref = metrics.reference_features(classifier, data.load("sample", "test")[0])
-    trained = metrics.evaluate_generator(sampling.load_generator(run / "generator_best.h5"), classifier, ref, n=500)
+    trained = metrics.evaluate_generator(
+        sampling.load_generator(run / "generator_best.h5"), classifier, ref, n=500
+    )
     keras.utils.set_random_seed(0)
     untrained = metrics.evaluate_generator(build_generator(), classifier, ref, n=500)
     assert trained["fid"] < untrained["fid"] / 2

@@ -1,6 +1,7 @@
 """The model cards follow the Hugging Face / Keras convention: a YAML metadata header whose
 metric values are the ones in the scores.json beside them, the sections users look for, and
 nothing that only means something inside this project's development."""
+
 import json
 import re
 
@@ -11,10 +12,20 @@ from conftest import REPO
 yaml = pytest.importorskip("yaml")
 
 SHIPPED = REPO / "saved_models"
-CARDS = {"generator": SHIPPED / "README.md", "conditional": SHIPPED / "conditional" / "README.md",
-         "classifier": SHIPPED / "classifier.md"}
-SECTIONS = ("## Intended use", "## Out-of-scope use", "## Limitations", "## How to load", "## Training",
-            "## Evaluation", "## Citation")
+CARDS = {
+    "generator": SHIPPED / "README.md",
+    "conditional": SHIPPED / "conditional" / "README.md",
+    "classifier": SHIPPED / "classifier.md",
+}
+SECTIONS = (
+    "## Intended use",
+    "## Out-of-scope use",
+    "## Limitations",
+    "## How to load",
+    "## Training",
+    "## Evaluation",
+    "## Citation",
+)
 
 
 def header(card):

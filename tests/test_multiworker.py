@@ -4,6 +4,7 @@ run killed mid-way (both workers, SIGKILL) resumes on both to the weights of an 
 
 About two minutes on two CPU cores: each worker traces the distributed train step.
 """
+
 import csv
 import json
 from pathlib import Path
@@ -21,8 +22,19 @@ from conftest import REPO, cli_env
 
 pytestmark = pytest.mark.slow
 
-ARGS = ["--epochs", "3", "--steps-per-epoch", "3", "--batch-size", "32", "--data", "sample",
-        "--save-every", "1", "--quiet"]
+ARGS = [
+    "--epochs",
+    "3",
+    "--steps-per-epoch",
+    "3",
+    "--batch-size",
+    "32",
+    "--data",
+    "sample",
+    "--save-every",
+    "1",
+    "--quiet",
+]
 TIMEOUT = 300
 
 
@@ -42,10 +54,20 @@ def start_workers(args, scratch):
     cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
     procs = []
     for i in range(2):
-        env = cli_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-                      TMPDIR=str(scratch))
-        procs.append(subprocess.Popen([sys.executable, "-m", "dcgan.train", *args], cwd=REPO, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = cli_env(
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+            TMPDIR=str(scratch),
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "dcgan.train", *args],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     return procs
 
 
@@ -64,14 +86,18 @@ def finish(procs):
 
 
 def written_to(stdout):
-    line, = [l for l in stdout.splitlines() if l.startswith("run written to ")]
-    return line[len("run written to "):]
+    (line,) = [out for out in stdout.splitlines() if out.startswith("run written to ")]
+    return line[len("run written to ") :]
 
 
 def weights(path):
     out = []
     with h5py.File(path) as f:
-        f.visititems(lambda name, obj: out.append((name, np.array(obj))) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(
+            lambda name, obj: (
+                out.append((name, np.array(obj))) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
     return out
 
 
@@ -100,7 +126,12 @@ def test_two_workers_train_kill_and_resume(tmp_path):
     # MultiWorkerMirroredStrategy is an alias of CollectiveAllReduceStrategy
     assert config["strategy"] == "CollectiveAllReduceStrategy" and config["replicas"] == 2
     assert history_epochs(straight) == ["1", "2", "3"]
-    for name in ("generator.h5", "discriminator.h5", "generator_e0003_savedmodel", "state_e0003.npz"):
+    for name in (
+        "generator.h5",
+        "discriminator.h5",
+        "generator_e0003_savedmodel",
+        "state_e0003.npz",
+    ):
         assert (straight / name).exists(), name
     assert (other / "generator.h5").exists(), "the non-chief writes its final generator too"
     assert not (other / "generator_e0003_savedmodel").exists(), "non-chief skips SavedModel exports"
@@ -127,7 +158,9 @@ def test_two_workers_train_kill_and_resume(tmp_path):
 
     # 3. Both resume from the chief's run directory (the same folder here; on separate machines a
     #    shared or copied one), so both start from the same checkpoint.
-    chief_out, other_out = finish(start_workers(["--resume", str(killed), "--epochs", "3", "--quiet"], scratch))
+    chief_out, other_out = finish(
+        start_workers(["--resume", str(killed), "--epochs", "3", "--quiet"], scratch)
+    )
     assert written_to(chief_out) == str(killed)
     other = Path(written_to(other_out))
     assert other.parent == scratch

@@ -1,6 +1,7 @@
 """A run whose loss or weights turn NaN stops with one line naming the epoch and a non-zero exit,
 keeps the checkpoints and sample grids written before, and writes no model of the bad weights
 (issue 7, item 3)."""
+
 import subprocess
 import sys
 
@@ -8,15 +9,26 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, cli_env
-from dcgan import callbacks as cb
 from dcgan import checkpoints, train, training
 from dcgan.errors import run_cli
 from dcgan.gan import DCGAN
 
+from conftest import REPO, cli_env
+
 STEPS = 2
-ARGS = ["--epochs", "3", "--steps-per-epoch", str(STEPS), "--batch-size", "32", "--data", "sample",
-        "--save-every", "1", "--quiet"]
+ARGS = [
+    "--epochs",
+    "3",
+    "--steps-per-epoch",
+    str(STEPS),
+    "--batch-size",
+    "32",
+    "--data",
+    "sample",
+    "--save-every",
+    "1",
+    "--quiet",
+]
 
 
 def assert_one_error_line(err, *words):
@@ -27,14 +39,22 @@ def assert_one_error_line(err, *words):
 
 
 def model_files(run):
-    return sorted(p.name for p in run.iterdir() if p.name.startswith(("generator", "discriminator")))
+    return sorted(
+        p.name for p in run.iterdir() if p.name.startswith(("generator", "discriminator"))
+    )
 
 
 def test_absurd_learning_rate_stops_in_epoch_1(tmp_path):
     """Adam at 1e30 overflows the weights within the first steps: a real divergence, end to end."""
     run = tmp_path / "run"
-    p = subprocess.run([sys.executable, "-m", "dcgan.train", *ARGS, "--lr", "1e30", "--out", str(run)],
-                       cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "dcgan.train", *ARGS, "--lr", "1e30", "--out", str(run)],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 2, p.stderr
     assert_one_error_line(p.stderr, "diverged in epoch 1", "no final model", "lower --lr", str(run))
     assert model_files(run) == [], "no model of NaN weights"
@@ -55,8 +75,10 @@ def test_nan_in_epoch_2_keeps_epoch_1(poison, tmp_path, monkeypatch, capsys):
         done = self.g_optimizer.iterations  # steps finished, this one included
         if poison == "loss":
             bad = done > STEPS
-            return {k: tf.where(bad, tf.constant(np.nan, v.dtype), v) if k == "g_loss" else v
-                    for k, v in logs.items()}
+            return {
+                k: tf.where(bad, tf.constant(np.nan, v.dtype), v) if k == "g_loss" else v
+                for k, v in logs.items()
+            }
         w = self.generator.weights[0]
         w.assign(tf.where(done >= 2 * STEPS, w * np.nan, w))
         return logs
@@ -70,10 +92,18 @@ def test_nan_in_epoch_2_keeps_epoch_1(poison, tmp_path, monkeypatch, capsys):
     assert_one_error_line(err, "diverged in epoch 2", "state_e0001.npz", str(run))
 
     assert [p.name for p in run.glob("state_e*.npz")] == ["state_e0001.npz"]
-    assert model_files(run) == ["discriminator_e0001.h5", "generator_e0001.h5", "generator_e0001_savedmodel"]
+    assert model_files(run) == [
+        "discriminator_e0001.h5",
+        "generator_e0001.h5",
+        "generator_e0001_savedmodel",
+    ]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png"]
     assert not list(run.rglob(".*.tmp*"))
     # The kept state is the good one of epoch 1.
-    gan = training.build(training.Config(batch_size=32, data="sample").resolved(), tf.distribute.get_strategy())
+    gan = training.build(
+        training.Config(batch_size=32, data="sample").resolved(), tf.distribute.get_strategy()
+    )
     assert checkpoints.load_state(gan, run / "state_e0001.npz") == 1
-    assert all(np.isfinite(np.asarray(v)).all() for v in gan.generator.weights + gan.discriminator.weights)
+    assert all(
+        np.isfinite(np.asarray(v)).all() for v in gan.generator.weights + gan.discriminator.weights
+    )

@@ -1,4 +1,5 @@
 """The in-graph draws follow the reference's scipy distributions, and are reproducible."""
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -7,11 +8,14 @@ import tensorflow as tf
 from dcgan import noise
 
 
-@pytest.mark.parametrize("low, high, draw", [
-    (-1.0, 1.0, lambda s: noise.latent((10_000,), s)),
-    (0.7, 1.2, lambda s: noise.targets(10_000, True, s)),
-    (0.0, 0.3, lambda s: noise.targets(10_000, False, s)),
-])
+@pytest.mark.parametrize(
+    "low, high, draw",
+    [
+        (-1.0, 1.0, lambda s: noise.latent((10_000,), s)),
+        (0.7, 1.2, lambda s: noise.targets(10_000, True, s)),
+        (0.0, 0.3, lambda s: noise.targets(10_000, False, s)),
+    ],
+)
 def test_matches_scipy_truncnorm(low, high, draw):
     x = draw(noise.make_seed(1234)).numpy().ravel()
     assert x.min() >= low and x.max() <= high

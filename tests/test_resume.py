@@ -1,4 +1,5 @@
 """A run killed mid-epoch and resumed ends where an uninterrupted run ends."""
+
 import csv
 import os
 import signal
@@ -11,19 +12,39 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARGS = ["--epochs", "3", "--steps-per-epoch", "12", "--batch-size", "32", "--data", "sample",
-        "--save-every", "1", "--ema", "0.9", "--quiet"]
+ARGS = [
+    "--epochs",
+    "3",
+    "--steps-per-epoch",
+    "12",
+    "--batch-size",
+    "32",
+    "--data",
+    "sample",
+    "--save-every",
+    "1",
+    "--ema",
+    "0.9",
+    "--quiet",
+]
 
 
 def train(*args):
-    return subprocess.Popen([sys.executable, "-m", "dcgan.train", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcgan.train", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def weights(path):
     out = []
     with h5py.File(path) as f:
-        f.visititems(lambda name, obj: out.append(np.array(obj)) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(
+            lambda name, obj: out.append(np.array(obj)) if isinstance(obj, h5py.Dataset) else None
+        )
     return out
 
 
@@ -36,7 +57,9 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path, extra):
     victim = train(*ARGS, *extra, "--out", str(killed))
     deadline = time.time() + 300
     while not (killed / "state_e0001.npz").exists():
-        assert victim.poll() is None and time.time() < deadline, "the run ended before it could be killed"
+        assert victim.poll() is None and time.time() < deadline, (
+            "the run ended before it could be killed"
+        )
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()

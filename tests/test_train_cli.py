@@ -1,4 +1,5 @@
 """`python -m dcgan.train`: the run directory it leaves, its flags, and its answers to bad input."""
+
 import csv
 import json
 import os
@@ -14,14 +15,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "dcgan.train", *args], capture_output=True,
-                          text=True, cwd=kw.get("cwd", ROOT), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.train", *args],
+        capture_output=True,
+        text=True,
+        cwd=kw.get("cwd", ROOT),
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def run_dir(trained_run, tmp_path_factory):
     """A copy of the session's two-epoch run, for the tests here that add to it."""
     import shutil
+
     copy = tmp_path_factory.mktemp("runs") / "r"
     shutil.copytree(trained_run, copy)
     return copy
@@ -29,30 +36,71 @@ def run_dir(trained_run, tmp_path_factory):
 
 def test_run_directory_explains_itself(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
-    for key in ("epochs", "batch_size", "latent_dim", "lr", "beta1", "labels", "noise", "arch", "seed",
-                "steps_per_epoch", "save_every", "sample_every", "data", "out", "precision", "ema"):
+    for key in (
+        "epochs",
+        "batch_size",
+        "latent_dim",
+        "lr",
+        "beta1",
+        "labels",
+        "noise",
+        "arch",
+        "seed",
+        "steps_per_epoch",
+        "save_every",
+        "sample_every",
+        "data",
+        "out",
+        "precision",
+        "ema",
+    ):
         assert key in config, key
     assert config["lr"] == 2e-4 and config["labels"] == "soft" and config["noise"] == "truncated"
     rows = list(csv.DictReader(open(run_dir / "history.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"d_loss", "g_loss", "d_acc", "d_real", "d_fake"} <= set(rows[0])
-    for name in ("losses.png", "progress.gif", "samples/epoch_0001.png", "samples/epoch_0002.png",
-                 "generator_e0001.h5", "discriminator_e0002.h5", "generator_e0002_savedmodel/saved_model.pb",
-                 "generator.h5", "generator.keras", "discriminator.h5", "generator_ema.h5"):
+    for name in (
+        "losses.png",
+        "progress.gif",
+        "samples/epoch_0001.png",
+        "samples/epoch_0002.png",
+        "generator_e0001.h5",
+        "discriminator_e0002.h5",
+        "generator_e0002_savedmodel/saved_model.pb",
+        "generator.h5",
+        "generator.keras",
+        "discriminator.h5",
+        "generator_ema.h5",
+    ):
         assert (run_dir / name).exists(), name
     assert not list(run_dir.glob(".*.tmp*")), "no temporary files left behind"
 
 
 def test_help_lists_every_flag_with_default():
     text = train.parser().format_help()
-    for flag in ("--epochs", "--batch-size", "--latent-dim", "--lr", "--beta1", "--labels", "--noise",
-                 "--arch", "--seed", "--steps-per-epoch", "--save-every", "--sample-every", "--data", "--out"):
+    for flag in (
+        "--epochs",
+        "--batch-size",
+        "--latent-dim",
+        "--lr",
+        "--beta1",
+        "--labels",
+        "--noise",
+        "--arch",
+        "--seed",
+        "--steps-per-epoch",
+        "--save-every",
+        "--sample-every",
+        "--data",
+        "--out",
+    ):
         assert flag in text, flag
     assert "(default: 256)" in text and "(default: 100)" in text and "2e-4" in text
 
 
 def test_resume_continues_history(run_dir, tmp_path):
     import shutil
+
     copy = tmp_path / "r"
     shutil.copytree(run_dir, copy)
     with open(copy / "history.csv", "a") as f:  # an epoch logged after the last checkpoint
@@ -64,18 +112,21 @@ def test_resume_continues_history(run_dir, tmp_path):
     assert [r["epoch"] for r in csv.DictReader(open(copy / "history.csv"))] == ["1", "2", "3"]
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--batch-size", "9000", "--data", "sample"], "use --batch-size"),
-    (["--batch-size", "31"], "must be even"),
-    (["--labels", "fuzzy"], "invalid choice: 'fuzzy' .*'soft', 'hard'"),
-    (["--noise", "pink"], "invalid choice: 'pink' .*'truncated', 'normal', 'uniform'"),
-    (["--arch", "gpt"], "invalid choice: 'gpt' .*'dcgan', 'mlp'"),
-    (["--ema", "2"], "--ema"),
-    (["--data", "/no/such/file.npz"], "not found"),
-    (["--epochs", "two"], "invalid int"),
-    (["--resume", "/no/such/run"], "not a run directory"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--batch-size", "9000", "--data", "sample"], "use --batch-size"),
+        (["--batch-size", "31"], "must be even"),
+        (["--labels", "fuzzy"], "invalid choice: 'fuzzy' .*'soft', 'hard'"),
+        (["--noise", "pink"], "invalid choice: 'pink' .*'truncated', 'normal', 'uniform'"),
+        (["--arch", "gpt"], "invalid choice: 'gpt' .*'dcgan', 'mlp'"),
+        (["--ema", "2"], "--ema"),
+        (["--data", "/no/such/file.npz"], "not found"),
+        (["--epochs", "two"], "invalid int"),
+        (["--resume", "/no/such/run"], "not a run directory"),
+    ],
+)
 def test_bad_input_is_one_clear_line(argv, words, tmp_path):
     # UsageError from the flags, the library's ValueError or FileNotFoundError from what they name.
     with pytest.raises((ValueError, OSError), match=words) as e:
@@ -92,11 +143,18 @@ def test_bad_files_exit_2_without_traceback(tmp_path, run_dir):
     locked.mkdir()
     locked.chmod(0o500)
     before = sorted(p.name for p in run_dir.iterdir())
-    for argv in (["--data", str(bad)], ["--data", str(wrong)],
-                 ["--data", "sample", "--out", str(locked / "run")] if os.geteuid() else ["--data", "sample", "--out", "/proc/run"],
-                 ["--data", "sample", "--out", str(run_dir)]):
+    for argv in (
+        ["--data", str(bad)],
+        ["--data", str(wrong)],
+        ["--data", "sample", "--out", str(locked / "run")]
+        if os.geteuid()
+        else ["--data", "sample", "--out", "/proc/run"],
+        ["--data", "sample", "--out", str(run_dir)],
+    ):
         p = cli(*argv, "--epochs", "1")
         lines = p.stderr.strip().splitlines()
         assert p.returncode == 2, (argv, p.stderr)
-        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in p.stderr, p.stderr
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in p.stderr, (
+            p.stderr
+        )
     assert sorted(p.name for p in run_dir.iterdir()) == before, "an existing run is never touched"

@@ -1,5 +1,6 @@
 """The training library: configs checked before anything runs, and a run folder that says what
 it is."""
+
 import dataclasses
 import json
 
@@ -16,11 +17,17 @@ def test_checked_fills_the_recipe_of_each_arch():
     assert Config(lr=1e-3).checked().lr == 1e-3
 
 
-@pytest.mark.parametrize("change, words", [
-    (dict(epochs=0), "--epochs must be at least 1"), (dict(batch_size=7), "must be even"),
-    (dict(noise="pink"), "--noise 'pink'"), (dict(conditional=True, arch="mlp"), "--conditional"),
-    (dict(eval_samples=0), "--eval-samples"), (dict(ema=1.0), "--ema"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (dict(epochs=0), "--epochs must be at least 1"),
+        (dict(batch_size=7), "must be even"),
+        (dict(noise="pink"), "--noise 'pink'"),
+        (dict(conditional=True, arch="mlp"), "--conditional"),
+        (dict(eval_samples=0), "--eval-samples"),
+        (dict(ema=1.0), "--ema"),
+    ],
+)
 def test_bad_settings_are_refused_by_name(change, words):
     with pytest.raises(ValueError, match=words):
         Config(**change).checked()
@@ -43,8 +50,14 @@ def test_a_run_folder_explains_itself(trained_run):
     assert config["command"].startswith("python -m dcgan.train --epochs 2")
     assert config["steps_per_epoch"] == 3 and config["data_source"] == "bundled MNIST sample"
     summary = (trained_run / "summary.txt").read_text()
-    for words in ("run directory", str(trained_run), "bundled MNIST sample", "precision",
-                  "1,705,601 parameters", "1,558,017 parameters"):
+    for words in (
+        "run directory",
+        str(trained_run),
+        "bundled MNIST sample",
+        "precision",
+        "1,705,601 parameters",
+        "1,558,017 parameters",
+    ):
         assert words in summary, words
     assert summary in (trained_run / "stdout.txt").read_text()  # the start banner
 

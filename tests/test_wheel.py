@@ -6,6 +6,7 @@ The build runs offline (--no-build-isolation, with the installed setuptools; the
 for a new enough one) and the environment reuses the installed TensorFlow (--system-site-packages;
 the wheel goes in with --no-deps).
 """
+
 import os
 from pathlib import Path
 import shutil
@@ -26,52 +27,89 @@ SOURCES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-DATA", "dcgan", "s
 def run(cmd, cwd, timeout=600):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
 
 def snapshot(folder):
     """Every file under `folder` but bytecode caches, with its size and modification time."""
-    return {p.relative_to(folder): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        p.relative_to(folder): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """(python of a fresh environment with the wheel installed, the wheel, the installed package)."""
+    """(python of a fresh environment with the wheel installed, the wheel, the package folder)."""
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"  # a copy, so the build leaves nothing in the checkout
     for name in SOURCES:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             src.mkdir(exist_ok=True)
             shutil.copy2(REPO / name, src / name)
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist", src], tmp)
-    wheel, = (tmp / "dist").glob("dcgan-*.whl")
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            tmp / "dist",
+            src,
+        ],
+        tmp,
+    )
+    (wheel,) = (tmp / "dist").glob("dcgan-*.whl")
     run([sys.executable, "-m", "venv", "--system-site-packages", tmp / "venv"], tmp)
     python = tmp / "venv" / "bin" / "python"
     # --ignore-installed: this checkout's own (editable) install must not stand in for the wheel.
     run([python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", wheel], tmp)
-    package = Path(run([python, "-c", "import dcgan, os; print(os.path.dirname(dcgan.__file__))"], tmp).stdout.strip())
+    package = Path(
+        run(
+            [python, "-c", "import dcgan, os; print(os.path.dirname(dcgan.__file__))"], tmp
+        ).stdout.strip()
+    )
     assert package.is_relative_to(tmp / "venv"), f"dcgan imported from {package}, not the wheel"
     return python, wheel, package
 
 
 def test_wheel_ships_the_models_licences_and_commands(installed):
     python, wheel, package = installed
-    for name in ("generator.h5", "conditional/generator.h5", "classifier.h5", "README.md",
-                 "conditional/README.md", "classifier.md"):
+    for name in (
+        "generator.h5",
+        "conditional/generator.h5",
+        "classifier.h5",
+        "README.md",
+        "conditional/README.md",
+        "classifier.md",
+    ):
         assert (package / "saved_models" / name).is_file(), name
     assert not (package / "saved_models" / "discriminator.h5").exists()
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
-    out = run([python, "-c", "import dcgan, dcgan.files as f, importlib.metadata as m; "
-               "d = m.distribution('dcgan'); print(dcgan.__version__, d.version); "
-               "print(f.shipped_dir()); print(d.metadata['License-Expression']); "
-               "print(sorted(e.name for e in d.entry_points if e.group == 'console_scripts')); "
-               "print(sorted(p.name for p in d.files if 'licenses' in str(p)))"], wheel.parent).stdout.split("\n")
+    out = run(
+        [
+            python,
+            "-c",
+            "import dcgan, dcgan.files as f, importlib.metadata as m; "
+            "d = m.distribution('dcgan'); print(dcgan.__version__, d.version); "
+            "print(f.shipped_dir()); print(d.metadata['License-Expression']); "
+            "print(sorted(e.name for e in d.entry_points if e.group == 'console_scripts')); "
+            "print(sorted(p.name for p in d.files if 'licenses' in str(p)))",
+        ],
+        wheel.parent,
+    ).stdout.split("\n")
     ours, meta = out[0].split()
     assert ours == meta, out
     assert out[1] == str(package / "saved_models"), out
@@ -79,17 +117,39 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
     assert out[3] == str(["dcgan-evaluate", "dcgan-generate", "dcgan-train"]), out
     assert out[4] == str(["LICENSE", "LICENSE-DATA"]), out
     # A console command fails like `python -m`: one line, exit code 2.
-    bad = subprocess.run([python.parent / "dcgan-generate", "--digit", "10"], capture_output=True,
-                         text=True, timeout=300, cwd=wheel.parent)
+    bad = subprocess.run(
+        [python.parent / "dcgan-generate", "--digit", "10"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=wheel.parent,
+    )
     assert bad.returncode == 2, (bad.returncode, bad.stderr[-2000:])
-    assert bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1, (
+        bad.stderr
+    )
 
 
 def test_generate_from_any_folder_writes_nothing_into_the_package(installed, tmp_path):
     python, _, package = installed
     before = snapshot(package)
     run([python, "-m", "dcgan.generate", "-n", "16", "--seed", "1", "--out", "grid.png"], tmp_path)
-    run([python, "-m", "dcgan.generate", "--digit", "7", "-n", "8", "--seed", "1", "--out", "sevens.npz"], tmp_path)
+    run(
+        [
+            python,
+            "-m",
+            "dcgan.generate",
+            "--digit",
+            "7",
+            "-n",
+            "8",
+            "--seed",
+            "1",
+            "--out",
+            "sevens.npz",
+        ],
+        tmp_path,
+    )
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with np.load(tmp_path / "sevens.npz") as f:
         assert f["images"].shape == (8, 28, 28) and f["images"].dtype == np.uint8
