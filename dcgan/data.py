@@ -5,9 +5,11 @@ of float images in [-1, 1].
 """
 
 import gzip
+import math
 import os
 from pathlib import Path
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -17,6 +19,10 @@ ENV_VAR = ENV["data"]
 SAMPLE_PATH = Path(__file__).with_name("mnist_sample.npz")
 # Where Debian's dataset-fashion-mnist package puts its IDX files.
 FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
+# The most any one array (an .npz member, an IDX file) may claim, checked from its header before
+# anything is read: 8 GB is ten million digits of uint8, far beyond any MNIST-like set.
+MAX_ARRAY_BYTES = 8_000_000_000
+READ_CHUNK = 1 << 24  # bytes read from a member at a time
 FIX = (
     "pass --data a Keras-format .npz (x_train, y_train, x_test, y_test) or a folder of "
     "MNIST IDX files"
@@ -24,11 +30,12 @@ FIX = (
 
 
 def load(source=None, split="train", log=print):
-    """Returns (images uint8 (n, 28, 28), labels uint8 (n,), description).
+    """Returns (images uint8 (n, 28, 28), labels (n,) whole numbers 0..255, description).
 
     source: None (then $DCGAN_DATA, then Keras's MNIST, then the bundled sample), "mnist",
     "fashion_mnist", "sample", a `.npz` path or a folder of IDX files.
-    Raises FileNotFoundError (no such data) or ValueError (data that is not MNIST-shaped).
+    Raises FileNotFoundError (no such data) or ValueError (data that is not MNIST-shaped, or
+    wrong in content: see `_check`), one line naming the file and the problem.
     """
     from_env = not source and bool(os.environ.get(ENV_VAR))
     source = source or os.environ.get(ENV_VAR) or "mnist"
@@ -45,7 +52,7 @@ def load(source=None, split="train", log=print):
         if source == "fashion_mnist":
             for d in FASHION_DIRS:
                 if Path(d).is_dir():
-                    return (*_read_idx_dir(Path(d), split), f"fashion_mnist ({d})")
+                    return (*_read_idx_dir(Path(d), split, log), f"fashion_mnist ({d})")
             raise FileNotFoundError(
                 f"Fashion-MNIST could not be downloaded ({reason}); "
                 "install dataset-fashion-mnist or pass --data a folder of its IDX files"
@@ -57,62 +64,260 @@ def load(source=None, split="train", log=print):
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
     path = Path(source).expanduser()
     if path.is_dir():
-        return (*_read_idx_dir(path, split), str(path))
+        return (*_read_idx_dir(path, split, log), str(path))
     if not path.exists():
         where = f" (from ${ENV_VAR})" if from_env else ""
         raise FileNotFoundError(
             f"data {source!r}{where} not found: {FIX}, or use mnist, fashion_mnist or sample"
         )
-    return (*_read_npz(path, split), str(path))
+    if not path.is_file():  # a pipe or a device would hang or never end
+        raise ValueError(f"data {source!r} is not a regular file or folder: {FIX}")
+    return (*_read_npz(path, split, log), str(path))
 
 
-def _check(x, y, where):
+def _check(x, y, where, labels_where=None, log=print):
+    """Images and labels checked in content as well as shape: (uint8 (n, 28, 28), int64 (n,)).
+
+    Pixels: uint8, other integers in 0..255, or floats (no NaN or infinity) either all in [0, 1]
+    (then scaled by 255 and rounded, and said so through `log`) or all whole numbers in [0, 255].
+    Labels: one whole number 0..255 per image (a class number, not one-hot).
+    """
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim != 3 or x.shape[1:] != (28, 28):
         raise ValueError(f"{where} holds images of shape {x.shape}, expected (n, 28, 28): {FIX}")
     if len(x) == 0:
         raise ValueError(f"{where} holds no images: {FIX}")
-    if y is not None and len(y) != len(x):
-        raise ValueError(f"{where} has {len(x)} images but {len(y)} labels: {FIX}")
-    if x.dtype != np.uint8:
-        if not np.issubdtype(x.dtype, np.number) or x.min() < 0 or x.max() > 255:
-            raise ValueError(f"{where} pixels must be numbers in 0..255: {FIX}")
-        x = np.round(x * 255 if x.max() <= 1 else x).astype(np.uint8)
-    y = np.zeros(len(x), np.uint8) if y is None else np.asarray(y).astype(np.int64).ravel()
+    x = _pixels(x, where, log)
+    y = np.zeros(len(x), np.int64) if y is None else _labels(y, len(x), labels_where or where)
     return x, y
 
 
-def _read_npz(path, split):
-    key = f"x_{split}"
+def _kind(dtype):
+    """What a dtype holds, in words, for one that is not plain numbers."""
+    return {
+        "b": "booleans",
+        "c": "complex numbers",
+        "U": "strings",
+        "S": "byte strings",
+        "O": "Python objects",
+        "V": "structured records",
+        "M": "dates",
+        "m": "time spans",
+    }.get(dtype.kind, f"{dtype} values")
+
+
+def _pixels(x, where, log):
+    if x.dtype == np.uint8:
+        return x
+    rule = (
+        "pixels must be uint8 0..255, or floats all in [0, 1] (scaled by 255) or all whole "
+        "numbers in [0, 255]"
+    )
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"{where} holds {_kind(x.dtype)} ({x.dtype}), not pixels: {rule}")
+    if x.dtype.kind == "f":
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        if bad:
+            raise ValueError(
+                f"{where} has {bad:,} NaN or infinite pixels: fix or drop those images; {rule}"
+            )
+    lo, hi = x.min(), x.max()
+    if lo < 0 or hi > 255:
+        raise ValueError(f"{where} has pixels from {lo:g} to {hi:g}, outside 0..255: {rule}")
+    if x.dtype.kind in "ui":
+        return x.astype(np.uint8)  # exact: every value is 0..255
+    if hi <= 1:
+        log(f"{where}: float pixels in [0, 1] read as 0..255 (times 255, rounded to uint8)")
+        return np.round(x * np.float32(255)).astype(np.uint8)
+    whole = np.equal(np.mod(x, 1), 0)
+    if not whole.all():
+        example = x[~whole].flat[0]
+        raise ValueError(
+            f"{where} has float pixels up to {hi:g} that are not whole numbers (such as "
+            f"{example:g}): {rule}"
+        )
+    log(f"{where}: float pixels are whole numbers 0..255, read as uint8")
+    return x.astype(np.uint8)
+
+
+def _labels(y, n, where):
+    y = np.asarray(y)
+    fix = "store one class number 0..255 per image (the digit 0-9 for MNIST), as integers"
+    if y.ndim == 0:
+        raise ValueError(f"{where} holds a single label, not one per image: {fix}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    elif y.ndim == 2 and y.shape[0] == n:
+        raise ValueError(
+            f"{where} holds labels of shape {y.shape}, one-hot or scores rather than one class "
+            f"per image: {fix} (for one-hot labels, y.argmax(1))"
+        )
+    elif y.ndim != 1:
+        raise ValueError(f"{where} holds labels of shape {y.shape}, expected ({n},): {fix}")
+    if len(y) != n:
+        raise ValueError(f"{where} has {n} images but {len(y)} labels: {FIX}")
+    if y.dtype.kind not in "uif":
+        raise ValueError(f"{where} holds labels that are {_kind(y.dtype)} ({y.dtype}): {fix}")
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (np.mod(y, 1) != 0)
+        if bad.any():
+            raise ValueError(
+                f"{where} holds float labels that are not whole numbers (such as "
+                f"{y[bad][0]:g}): {fix}"
+            )
+    lo, hi = y.min(), y.max()
+    if lo < 0 or hi > 255:
+        raise ValueError(f"{where} holds labels from {lo:g} to {hi:g}, outside 0..255: {fix}")
+    return y.astype(np.int64)
+
+
+def _size(nbytes):
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if nbytes < 1000 or unit == "PB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+
+
+def read_npz(path, names, fix=FIX, check_header=None):
+    """({name: array or None}, all member names) from the .npz at `path`, without pickle.
+
+    Each member's .npy header is read first, and its declared size is checked against a cap
+    (MAX_ARRAY_BYTES), against what the archive says the member holds, and by
+    `check_header(name, shape, dtype)` when given, before its body is read; nothing is
+    allocated for a header that claims terabytes. Raises ValueError, naming the file and the
+    member, for anything that is not a readable numeric array.
+    """
     try:
-        with np.load(path, allow_pickle=False) as f:
-            names = f.files
-            x = f[key] if key in names else None
-            y = f[f"y_{split}"] if f"y_{split}" in names else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"cannot read {path} as .npz ({type(e).__name__}): {FIX}") from None
-    if x is None:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        try:
+            with open(path, "rb") as f:
+                npy = f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
+        except OSError:
+            npy = False
+        if npy:
+            raise ValueError(
+                f"{path} is a single .npy array, not an .npz archive: save it with "
+                f"numpy.savez; {fix}"
+            ) from None
+        raise ValueError(f"cannot read {path} as .npz (not a zip archive): {fix}") from None
+    except (OSError, EOFError, ValueError, NotImplementedError) as e:
+        raise ValueError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
+    with zf:
+        members = {}
+        for info in zf.infolist():
+            if not info.is_dir():
+                members.setdefault(info.filename.removesuffix(".npy"), info)
+        arrays = {
+            name: _read_member(zf, members[name], f"{path}: {name!r}", fix, check_header)
+            if name in members
+            else None
+            for name in names
+        }
+    return arrays, list(members)
+
+
+def _read_member(zf, info, where, fix, check_header):
+    fmt = np.lib.format
+    try:
+        with zf.open(info) as f:
+            try:
+                version = fmt.read_magic(f)
+            except ValueError:
+                raise ValueError(
+                    f"{where} is not a numpy array (each member of an .npz must be a .npy): {fix}"
+                ) from None
+            readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f"{where} uses .npy format {version}, not 1.0 or 2.0: {fix}")
+            try:
+                shape, fortran, dtype = readers[version](f)
+            except ValueError as e:
+                reason = str(e).splitlines()[0][:80]
+                raise ValueError(f"{where} has a damaged .npy header ({reason}): {fix}") from None
+            if dtype.hasobject:
+                raise ValueError(
+                    f"{where} holds Python objects, which need pickle, and pickles are never "
+                    f"loaded: save plain numeric arrays; {fix}"
+                )
+            if any(d < 0 for d in shape):
+                raise ValueError(f"{where} has a damaged .npy header (shape {shape}): {fix}")
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            if nbytes > MAX_ARRAY_BYTES:
+                raise ValueError(
+                    f"{where} claims an array of shape {shape} {dtype} ({_size(nbytes)}), more "
+                    f"than the {_size(MAX_ARRAY_BYTES)} read at once: split the data, or {fix}"
+                )
+            left = info.file_size - f.tell()
+            if nbytes > left:
+                raise ValueError(
+                    f"{where} is truncated: its header claims {shape} {dtype} "
+                    f"({_size(nbytes)}) but the member holds {_size(max(left, 0))}; write it "
+                    f"again, or {fix}"
+                )
+            if check_header is not None:
+                check_header(where, shape, dtype)
+            out = np.empty(count, dtype)
+            if nbytes:
+                buf, got = out.view(np.uint8), 0
+                while got < nbytes:
+                    chunk = f.read(min(READ_CHUNK, nbytes - got))
+                    if not chunk:
+                        raise ValueError(
+                            f"{where} is truncated: {_size(got)} of {_size(nbytes)}; write it "
+                            f"again, or {fix}"
+                        )
+                    buf[got : got + len(chunk)] = np.frombuffer(chunk, np.uint8)
+                    got += len(chunk)
+            if nbytes == left:
+                f.read(1)  # reaches the end of the member, where its checksum is checked
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+    ) as e:
+        reason = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        raise ValueError(f"cannot read {where} ({reason}): write it again, or {fix}") from None
+    return out.reshape(shape[::-1]).T if fortran else out.reshape(shape)
+
+
+def _read_npz(path, split, log=print):
+    key = f"x_{split}"
+    arrays, names = read_npz(path, (key, f"y_{split}"))
+    if arrays[key] is None:
         raise ValueError(f"{path} has no {key!r} array (has {', '.join(names) or 'none'}): {FIX}")
-    return _check(x, y, str(path))
+    return _check(
+        arrays[key], arrays[f"y_{split}"], f"{path}: {key!r}", f"{path}: 'y_{split}'", log
+    )
 
 
-def load_images(path):
+def load_images(path, max_images=None):
     """(uint8 (n, 28, 28), digits (n,) or None) from the 'images' (and 'digits') arrays of a
-    .npz such as `dcgan.generate --out x.npz` writes. Raises FileNotFoundError or ValueError."""
+    .npz such as `dcgan.generate --out x.npz` writes; more than `max_images` digits are refused
+    from the header, before they are read. Raises FileNotFoundError or ValueError."""
     from dcgan.metrics import check_images
 
     path = Path(path)
     fix = "pass --images a .npz holding uint8 (n, 28, 28) digits under the key 'images'"
     if not path.is_file():
         raise FileNotFoundError(f"images {path} not found: {fix}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            names = f.files
-            x = f["images"] if "images" in names else None
-            digits = f["digits"] if "digits" in names else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as e:
-        raise ValueError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
+
+    def check_header(where, shape, dtype):
+        if where.endswith("'images'") and max_images and shape:
+            n = math.prod(shape[:-2]) if len(shape) >= 3 else shape[0]
+            if n > max_images:
+                raise ValueError(
+                    f"{where} holds {n:,} digits, more than the {max_images:,} scored at once: "
+                    "evaluate a sample of them"
+                )
+
+    arrays, names = read_npz(path, ("images", "digits"), fix, check_header)
+    x, digits = arrays["images"], arrays["digits"]
     if x is None:
         raise ValueError(f"{path} has no 'images' array (has {', '.join(names) or 'none'}): {fix}")
     x = check_images(
@@ -132,27 +337,47 @@ def load_images(path):
 
 
 def read_idx(path):
-    """Parses one IDX file (raw or .gz) into a numpy array."""
+    """Parses one IDX file (raw or .gz) of unsigned bytes into a numpy array. The header is
+    checked (against MAX_ARRAY_BYTES, and a raw file's size) before the body is read."""
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
+            head = f.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
+                raise ValueError(f"{path} is not an unsigned-byte IDX file: {FIX}")
+            raw = f.read(4 * head[3])
+            if len(raw) < 4 * head[3]:
+                raise ValueError(
+                    f"{path} is truncated inside its header: download it again, or {FIX}"
+                )
+            dims = tuple(int.from_bytes(raw[i : i + 4], "big") for i in range(0, len(raw), 4))
+            count = math.prod(dims)
+            if count > MAX_ARRAY_BYTES:
+                raise ValueError(
+                    f"{path} claims {dims} bytes ({_size(count)}), more than the "
+                    f"{_size(MAX_ARRAY_BYTES)} read at once: split the data, or {FIX}"
+                )
+            if opener is open:
+                size = os.fstat(f.fileno()).st_size - 4 - len(raw)
+                if size != count:
+                    raise ValueError(
+                        f"{path} is {'truncated' if size < count else 'longer than its header'}: "
+                        f"header says {dims}, file has {size} bytes; download it again, or {FIX}"
+                    )
+            body = f.read(count)
+            extra = f.read(1)
+    except (OSError, EOFError, zlib.error) as e:
         raise ValueError(f"cannot read IDX file {path} ({type(e).__name__}): {FIX}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file: {FIX}")
-    ndim = raw[3]
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    body = raw[4 + 4 * ndim :]
-    if len(body) != int(np.prod(dims)):
+    if len(body) != count or extra:
         raise ValueError(
-            f"{path} is truncated: header says {dims}, file has {len(body)} bytes; "
+            f"{path} is {'truncated' if len(body) < count else 'longer than its header'}: "
+            f"header says {dims}, file has {len(body) + len(extra)}{'+' if extra else ''} bytes; "
             f"download it again, or {FIX}"
         )
     return np.frombuffer(body, np.uint8).reshape(dims)
 
 
-def _read_idx_dir(folder, split):
+def _read_idx_dir(folder, split, log=print):
     prefix = "train" if split == "train" else "t10k"
     found = {}
     for kind, idx in (("images", "idx3"), ("labels", "idx1")):
@@ -165,8 +390,9 @@ def _read_idx_dir(folder, split):
         ]
         if not hits:
             raise ValueError(f"{folder} has no {names[0]}[.gz]: {FIX}")
-        found[kind] = read_idx(hits[0])
-    return _check(found["images"], found["labels"], str(folder))
+        found[kind] = (read_idx(hits[0]), hits[0])
+    (x, x_path), (y, y_path) = found["images"], found["labels"]
+    return _check(x, y, str(x_path), str(y_path), log)
 
 
 def to_float(images):
