@@ -2,6 +2,7 @@
 and the guard that stops a diverged run before any of them (or a checkpoint) records it."""
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -20,21 +21,19 @@ class Writer(keras.callbacks.Callback):
 
 
 class Checkpoints(Writer):
-    """Every `every` epochs: generator/discriminator .h5, a generator SavedModel, resume state.
-    At the end: generator.h5, generator.keras, discriminator.h5 (and the EMA generator).
-    """
+    """Resume state every epoch (the newest `keep_states` kept), so any run can be continued;
+    every `every` epochs also generator/discriminator .h5 (and a generator SavedModel); at the
+    end the final models (`FINAL`, and the EMA generator)."""
+
+    FINAL = ("generator.h5", "generator.keras", "discriminator.h5")
 
     def __init__(self, run_dir, every, keep_states=2, savedmodel=True):
         super().__init__()
-        self.run_dir, self.every, self.keep, self.savedmodel = (
-            Path(run_dir),
-            every,
-            keep_states,
-            savedmodel,
-        )
+        self.run_dir, self.every = Path(run_dir), every
+        self.keep, self.savedmodel = keep_states, savedmodel
 
-    def _save_models(self, tag):
-        gan, d = self.model, self.run_dir
+    def _save_models(self, gan, tag):
+        d = self.run_dir
         atomic_save(gan.generator, d / f"generator{tag}.h5")
         atomic_save(gan.discriminator, d / f"discriminator{tag}.h5")
         if gan.ema_generator is not None:
@@ -45,22 +44,32 @@ class Checkpoints(Writer):
             finally:
                 ema.trainable = False
 
+    def save_final(self, gan):
+        """The end-of-training models; also what completes a run killed while writing them."""
+        self._save_models(gan, "")
+        atomic_save(gan.generator, self.run_dir / "generator.keras")
+
+    @classmethod
+    def finished(cls, run_dir, ema):
+        """True when `run_dir` holds every final model."""
+        names = cls.FINAL + (("generator_ema.h5",) if ema else ())
+        return all((Path(run_dir) / name).exists() for name in names)
+
     def on_epoch_end(self, epoch, logs=None):
         e = epoch + 1
-        if self.failed or e % self.every:
+        if self.failed:
             return
-        self._save_models(f"_e{e:04d}")
-        if self.savedmodel:
-            atomic_save(self.model.generator, self.run_dir / f"generator_e{e:04d}_savedmodel")
+        if e % self.every == 0:
+            self._save_models(self.model, f"_e{e:04d}")
+            if self.savedmodel:
+                atomic_save(self.model.generator, self.run_dir / f"generator_e{e:04d}_savedmodel")
         checkpoints.save_state(self.model, self.run_dir / f"state_e{e:04d}.npz", e)
         for old in sorted(self.run_dir.glob(checkpoints.STATE_GLOB))[: -self.keep]:
             old.unlink()
 
     def on_train_end(self, logs=None):
-        if self.failed:
-            return
-        self._save_models("")
-        atomic_save(self.model.generator, self.run_dir / "generator.keras")
+        if not self.failed:
+            self.save_final(self.model)
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -148,13 +157,15 @@ class SampleGrid(Writer):
             from PIL import Image
 
             images = [Image.open(f).convert("L") for f in frames]
-            images[0].save(
-                self.dir.parent / "progress.gif",
-                save_all=True,
-                append_images=images[1:],
-                duration=300,
-                loop=0,
-            )
+            with files.atomic_path(self.dir.parent / "progress.gif") as tmp:
+                images[0].save(
+                    tmp,
+                    format="GIF",
+                    save_all=True,
+                    append_images=images[1:],
+                    duration=300,
+                    loop=0,
+                )
 
 
 class Evaluate(Writer):
@@ -162,14 +173,19 @@ class Evaluate(Writer):
     `fid_ema`) into history and the progress bar; the best generator so far is kept as
     generator_best.h5. FID depends on n: compare only runs scored with the same n."""
 
-    def __init__(self, run_dir, every, reference_images, n=2000, seed=0, classifier=None):
+    def __init__(self, run_dir, every, reference, n=2000, seed=0, classifier=None):
+        """reference: test digits, or their `metrics.reference_features`; classifier: a loaded
+        one, or a path for `metrics.load_classifier`."""
         super().__init__()
         self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
         from dcgan import metrics
 
         self.metrics = metrics
-        self.classifier = metrics.load_classifier(classifier)
-        self.reference = metrics.reference_features(self.classifier, reference_images)
+        loaded = hasattr(classifier, "predict")
+        self.classifier = classifier if loaded else metrics.load_classifier(classifier)
+        if not isinstance(reference, dict):
+            reference = metrics.reference_features(self.classifier, reference)
+        self.reference = reference
         best = self.run_dir / "best.json"
         self.best = json.loads(best.read_text())["fid"] if best.exists() else float("inf")
 
@@ -203,13 +219,14 @@ class History(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        new = not self.csv.exists() or self.csv.stat().st_size == 0
-        keys = list(logs) if new else read_header(self.csv)[1:]
-        with open(self.csv, "a", newline="") as f:
-            w = csv.writer(f)
-            if new:
-                w.writerow(["epoch", *keys])
-            w.writerow([epoch + 1, *(f"{logs[k]:.6g}" if k in logs else "" for k in keys)])
+        old = self.csv.read_text() if self.csv.exists() else ""
+        keys = read_header(self.csv)[1:] if old.strip() else list(logs)
+        rows = io.StringIO()
+        w = csv.writer(rows)
+        if not old.strip():
+            w.writerow(["epoch", *keys])
+        w.writerow([epoch + 1, *(f"{logs[k]:.6g}" if k in logs else "" for k in keys)])
+        files.write_text(self.csv, old + rows.getvalue())  # whole, or not at all
         plot_history(self.csv, self.png)
 
 
@@ -253,7 +270,8 @@ def plot_history(csv_path, png_path):
     for ax in (a, b):
         ax.set_xlabel("epoch"), ax.legend()
     fig.tight_layout()
-    fig.savefig(png_path, dpi=80)
+    with files.atomic_path(png_path) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
 
 
 def tensorboard(log_dir):

@@ -22,6 +22,15 @@ def atomic_save(model, path):
     return path
 
 
+GROUPS = {
+    "g": "the generator's weights",
+    "d": "the discriminator's weights",
+    "gopt": "the generator's optimizer",
+    "dopt": "the discriminator's optimizer",
+    "ema": "the EMA generator's weights",
+}
+
+
 def _all_variables(gan):
     """Everything resume needs, in a fixed order."""
     # `variables`, not `weights`: D's Dropout layers keep their RNG state there.
@@ -57,23 +66,30 @@ def load_state(gan, path):
             names = sorted(n for n in f.files if n.startswith(f"{k}/"))
             if len(names) != len(vs) and k in ("g", "d"):  # written before RNG state was kept
                 vs = (gan.generator if k == "g" else gan.discriminator).weights
-            if len(names) != len(vs):
-                raise ValueError(f"{path}: {k} has {len(names)} arrays, the model {len(vs)}")
+            shapes = [tuple(f[n].shape) for n in names]
+            if shapes != [tuple(v.shape) for v in vs]:
+                raise ValueError(
+                    f"{path} does not fit this model ({GROUPS[k]} differ): it is from another "
+                    "run or another version; resume the run it belongs to, or start a new one"
+                )
             for v, n in zip(vs, names):
                 v.assign(f[n])
         return int(f["epoch"])
 
 
 def latest_state(run_dir, log=print):
-    """(path, epoch) of the newest state file that reads back, skipping corrupt ones;
-    (None, 0) when there is none."""
+    """(path, epoch) of the newest state file that reads back whole, skipping damaged ones;
+    (None, 0) when there is none. Every array is read, so each zip member's CRC-32 checksum is
+    verified, not only the epoch's."""
     for path in sorted(Path(run_dir).glob(STATE_GLOB), reverse=True):
         try:
-            with np.load(path) as f:
+            with np.load(path, allow_pickle=False) as f:
+                for name in f.files:
+                    f[name]
                 return path, int(f["epoch"])
         except Exception as e:
             log(
-                f"checkpoint {path.name} is unreadable ({type(e).__name__}); falling back to the "
+                f"checkpoint {path.name} is damaged ({type(e).__name__}); falling back to the "
                 "one before"
             )
     return None, 0

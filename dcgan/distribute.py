@@ -2,18 +2,126 @@
 
 import json
 import os
+import signal
+import socket
+import time
 
 import tensorflow as tf
 
+EXAMPLE = (
+    '{"cluster": {"worker": ["hostA:12345", "hostB:12345"]}, '
+    '"task": {"type": "worker", "index": 0}}'
+)
 
-def get_strategy():
+
+def tf_config():
+    """TF_CONFIG, parsed and checked ({} when it is not set). Raises ValueError saying what is
+    wrong with it, so a typo is one line rather than a hang or a TensorFlow traceback."""
+    raw = os.environ.get("TF_CONFIG", "").strip()
+    if not raw:
+        return {}
+    fix = f"set TF_CONFIG like {EXAMPLE}, or unset it to train on this machine alone"
+    try:
+        config = json.loads(raw)
+    except ValueError as e:
+        where = f"{e.msg} at character {e.pos}"
+        raise ValueError(f"TF_CONFIG is not valid JSON ({where}): {fix}") from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not cluster:
+        raise ValueError(f"TF_CONFIG has no 'cluster' object naming the tasks' addresses: {fix}")
+    for kind, addresses in cluster.items():
+        if (
+            not isinstance(addresses, list)
+            or not addresses
+            or not all(isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses)
+        ):
+            raise ValueError(
+                f"TF_CONFIG cluster {kind!r} must be a list of 'host:port' strings, "
+                f"got {addresses!r}: {fix}"
+            )
+    task = config.get("task")
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise ValueError(
+            f"TF_CONFIG task {task!r} must name this machine's type, one of "
+            f"{', '.join(cluster)}, and its index: {fix}"
+        )
+    index, count = task.get("index", 0), len(cluster[task["type"]])
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
+        raise ValueError(
+            f"TF_CONFIG task index {index!r} is out of range: the cluster has {count} "
+            f"{task['type']} task(s), numbered 0 to {count - 1}"
+        )
+    return config
+
+
+def get_strategy(worker_timeout=300.0):
     """MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored over the GPUs when there are
-    any, else the default (one device) strategy."""
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
+    any, else the default (one device) strategy. Raises ValueError for a malformed TF_CONFIG,
+    TimeoutError when the other workers do not come up within `worker_timeout` seconds."""
+    config = tf_config()
+    if config:
+        wait_for_workers(config, worker_timeout)
+        # Joining installs TensorFlow's own SIGINT/SIGTERM handling; ours stays in charge.
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        return strategy
     if tf.config.list_logical_devices("GPU"):
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def _listening(address, timeout=1.0):
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_workers(config, timeout, poll=0.5):
+    """Waits, in Python (so Ctrl-C and SIGTERM work), until every other task of the cluster is
+    up, then returns. Joining the cluster itself waits inside TensorFlow's C++ with no timeout
+    and no way to interrupt it, so the waiting happens here first. Meanwhile this task's own
+    address takes connections, which is how the others see that it is up.
+
+    Raises TimeoutError naming the tasks that did not come up within `timeout` seconds."""
+    kind, index = config["task"]["type"], config["task"].get("index", 0)
+    others = [
+        (f"{k} {i} ({address})", address)
+        for k, addresses in config["cluster"].items()
+        for i, address in enumerate(addresses)
+        if (k, i) != (kind, index)
+    ]
+    mine = config["cluster"][kind][index].rpartition(":")
+    listener = socket.socket(socket.AF_INET6 if ":" in mine[0] else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", int(mine[2])))
+        listener.listen(64)
+    except OSError as e:
+        listener.close()
+        raise ValueError(
+            f"cannot listen on {kind} {index}'s address {mine[0]}:{mine[2]} ({e.strerror}): "
+            "is another process using it? fix TF_CONFIG or stop that process"
+        ) from None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            missing = [name for name, address in others if not _listening(address)]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{', '.join(missing)} did not come up within {timeout:g} s: start every task "
+                    "of TF_CONFIG's cluster with its own task index, or wait longer with "
+                    "--worker-timeout"
+                )
+            time.sleep(poll)
+    finally:
+        listener.close()
 
 
 def best_precision():
@@ -36,7 +144,7 @@ def best_precision():
 
 def is_chief():
     """Only the chief (or worker 0 where there is no chief, or a lone process) writes the run."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    config = tf_config()
     task = config.get("task") or {}
     if not task:
         return True

@@ -53,6 +53,17 @@ def quiet_tensorflow():
     absl.logging.set_verbosity(absl.logging.ERROR)  # Keras's "HDF5 is legacy" notice on every .h5
 
 
+def interrupt_on_sigterm():
+    """SIGTERM (what `kill` and schedulers send) stops a run the way Ctrl-C does: files already
+    written are kept, and the exit code is 130."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_cli(main, argv=None):
     """Runs `main(argv)` and exits; bad input ends in one line on stderr and exit code 2.
 

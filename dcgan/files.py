@@ -12,6 +12,7 @@ import tempfile
 
 NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
 IMAGE_FORMATS = (".png", ".npz")  # what generated digits can be written as: a grid, or the arrays
+LOCK_NAME = ".lock"  # in a run folder while a process trains it
 
 # Each file the project can be pointed at has one flag and one environment variable.
 ENV = {
@@ -84,6 +85,37 @@ def atomic_path(path):
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def lock(folder):
+    """Holds an exclusive lock on `folder` (through a `.lock` file in it) while the block runs,
+    so that two processes never write the same run. The lock goes with the process, however it
+    ends. Raises ValueError when another process holds it."""
+    import fcntl
+
+    path = Path(folder) / LOCK_NAME
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise ValueError(
+            f"{folder} is in use by another dcgan process{who}: wait for it to finish, "
+            "or pick another --out"
+        ) from None
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
 
 
 def write_bytes(path, data):

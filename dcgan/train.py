@@ -5,10 +5,11 @@ python -m dcgan.train --conditional --epochs 8 --data path/to/mnist.npz
 python -m dcgan.train --resume runs/20261124-120000 --epochs 40
 """
 
+import argparse
 import dataclasses
 import sys
 
-from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
+from dcgan.errors import CliParser, UsageError, interrupt_on_sigterm, quiet_tensorflow, run_cli
 from dcgan.files import ENV
 from dcgan.training import ARCHS, NOISE_KINDS, PRECISIONS, TARGET_KINDS, Config
 
@@ -134,37 +135,73 @@ def parser():
         "(--epochs then sets "
         "the new total)",
     )
+    a(
+        "--worker-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="several machines (TF_CONFIG): how long to wait for every worker to join before "
+        "saying which is missing (default: 300)",
+    )
     a("--quiet", action="store_true", help="no progress bar")
     return p
 
 
-def config_from(args):
+# What a resumed run may change: more epochs, data that moved, and how it reports.
+RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout"}
+
+
+def given_flags(argv):
+    """The flags given on the command line (argparse with every default suppressed)."""
+    p = parser()
+    for action in p._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
+
+
+def config_from(args, argv):
     """The Config the flags ask for: a new run's, or the saved one of the run to resume."""
     if not args.resume:
         given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
         return Config(**{k: v for k, v in given.items() if v is not None}).checked()
+    changed = sorted(given_flags(argv) - RESUME_FLAGS)
+    if changed:
+        names = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise UsageError(
+            f"{names} would change the run that --resume continues, which keeps the settings in "
+            f"its config.json: drop {names}, or start a new run (--resume takes --epochs, --data)"
+        )
     cfg = Config.of_run(args.resume)
     if args.epochs is not None:
         cfg.epochs = args.epochs
+    if args.data is not None:  # the same data, moved
+        cfg.data = args.data
     return cfg.checked()
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     try:
-        cfg = config_from(args)
+        cfg = config_from(args, argv)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if not 0 < args.worker_timeout < float("inf"):
+        raise UsageError(
+            f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout}"
+        )
+    interrupt_on_sigterm()
     quiet_tensorflow()
     from dcgan.training import run
 
-    command = " ".join(["python -m dcgan.train", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(["python -m dcgan.train", *argv])
     run_dir = run(
         cfg,
         resume=args.resume,
         verbose=0 if args.quiet else "auto",
         log=lambda m: print(m, file=sys.stderr),
         command=command,
+        worker_timeout=args.worker_timeout,
     )
     print(f"run written to {run_dir}")
     return 0

@@ -7,6 +7,7 @@ directory that explains itself (config first, then everything the run writes).
 `python -m dcgan.train` is a thin command line over this module.
 """
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -64,56 +65,29 @@ class Config:
         return c
 
     def checked(self):
-        """A copy with the arch-dependent defaults filled in and every value checked (without
-        importing TensorFlow: the command line calls this before it loads)."""
+        """A copy with the arch-dependent defaults filled in and every value checked, type and
+        bounds (without importing TensorFlow: the command line calls this before it loads).
+        Raises ValueError naming the flag."""
         c = dataclasses.replace(self)
         for k, v in ARCH_DEFAULTS.get(c.arch, {}).items():
             if getattr(c, k) is None:
                 setattr(c, k, v)
-        for name, choices in (
-            ("arch", ARCHS),
-            ("labels", TARGET_KINDS),
-            ("noise", NOISE_KINDS),
-            ("precision", PRECISIONS),
-        ):
-            if getattr(c, name) not in choices:
-                raise ValueError(
-                    f"--{name} {getattr(c, name)!r} is not one of {', '.join(choices)}"
-                )
-        for name in (
-            "epochs",
-            "batch_size",
-            "latent_dim",
-            "save_every",
-            "sample_every",
-            "steps_per_execution",
-        ):
-            if getattr(c, name) < 1:
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}"
-                )
-        for name in ("steps_per_epoch", "eval_every", "eval_samples"):
-            if getattr(c, name) is not None and getattr(c, name) < 1:
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}"
-                )
-        if c.batch_size < 2 or c.batch_size % 2:
+        for f in dataclasses.fields(c):
+            _check_field(f.name, getattr(c, f.name))
+        if c.batch_size % 2:
             raise ValueError(
                 f"--batch-size {c.batch_size} must be even (half real, half generated)"
             )
-        if not c.lr > 0 or not 0 <= c.beta1 < 1:
-            raise ValueError(f"--lr must be > 0 and --beta1 in [0, 1), got {c.lr} and {c.beta1}")
         if c.conditional and c.arch != "dcgan":
             raise ValueError(
                 f"--conditional works with --arch dcgan, not {c.arch}: drop one of them"
             )
-        if c.ema is not None and not 0 < c.ema < 1:
-            raise ValueError(f"--ema must be a decay in (0, 1) such as 0.999, got {c.ema}")
         return c
 
     @classmethod
     def of_run(cls, run_dir):
-        """The Config a run directory was trained with (its config.json). Raises ValueError."""
+        """The checked Config a run directory was trained with (its config.json). Raises
+        ValueError for a folder without one, or one that is malformed or edited out of bounds."""
         path = Path(run_dir) / "config.json"
         try:
             saved = json.loads(path.read_text())
@@ -122,8 +96,62 @@ class Config:
                 f"{run_dir} is not a run directory (no readable config.json): "
                 "pass --resume a folder written by dcgan.train"
             ) from None
+        if not isinstance(saved, dict):
+            raise ValueError(f"{path} is not a dcgan run's config (not a JSON object): restore it")
         fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in saved.items() if k in fields})
+        try:
+            return cls(**{k: v for k, v in saved.items() if k in fields}).checked()
+        except ValueError as e:
+            raise ValueError(f"{path} does not hold a usable config ({e}): restore it") from None
+
+
+# Each setting: (type, lowest, highest, can it be None). The bounds keep every run buildable on
+# one machine and inside what TensorFlow's seeds and shapes take.
+BOUNDS = {
+    "epochs": (int, 1, 1_000_000, False),
+    "batch_size": (int, 2, 65_536, False),
+    "latent_dim": (int, 1, 4_096, False),
+    "lr": (float, 0.0, float("inf"), False),  # exclusive at both ends: > 0 and finite
+    "beta1": (float, 0.0, 1.0, False),  # [0, 1)
+    "seed": (int, 0, 2**32 - 1, False),  # keras.utils.set_random_seed's range
+    "steps_per_epoch": (int, 1, 10**9, True),
+    "save_every": (int, 1, 1_000_000, False),
+    "sample_every": (int, 1, 1_000_000, False),
+    "ema": (float, 0.0, 1.0, True),  # exclusive at both ends
+    "steps_per_execution": (int, 1, 10_000, False),
+    "eval_every": (int, 1, 1_000_000, True),
+    "eval_samples": (int, 50, 100_000, False),  # FID of fewer digits is noise
+}
+CHOICES = {"arch": ARCHS, "labels": TARGET_KINDS, "noise": NOISE_KINDS, "precision": PRECISIONS}
+OPEN = {"lr": (True, True), "beta1": (False, True), "ema": (True, True)}  # exclusive ends
+
+
+def _check_field(name, value):
+    flag = "--" + name.replace("_", "-")
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise ValueError(f"{flag} {value!r} is not one of {', '.join(CHOICES[name])}")
+    elif name in BOUNDS:
+        kind, low, high, optional = BOUNDS[name]
+        if value is None and optional:
+            return
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or (kind is int and not isinstance(value, int)) or value != value:
+            what = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{flag} must be {what}, got {value!r}")
+        low_open, high_open = OPEN.get(name, (False, False))
+        if value < low or (low_open and value == low):
+            bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+            raise ValueError(f"{flag} must be {bound}, got {value!r}")
+        if value > high or (high_open and value == high):
+            bound = f"less than {high:g}" if high_open else f"at most {high:,}"
+            bound = "finite" if high == float("inf") else bound
+            raise ValueError(f"{flag} must be {bound}, got {value!r}")
+    elif name in ("conditional", "jit_compile"):
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag} must be true or false, got {value!r}")
+    elif value is not None and not isinstance(value, str):  # data, out
+        raise ValueError(f"{flag} must be a path, got {value!r}")
 
 
 def build(cfg, strategy):
@@ -174,20 +202,24 @@ def build(cfg, strategy):
 # --- the steps of `run`, in the order it takes them -----------------------------------------
 
 
-def find_resume_state(run_dir, epochs, log=print):
-    """(state file, epoch) to resume `run_dir` from; ValueError if there is none, or if the run
-    already has `epochs` epochs."""
-    from dcgan.checkpoints import latest_state
+def find_resume_state(run_dir, log=print):
+    """(state file or None, epoch) to resume `run_dir` from: its newest state file that reads
+    back whole, or (None, 0) for a run that stopped before its first one. Raises ValueError for
+    a folder that is not a run, or whose every state file is damaged."""
+    from dcgan.checkpoints import STATE_GLOB, latest_state
 
     run_dir = Path(run_dir)
-    state, epoch = latest_state(run_dir, log) if run_dir.is_dir() else (None, 0)
-    if not (run_dir / "config.json").exists() or state is None:
+    if not (run_dir / "config.json").is_file():
         raise ValueError(
-            f"{run_dir} is not a run with a complete checkpoint (config.json and "
-            "state_eNNNN.npz): pass --resume a run directory written by dcgan.train"
+            f"{run_dir} is not a run (no config.json): pass --resume a run directory written "
+            "by dcgan.train"
         )
-    if epoch >= epochs:
-        raise ValueError(f"{run_dir} already has {epoch} epochs: pass a larger --epochs to go on")
+    state, epoch = latest_state(run_dir, log)
+    if state is None and any(run_dir.glob(STATE_GLOB)):
+        raise ValueError(
+            f"{run_dir}: every checkpoint (state_eNNNN.npz) is damaged, so the run cannot go on: "
+            "start a new run"
+        )
     return state, epoch
 
 
@@ -226,11 +258,20 @@ def check_replicas(cfg, strategy):
 
 
 def make_run_dir(out):
-    """A new run directory at `out` (default runs/<timestamp>), checked to be writable."""
+    """A new run directory at `out` (default runs/<timestamp>), checked to be writable. A folder
+    that exists must be empty: a run there is continued with --resume, and anything else in it
+    is someone's and stays untouched."""
     path = Path(out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     if (path / "config.json").exists():
         raise ValueError(
             f"{path} already holds a run: continue it with --resume {path} or pick another --out"
+        )
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} is a file: pick a new or empty folder")
+    if path.is_dir() and any(p.name != files.LOCK_NAME for p in path.iterdir()):
+        raise ValueError(
+            f"--out {path} is a folder with other files in it, not a dcgan run: "
+            "pick a new or empty folder, so nothing of yours is overwritten"
         )
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -275,7 +316,16 @@ def truncate_history(csv_path, epochs):
         files.write_text(csv_path, "".join(lines[: 1 + epochs]))
 
 
-def make_callbacks(cfg, run_dir, chief, test_images=None):
+def prepare_evaluation(cfg, log=print):
+    """(classifier, reference features) for `eval_every`, loaded before anything is written."""
+    from dcgan import data, metrics
+
+    classifier = metrics.load_classifier()
+    test_images, test_digits, _ = data.load(cfg.data, "test", log=lambda m: None)
+    return classifier, metrics.reference_features(classifier, test_images, labels=test_digits)
+
+
+def make_callbacks(cfg, run_dir, chief, evaluation=None):
     """(NaN guard, callbacks in the order they must run at each epoch's end):
     - the guard first: it judges the epoch and silences every writer when the weights went bad;
     - `Evaluate` before the loggers, so its FID reaches history.csv and TensorBoard;
@@ -284,7 +334,16 @@ def make_callbacks(cfg, run_dir, chief, test_images=None):
     from dcgan import callbacks as cb
 
     evaluate = (
-        [cb.Evaluate(run_dir, cfg.eval_every, test_images, n=cfg.eval_samples, seed=cfg.seed + 2)]
+        [
+            cb.Evaluate(
+                run_dir,
+                cfg.eval_every,
+                evaluation[1],
+                cfg.eval_samples,
+                cfg.seed + 2,
+                evaluation[0],
+            )
+        ]
         if cfg.eval_every
         else []
     )
@@ -298,48 +357,36 @@ def make_callbacks(cfg, run_dir, chief, test_images=None):
     return guard, [guard, *evaluate, *loggers, checkpoints, grids]
 
 
-def prepare_run_dir(cfg, resume, source, n_images, steps, strategy, command=None):
+def choose_run_dir(cfg, resume):
     """(run directory, is this process the chief). Only the chief writes the run directory;
     every other worker of a multi-worker run writes the same files into a scratch folder of
     its own (its weights equal the chief's; a test compares them) and, on resume, reads its
     state from the chief's run directory, so all workers start from the same checkpoint."""
-    import keras
-    import tensorflow as tf
-
     from dcgan.distribute import is_chief
 
-    chief = is_chief()
-    if not chief:
-        run_dir = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
-    elif resume:
-        return Path(resume), chief
+    if not is_chief():
+        return Path(tempfile.mkdtemp(prefix="dcgan-worker-")), False
+    return (Path(resume) if resume else make_run_dir(cfg.out)), True
+
+
+def write_run_config(run_dir, cfg, resume, **facts):
+    """config.json of a new run; a resumed run's gets only what may change: epochs and data."""
+    if resume and run_dir == Path(resume):
+        saved = json.loads((run_dir / "config.json").read_text())
+        saved.update(epochs=cfg.epochs, data=cfg.data, data_source=facts["data_source"])
+        files.write_text(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     else:
-        run_dir = make_run_dir(cfg.out)
-    write_config(
-        run_dir,
-        cfg,
-        data_source=source,
-        train_images=n_images,
-        steps_per_epoch=steps,
-        replicas=strategy.num_replicas_in_sync,
-        strategy=type(strategy).__name__,
-        tensorflow=tf.__version__,
-        keras=keras.__version__,
-        command=command,
-    )
-    return run_dir, chief
+        write_config(run_dir, cfg, **facts)
 
 
-def restore(gan, state, run_dir, chief, strategy):
-    """Loads resume state into the built GAN; the chief cuts history.csv back to it."""
+def restore(gan, state, strategy):
+    """Loads resume state (None: a run stopped before its first) into the built GAN; reads
+    only, so a state file that does not fit leaves the run folder as it was."""
     from dcgan.checkpoints import load_state
 
-    with (
-        strategy.scope()
-    ):  # load_state builds the optimizers: their slots are distributed variables
-        epoch = load_state(gan, state)
-    if chief:
-        truncate_history(Path(run_dir) / "history.csv", epoch)
+    if state is not None:
+        with strategy.scope():  # load_state builds the optimizers: their slots are distributed
+            load_state(gan, state)
 
 
 def diverged(epoch, run_dir):
@@ -360,56 +407,100 @@ def diverged(epoch, run_dir):
     )
 
 
-def run(cfg, resume=None, verbose="auto", log=print, command=None):
+def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeout=300.0):
     """Trains a DCGAN as `cfg` says.
+
+    Every setting, the data, TF_CONFIG and the classifier (for `eval_every`) are checked, and
+    the GAN is built, before the first file is written, so a run that cannot start leaves
+    nothing behind.
 
     Args:
         cfg: a `Config`.
         resume: a run directory to continue from its newest readable checkpoint (then `cfg`
-            should be `Config.of_run(resume)`, with a larger `epochs` if wanted).
+            should be `Config.of_run(resume)`, with a larger `epochs` or another `data` if
+            wanted). A run that was killed while writing its final models is completed.
         verbose: Keras's progress bar setting ("auto", 0, 1, 2).
-        log: where progress lines go.
+        log: where notes and warnings go (the start banner is printed).
         command: the command line that started the run, kept in config.json.
+        worker_timeout: several machines: seconds to wait for every worker to join.
     Returns:
         The run directory (a `Path`).
     Raises:
         ValueError: a bad setting, data that does not fit it, a run directory that cannot be
-            used, or a run that diverged (its last good checkpoint is kept).
+            used (or that another process is training), or a run that diverged (its last good
+            checkpoint is kept).
         FileNotFoundError: no such data (or no classifier for `eval_every`).
     """
+    import keras
+    import tensorflow as tf
+
+    from dcgan import callbacks as cb
     from dcgan import data
-    from dcgan.distribute import get_strategy
+    from dcgan.distribute import get_strategy, tf_config
 
     cfg = cfg.resolved()
-    state, start_epoch = find_resume_state(resume, cfg.epochs, log) if resume else (None, 0)
+    tf_config()
+    state, start_epoch = find_resume_state(resume, log) if resume else (None, 0)
+    if start_epoch >= cfg.epochs and cb.Checkpoints.finished(resume, cfg.ema):
+        raise ValueError(
+            f"{resume} already has {start_epoch} epochs and its final models: pass a larger "
+            "--epochs to go on"
+        )
     x, y, source = load_training_data(cfg, log)
-    test_images = data.load(cfg.data, "test", log=lambda m: None)[0] if cfg.eval_every else None
-    strategy = get_strategy()
+    evaluation = prepare_evaluation(cfg, log) if cfg.eval_every else None
+    strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
     steps = steps_per_epoch(cfg, len(x))
-    run_dir, chief = prepare_run_dir(cfg, resume, source, len(x), steps, strategy, command)
     gan = build(cfg, strategy)
-    if state is not None:
-        restore(gan, state, run_dir, chief, strategy)
-        log(f"resuming {resume} from {state.name} (epoch {start_epoch})")
-    banner = summary(cfg, gan, run_dir, source, strategy)
-    print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
-    files.write_text(run_dir / "summary.txt", banner + "\n")
-    guard, callbacks = make_callbacks(cfg, run_dir, chief, test_images)
-    # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the epochs
-    # done, so a resumed run sees the batches it would have seen.
-    ds = data.make_dataset(
-        x, cfg.batch_size // 2, seed=cfg.seed, repeat=True, digits=y if cfg.conditional else None
-    ).skip(start_epoch * steps)
-    gan.fit(
-        ds,
-        epochs=cfg.epochs,
-        initial_epoch=start_epoch,
-        steps_per_epoch=steps,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,
-    )
+    restore(gan, state, strategy)
+    with contextlib.ExitStack() as held:
+        run_dir, chief = choose_run_dir(cfg, resume)
+        if chief:  # before anything is written: one process per run folder
+            held.enter_context(files.lock(run_dir))
+        write_run_config(
+            run_dir,
+            cfg,
+            resume,
+            data_source=source,
+            train_images=len(x),
+            steps_per_epoch=steps,
+            replicas=strategy.num_replicas_in_sync,
+            strategy=type(strategy).__name__,
+            tensorflow=tf.__version__,
+            keras=keras.__version__,
+            command=command,
+        )
+        if resume:
+            if chief:
+                truncate_history(run_dir / "history.csv", start_epoch)
+            start = state.name if state else "its start"
+            log(f"resuming {resume} from {start} (epoch {start_epoch})")
+        if start_epoch >= cfg.epochs:  # killed while writing its final models: finish them
+            cb.Checkpoints(run_dir, cfg.save_every).save_final(gan)
+            log(f"{run_dir} had all {start_epoch} epochs; its final models are now written")
+            return run_dir
+        banner = summary(cfg, gan, run_dir, source, strategy)
+        print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
+        files.write_text(run_dir / "summary.txt", banner + "\n")
+        guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
+        # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the
+        # epochs done, so a resumed run sees the batches it would have seen.
+        ds = data.make_dataset(
+            x,
+            cfg.batch_size // 2,
+            seed=cfg.seed,
+            repeat=True,
+            digits=y if cfg.conditional else None,
+        ).skip(start_epoch * steps)
+        gan.fit(
+            ds,
+            epochs=cfg.epochs,
+            initial_epoch=start_epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
     if guard.bad_epoch is not None:
         raise diverged(guard.bad_epoch, run_dir)
     return run_dir

@@ -64,7 +64,8 @@ def tiny_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
-    """Two epochs of 3 steps with EMA and an FID check after each: every file a run writes.
+    """Two epochs of 3 steps with EMA, an FID check after each and models saved every 2
+    epochs (resume state every epoch): every file a run writes.
     Tests read it; one that changes it works on a copy."""
     out = tmp_path_factory.mktemp("trained") / "run"
     cmd = [
@@ -80,7 +81,7 @@ def trained_run(tmp_path_factory):
         "--data",
         "sample",
         "--save-every",
-        "1",
+        "2",
         "--ema",
         "0.9",
         "--eval-every",

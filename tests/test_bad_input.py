@@ -6,6 +6,7 @@ rows marked SUB run the real `python -m dcgan.<cli>`. Cases already checked else
 repeated: see test_train_cli.py, test_generate.py and test_metrics.py for the others.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ CASES = [
     # train: counts and choices
     ("train", ["--steps-per-epoch", "0"], ["--steps-per-epoch must be at least 1"], None),
     ("train", ["--save-every", "-1"], ["--save-every must be at least 1"], None),
-    ("train", ["--lr", "-1"], ["--lr must be > 0"], None),
+    ("train", ["--lr", "-1"], ["--lr must be greater than 0"], None),
     ("train", ["--precision", "fp8"], ["invalid choice: 'fp8'", "float32"], None),
     ("train", ["--conditional", "--arch", "mlp"], ["--conditional works with --arch dcgan"], None),
     (
@@ -49,10 +50,42 @@ CASES = [
         None,
     ),
     ("train", ["--resume", "{empty_dir}"], ["not a run directory", "pass --resume"], SUB),
+    # train: never touch what the user owns; no dead ends (every flag checked before a write)
+    ("train", ["--out", "{user_folder}"], ["not a dcgan run", "pick a new or empty folder"], None),
+    ("train", ["--out", "{a_file}"], ["is a file", "pick a new or empty folder"], None),
+    ("train", ["--seed", "-1"], ["--seed must be at least 0"], None),
+    ("train", ["--seed", "4294967296"], ["--seed must be at most 4,294,967,295"], None),
+    ("train", ["--latent-dim", "100000"], ["--latent-dim must be at most 4,096"], None),
+    ("train", ["--batch-size", "1000000"], ["--batch-size must be at most 65,536"], None),
+    ("train", ["--eval-samples", "1"], ["--eval-samples must be at least 50"], None),
+    ("train", ["--lr", "inf"], ["--lr must be finite"], None),
+    ("train", ["--lr", "nan"], ["--lr must be a number"], None),
+    ("train", ["--ema", "1"], ["--ema must be less than 1"], None),
+    ("train", ["--epochs", "10000000"], ["--epochs must be at most 1,000,000"], None),
+    # train --resume: settings come from the run; its config.json and state must fit
     (
         "train",
-        ["--resume", "{config_only_run}"],
-        ["not a run with a complete checkpoint", "pass --resume"],
+        ["--resume", "{run}", "--lr", "0.1"],
+        ["--lr would change the run", "drop --lr"],
+        None,
+    ),
+    (
+        "train",
+        ["--resume", "{config_only_run}", "--seed", "3", "--arch", "mlp"],
+        ["--arch, --seed"],
+        None,
+    ),
+    ("train", ["--resume", "{malformed_config_run}"], ["no readable config.json"], None),
+    (
+        "train",
+        ["--resume", "{edited_config_run}"],
+        ["--epochs must be a whole number", "restore it"],
+        None,
+    ),
+    (
+        "train",
+        ["--resume", "{other_model_run}", "--epochs", "2"],
+        ["does not fit this model", "the generator's weights"],
         None,
     ),
     (
@@ -143,6 +176,22 @@ def paths(tiny_run, tmp_path_factory):
     (p.setdefault("a_file", d / "a_file")).write_text("a file, not a folder\n")
     (p.setdefault("config_only_run", d / "config_only")).mkdir()
     shutil.copy(tiny_run / "config.json", p["config_only_run"])
+    user = p.setdefault("user_folder", d / "users_own")
+    user.mkdir()
+    (user / "generator.h5").write_text("the user's own file\n")
+    (user / "history.csv").write_text("epoch,mine\n1,2\n")
+    config = json.loads((tiny_run / "config.json").read_text())
+    for name, change in (
+        ("malformed", None),
+        ("edited", {"epochs": "ten"}),
+        ("other_model", {"latent_dim": 64}),
+    ):
+        folder = p.setdefault(
+            f"{name}_config_run" if name != "other_model" else "other_model_run", d / name
+        )
+        shutil.copytree(tiny_run, folder)
+        text = "{not json" if change is None else json.dumps({**config, **change})
+        (folder / "config.json").write_text(text)
 
     wrong = keras.Sequential([keras.Input((100,)), keras.layers.Dense(10)])
     wrong.save(p.setdefault("wrong_shape_h5", d / "wrong_shape.h5"))
@@ -188,7 +237,7 @@ def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch
         argv.append("--quiet")
     monkeypatch.chdir(tmp_path)  # default outputs (runs/..., grid.png) would land here
     monkeypatch.delenv("DCGAN_DATA", raising=False)
-    before = snapshot(paths["run"], tiny_run, paths["empty_dir"], paths["config_only_run"])
+    before = snapshot(*watched(paths, tiny_run))
     if how == SUB:
         p = subprocess.run(
             [sys.executable, "-m", f"dcgan.{cli}", *argv],
@@ -210,7 +259,49 @@ def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for w in words:
         assert w in lines[0], (w, lines[0])
-    assert (
-        snapshot(paths["run"], tiny_run, paths["empty_dir"], paths["config_only_run"]) == before
-    ), "bad input changed an existing run"
+    assert snapshot(*watched(paths, tiny_run)) == before, "bad input changed an existing run"
     assert not list(tmp_path.iterdir()), "bad input wrote something"
+
+
+def watched(paths, tiny_run):
+    """The folders that no bad input may change."""
+    names = (
+        "run",
+        "empty_dir",
+        "config_only_run",
+        "user_folder",
+        "malformed_config_run",
+        "edited_config_run",
+        "other_model_run",
+    )
+    return [tiny_run, *(paths[n] for n in names)]
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("{not json", ["TF_CONFIG is not valid JSON"]),
+        ('["worker"]', ["TF_CONFIG has no 'cluster' object"]),
+        ('{"cluster": {"worker": "localhost:1"}}', ["must be a list of 'host:port' strings"]),
+        (
+            '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "chief"}}',
+            ["must name this machine's type"],
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, '
+            '"task": {"type": "worker", "index": 2}}',
+            ["task index 2 is out of range", "numbered 0 to 1"],
+        ),
+    ],
+)
+def test_bad_tf_config(value, words, paths, tiny_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TF_CONFIG", value)
+    before = snapshot(*watched(paths, tiny_run))
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, ["--data", "sample", "--epochs", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    assert snapshot(*watched(paths, tiny_run)) == before and not list(tmp_path.iterdir())

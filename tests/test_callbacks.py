@@ -56,7 +56,7 @@ def test_every_saved_generator_loads_ready_to_fine_tune(trained_run):
     for name in (
         "generator.h5",
         "generator_ema.h5",
-        "generator_e0001.h5",
+        "generator_e0002.h5",
         "generator_ema_e0002.h5",
         "generator_best.h5",
     ):

@@ -55,8 +55,8 @@ serve = saved.signatures["serving_default"]
 specs = serve.structured_input_signature[1]
 expected = [(None,), (None, 100)] if conditional else [(None, 100)]
 assert sorted(tuple(s.shape) for s in specs.values()) == expected, specs
-inputs = {name: tf.constant(digits if spec.dtype.is_integer else z) for name, spec in specs.items()}
-outputs = serve(**inputs)
+named = {name: tf.constant(digits if spec.dtype.is_integer else z) for name, spec in specs.items()}
+outputs = serve(**named)
 assert len(outputs) == 1, list(outputs)
 from_saved = check_images(list(outputs.values())[0], "SavedModel serving_default")
 h5 = keras.models.load_model(run / same_as).predict(inputs, verbose=0)

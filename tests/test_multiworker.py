@@ -169,3 +169,42 @@ def test_two_workers_train_kill_and_resume(tmp_path):
     # and they end where the uninterrupted run ended
     for name in ("generator.h5", "discriminator.h5"):
         assert_same_weights(straight / name, killed / name)
+
+
+def lone_worker(tmp_path, *flags):
+    """Worker 0 of a two-worker cluster whose worker 1 never starts."""
+    cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
+    config = {"cluster": cluster, "task": {"type": "worker", "index": 0}}
+    env = cli_env(TF_CONFIG=json.dumps(config), TMPDIR=str(tmp_path))
+    args = [*ARGS, "--out", str(tmp_path / "run"), *flags]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcgan.train", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, cluster["worker"][1]
+
+
+def test_a_missing_worker_is_named_after_a_bounded_wait(tmp_path):
+    proc, missing = lone_worker(tmp_path, "--worker-timeout", "3")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines() == [err.strip()] and "Traceback" not in err
+    assert f"worker 1 ({missing}) did not come up within 3 s" in err
+    assert not (tmp_path / "run").exists(), "nothing is written before the cluster is up"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_waiting_worker_stops_at_once_on_a_signal(tmp_path, sig):
+    proc, _ = lone_worker(tmp_path, "--worker-timeout", "600")
+    time.sleep(15)  # past TensorFlow's start-up: waiting for worker 1
+    assert proc.poll() is None, proc.communicate()
+    start = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 10
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists()

@@ -64,7 +64,9 @@ def test_run_directory_explains_itself(run_dir):
         "progress.gif",
         "samples/epoch_0001.png",
         "samples/epoch_0002.png",
-        "generator_e0001.h5",
+        "state_e0001.npz",
+        "state_e0002.npz",
+        "generator_e0002.h5",
         "discriminator_e0002.h5",
         "generator_e0002_savedmodel/saved_model.pb",
         "generator.h5",
@@ -73,6 +75,8 @@ def test_run_directory_explains_itself(run_dir):
         "generator_ema.h5",
     ):
         assert (run_dir / name).exists(), name
+    # Resume state every epoch; model exports keep --save-every.
+    assert not (run_dir / "generator_e0001.h5").exists()
     assert not list(run_dir.glob(".*.tmp*")), "no temporary files left behind"
 
 
@@ -108,7 +112,7 @@ def test_resume_continues_history(run_dir, tmp_path):
     (copy / "state_e0002.npz").write_bytes(b"corrupt")  # the newest checkpoint is broken
     p = cli("--resume", str(copy), "--epochs", "3", "--quiet")
     assert p.returncode == 0, p.stderr
-    assert "state_e0002.npz is unreadable" in p.stderr and "epoch 1" in p.stderr
+    assert "state_e0002.npz is damaged" in p.stderr and "epoch 1" in p.stderr
     assert [r["epoch"] for r in csv.DictReader(open(copy / "history.csv"))] == ["1", "2", "3"]
 
 
