@@ -51,12 +51,23 @@ def shipped(name):
 
 def resolve(name, given=None):
     """(path, where it came from) for a file the user can name by flag or environment variable:
-    the flag's value, else $ENV[name], else the shipped file."""
+    the flag's value, else $ENV[name], else the shipped file.
+
+    A SavedModel folder runs whatever graph it holds, so one is only taken when named
+    explicitly (a flag, or a library call): from an environment variable it raises ValueError.
+    Keras files (.h5, .keras) are loaded in Keras's safe mode and may come from anywhere."""
     if given:
         return Path(given).expanduser(), "flag"
     env = os.environ.get(ENV[name])
     if env:
-        return Path(env).expanduser(), f"${ENV[name]}"
+        path = Path(env).expanduser()
+        if path.is_dir():
+            raise ValueError(
+                f"${ENV[name]} points at the folder {path}, a SavedModel that would run whatever "
+                "graph it holds: name it explicitly with the command's flag, or point "
+                f"${ENV[name]} at a .h5 or .keras file"
+            )
+        return path, f"${ENV[name]}"
     return shipped(name), "shipped"
 
 

@@ -258,10 +258,27 @@ def check_replicas(cfg, strategy):
 
 
 def make_run_dir(out):
-    """A new run directory at `out` (default runs/<timestamp>), checked to be writable. A folder
-    that exists must be empty: a run there is continued with --resume, and anything else in it
-    is someone's and stays untouched."""
-    path = Path(out or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    """A new run directory at `out` (default runs/<timestamp>), checked (`check_new_run_dir`)
+    and made writable."""
+    path = check_new_run_dir(Path(out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ValueError(
+            f"cannot write the run directory {path} ({e.strerror}): pick another --out"
+        ) from None
+    return path
+
+
+def check_new_run_dir(path):
+    """`path` if a new run may go there (writes nothing): a folder that exists must be empty; a
+    run there is continued with --resume, and anything else in it is someone's and stays
+    untouched."""
+    if path is None:
+        return None
+    path = Path(path)
     if (path / "config.json").exists():
         raise ValueError(
             f"{path} already holds a run: continue it with --resume {path} or pick another --out"
@@ -273,14 +290,6 @@ def make_run_dir(out):
             f"--out {path} is a folder with other files in it, not a dcgan run: "
             "pick a new or empty folder, so nothing of yours is overwritten"
         )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as e:
-        raise ValueError(
-            f"cannot write the run directory {path} ({e.strerror}): pick another --out"
-        ) from None
     return path
 
 
@@ -440,6 +449,8 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
 
     cfg = cfg.resolved()
     tf_config()
+    if not resume:
+        check_new_run_dir(cfg.out)
     state, start_epoch = find_resume_state(resume, log) if resume else (None, 0)
     if start_epoch >= cfg.epochs and cb.Checkpoints.finished(resume, cfg.ema):
         raise ValueError(

@@ -48,3 +48,15 @@ def test_resolve_flag_then_environment_then_shipped(monkeypatch):
         monkeypatch.setenv(variable, "from_env.h5")
         assert files.resolve(name) == (files.Path("from_env.h5"), f"${variable}")
         assert files.resolve(name, "flag.h5")[1] == "flag"
+
+
+def test_a_savedmodel_is_never_taken_from_the_environment(tmp_path, monkeypatch):
+    folder = tmp_path / "generator_savedmodel"
+    folder.mkdir()
+    for name, variable in files.ENV.items():
+        if name == "data":
+            continue
+        monkeypatch.setenv(variable, str(folder))
+        with pytest.raises(ValueError, match=f"\\${variable} points at the folder .*explicitly"):
+            files.resolve(name)
+        assert files.resolve(name, str(folder)) == (folder, "flag")  # named: the user's choice

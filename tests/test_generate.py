@@ -207,3 +207,15 @@ def test_default_model_is_the_shipped_one(monkeypatch):
     monkeypatch.setenv("DCGAN_GENERATOR", "elsewhere.keras")
     assert files.resolve("generator")[0].name == "elsewhere.keras"
     assert files.resolve("generator", "given.h5")[0].name == "given.h5"
+
+
+def test_a_savedmodel_named_only_by_the_environment_is_refused(tmp_path, capfd, monkeypatch):
+    folder, work = tmp_path / "generator_savedmodel", tmp_path / "work"
+    folder.mkdir()
+    work.mkdir()
+    (folder / "saved_model.pb").write_bytes(b"whatever graph")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("DCGAN_GENERATOR", str(folder))
+    code, _, err = in_process("-n", 4, capfd=capfd)
+    assert_usage_error(code, err, work)
+    assert "$DCGAN_GENERATOR points at the folder" in err and "explicitly" in err

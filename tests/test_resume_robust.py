@@ -60,8 +60,8 @@ def test_a_run_killed_during_its_final_save_is_completed_by_resume(run_copy, cap
 
 
 def test_two_processes_cannot_train_one_run(run_copy, capsys):
-    before = sorted((p.name, p.stat().st_mtime_ns) for p in run_copy.iterdir())
     with files.lock(run_copy):
+        before = sorted((p.name, p.stat().st_mtime_ns) for p in run_copy.iterdir())
         code, err = run_train(["--resume", run_copy, "--epochs", "3", "--quiet"], capsys)
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert "in use by another dcgan process (pid" in err
