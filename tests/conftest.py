@@ -102,3 +102,19 @@ def trained_run(tmp_path_factory):
 def tiny_conditional_run(tmp_path_factory):
     """The same tiny run with --conditional: two-input generator and discriminator."""
     return _tiny(tmp_path_factory, "--conditional")
+
+
+# The fast path (`pytest -m "not slow"`) leaves out what trains for more than a few steps, runs
+# notebooks, several processes or a browser; CI runs everything.
+SLOW_FIXTURES = {"trained_run", "tiny_conditional_run"}
+SLOW_FILES = {"test_notebooks.py", "test_nan.py", "test_distribute.py", "test_resume_robust.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if (
+            SLOW_FIXTURES & set(item.fixturenames)
+            or item.path.name in SLOW_FILES
+            or item.get_closest_marker("browser")
+        ):
+            item.add_marker(pytest.mark.slow)

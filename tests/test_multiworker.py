@@ -22,19 +22,7 @@ from conftest import REPO, cli_env
 
 pytestmark = pytest.mark.slow
 
-ARGS = [
-    "--epochs",
-    "3",
-    "--steps-per-epoch",
-    "3",
-    "--batch-size",
-    "32",
-    "--data",
-    "sample",
-    "--save-every",
-    "1",
-    "--quiet",
-]
+ARGS = "--epochs 3 --steps-per-epoch 3 --batch-size 32 --data sample --save-every 1 --quiet".split()
 TIMEOUT = 300
 
 

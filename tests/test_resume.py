@@ -12,21 +12,8 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARGS = [
-    "--epochs",
-    "3",
-    "--steps-per-epoch",
-    "12",
-    "--batch-size",
-    "32",
-    "--data",
-    "sample",
-    "--save-every",
-    "1",
-    "--ema",
-    "0.9",
-    "--quiet",
-]
+ARGS = "--epochs 3 --steps-per-epoch 12 --batch-size 32 --data sample --save-every 1 --ema 0.9"
+ARGS = [*ARGS.split(), "--quiet"]
 
 
 def train(*args):
