@@ -107,7 +107,13 @@ def tiny_conditional_run(tmp_path_factory):
 # The fast path (`pytest -m "not slow"`) leaves out what trains for more than a few steps, runs
 # notebooks, several processes or a browser; CI runs everything.
 SLOW_FIXTURES = {"trained_run", "tiny_conditional_run"}
-SLOW_FILES = {"test_notebooks.py", "test_nan.py", "test_distribute.py", "test_resume_robust.py"}
+SLOW_FILES = {
+    "test_notebooks.py",
+    "test_nan.py",
+    "test_distribute.py",
+    "test_resume_robust.py",
+    "test_load_anywhere.py",
+}
 
 
 def pytest_collection_modifyitems(config, items):
