@@ -250,6 +250,8 @@ def _read_member(zf, info, where, fix, check_header):
                     f"{where} claims an array of shape {shape} {dtype} ({_size(nbytes)}), more "
                     f"than the {_size(MAX_ARRAY_BYTES)} read at once: split the data, or {fix}"
                 )
+            if check_header is not None:
+                check_header(where, shape, dtype)
             left = info.file_size - f.tell()
             if nbytes > left:
                 raise ValueError(
@@ -257,8 +259,6 @@ def _read_member(zf, info, where, fix, check_header):
                     f"({_size(nbytes)}) but the member holds {_size(max(left, 0))}; write it "
                     f"again, or {fix}"
                 )
-            if check_header is not None:
-                check_header(where, shape, dtype)
             out = np.empty(count, dtype)
             if nbytes:
                 buf, got = out.view(np.uint8), 0
@@ -309,7 +309,8 @@ def load_images(path, max_images=None):
 
     def check_header(where, shape, dtype):
         if where.endswith("'images'") and max_images and shape:
-            n = math.prod(shape[:-2]) if len(shape) >= 3 else shape[0]
+            channel = len(shape) == 4 and shape[-1] == 1  # (n, 28, 28, 1), else (rows, k, 28, 28)
+            n = shape[0] if channel or len(shape) < 3 else math.prod(shape[:-2])
             if n > max_images:
                 raise ValueError(
                     f"{where} holds {n:,} digits, more than the {max_images:,} scored at once: "

@@ -16,6 +16,10 @@ import time
 from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV, NUM_CLASSES
 
+# Digits scored at once, generated (-n) or read (--images): precision and recall compare every
+# pair, so time grows as n^2 (100,000 take about 5 minutes on 2 cores); features are 1 KB each.
+MAX_IMAGES = 100_000
+
 LABELS = {
     "n": "images",
     "fid": "FID vs test",
@@ -45,8 +49,8 @@ def parser():
         "-n",
         type=int,
         default=10000,
-        help="generated (and real) digits to score; --images scores all of its digits (default: "
-        "10000)",
+        help=f"generated (and real) digits to score, at most {MAX_IMAGES:,}; --images scores all "
+        "of its digits (default: 10000)",
     )
     a(
         "--seed",
@@ -182,24 +186,35 @@ def main(argv=None):
         )
     if args.n <= 0:
         raise UsageError(f"-n must be at least 1, got {args.n}")
+    if args.n > MAX_IMAGES:
+        raise UsageError(
+            f"-n {args.n:,}: at most {MAX_IMAGES:,} digits are scored at once (precision and "
+            "recall compare every pair): use a smaller -n"
+        )
     if args.k < 1:
         raise UsageError(f"--k must be at least 1, got {args.k}")
+    if args.model and args.n <= args.k:
+        raise UsageError(f"-n {args.n} digits are too few for --k {args.k}: use more than {args.k}")
     quiet_tensorflow()
     from dcgan import data, metrics, sampling
 
+    # Everything the user named is read and checked before the long part (drawing and scoring).
+    if args.images:
+        images, digits = data.load_images(args.images, max_images=MAX_IMAGES)
+        what = f"{len(images)} digits in {args.images}"
     classifier = metrics.load_classifier(args.classifier)
     if args.model:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
-        images = sampling.generate(generator, args.n, seed=args.seed, digits=digits)
+    real = metrics.load_real(args.data, log=log)
+    if args.model:
+        # drawn a batch at a time as the classifier reads them: only their features are kept
+        images = sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits)
         what = str(args.model)
-    else:
-        images, digits = data.load_images(args.images)
-        what = f"{len(images)} digits in {args.images}"
     results = metrics.compare_to_real(
         images,
         digits,
-        data=args.data,
+        data=real,
         classifier=classifier,
         n_real=args.n if args.model else None,
         seed=args.seed,

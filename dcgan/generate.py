@@ -13,7 +13,11 @@ import sys
 from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV, IMAGE_FORMATS, NUM_CLASSES, resolve
 
-MAX_IMAGES = 1_000_000  # 0.8 GB of uint8 digits, and their latents, at once
+MAX_GRID = 10_000  # digits in one PNG grid (sampling.MAX_GRID, without importing TensorFlow)
+
+# Digits are drawn and written a batch at a time, so this bounds the time and the file
+# (0.8 GB of uint8 before compression), not the memory.
+MAX_IMAGES = 1_000_000
 
 
 def digit_arg(text):
@@ -44,8 +48,9 @@ def parser():
     a(
         "--out",
         default="grid.png",
-        help="output file: .png for a grid of the digits, .npz for uint8 arrays under 'images' "
-        "((n, 28, 28), or (rows, K, 28, 28) with --interpolate) (default: grid.png)",
+        help=f"output file: .png for a grid of the digits (at most {MAX_GRID:,}), .npz for uint8 "
+        "arrays under 'images' ((n, 28, 28), or (rows, K, 28, 28) with --interpolate), written "
+        "a batch at a time (default: grid.png)",
     )
     a(
         "--interpolate",
@@ -126,6 +131,12 @@ def main(argv=None):
     args = parser().parse_args(argv)
     check_args(args)
     out = check_out(args.out)
+    total = args.n * (args.interpolate or 1) * (NUM_CLASSES if args.digit == "all" else 1)
+    if out.suffix.lower() == ".png" and total > MAX_GRID:
+        raise UsageError(
+            f"--out {out}: {total:,} digits are too many for one PNG grid (at most "
+            f"{MAX_GRID:,}): ask for fewer, or write them to an .npz (--out digits.npz)"
+        )
     name = "generator" if args.digit is None else "conditional_generator"
     model_path, source = resolve(name, args.model)
     if source != "flag" and not model_path.exists():
@@ -146,20 +157,27 @@ def main(argv=None):
             "generator trained with --conditional, or drop --digit"
         )
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
+    # Digits are drawn a batch at a time and an .npz is written as they come, so memory holds
+    # one batch however many are asked for.
     cols, digits = args.interpolate, None
     if args.interpolate:
-        images = sampling.interpolate(generator, args.n, args.interpolate, seed, digit=args.digit)
+        shape = (args.n, args.interpolate, 28, 28)
+        batches = sampling.interpolate_batches(
+            generator, args.n, args.interpolate, seed, digit=args.digit
+        )
         what = f"{args.n} rows of {args.interpolate} interpolated digits"
     elif args.digit == "all":
-        images, cols = sampling.digit_rows(generator, args.n, seed), args.n
+        shape, cols = (NUM_CLASSES, args.n, 28, 28), args.n
+        batches = sampling.digit_row_batches(generator, args.n, seed)
         digits = np.repeat(np.arange(NUM_CLASSES), args.n).reshape(NUM_CLASSES, args.n)
         what = f"10 rows of {args.n} digits (0-9)"
     else:
+        shape = (args.n, 28, 28)
         digits = sampling.check_digits(generator, args.digit, args.n)
-        images = sampling.generate(generator, args.n, seed, digits=digits)
+        batches = sampling.generate_batches(generator, args.n, seed, digits=digits)
         what = f"{args.n} digits" + (f" {args.digit}" if args.digit is not None else "")
     try:
-        sampling.save_images(images, out, seed=seed, cols=cols, digits=digits)
+        sampling.save_images(batches, out, seed=seed, cols=cols, digits=digits, shape=shape)
     except OSError as e:
         raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")

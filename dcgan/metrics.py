@@ -177,14 +177,22 @@ def _feature_model(classifier):
 
 
 def features_and_probs(classifier, images_uint8, batch_size=1000):
-    """uint8 (n, 28, 28) -> (penultimate features (n, d) float64, softmax probs (n, 10) float64)."""
+    """uint8 (n, 28, 28) -> (penultimate features (n, d) float64, softmax probs (n, 10) float64).
+
+    `images_uint8` may also be an iterator of uint8 batches (as `sampling.generate_batches`
+    gives them): only the features are kept, never all the images. Pixels become floats one
+    batch at a time.
+    """
     model = _feature_model(classifier)
-    x = _as_input(images_uint8)
+    if not hasattr(images_uint8, "__next__"):  # an array (or a list of images), not batches
+        images_uint8 = [check_images(images_uint8)]
     feats, probs = [], []
-    for i in range(0, len(x), batch_size):
-        f, p = model(x[i : i + batch_size], training=False)
-        feats.append(np.asarray(f, np.float64))
-        probs.append(np.asarray(p, np.float64))
+    for batch in images_uint8:
+        x = check_images(batch)
+        for i in range(0, len(x), batch_size):
+            f, p = model(x[i : i + batch_size].astype(np.float32)[..., None], training=False)
+            feats.append(np.asarray(f, np.float64))
+            probs.append(np.asarray(p, np.float64))
     return np.concatenate(feats), np.concatenate(probs)
 
 
@@ -298,9 +306,19 @@ def _sq_norms(x):
     return np.einsum("ij,ij->i", x, x)
 
 
+# Distances are computed a block of rows at a time, at most this many entries (128 MB of
+# float64) per block, however many points there are.
+BLOCK_ENTRIES = 1 << 24
+
+
+def _rows_per_block(chunk, n):
+    return max(1, min(chunk, BLOCK_ENTRIES // max(n, 1)))
+
+
 def _kth_nn_sq_radii(x, k, chunk):
     """Squared distance from each row of x to its k-th nearest other row."""
     n = len(x)
+    chunk = _rows_per_block(chunk, n)
     if n <= k:
         raise ValueError(
             f"precision/recall with k={k} needs more than {k} samples per set, got {n}"
@@ -315,6 +333,7 @@ def _kth_nn_sq_radii(x, k, chunk):
 
 def _inside(points, manifold, radii_sq, chunk):
     """Fraction of `points` inside some ball (centre manifold[j], squared radius radii_sq[j])."""
+    chunk = _rows_per_block(chunk, len(manifold))
     sq_m = _sq_norms(manifold)
     sq_p = _sq_norms(points)
     hit = np.zeros(len(points), bool)
@@ -333,7 +352,8 @@ def precision_recall(real_feats, fake_feats, k=3, chunk=1000):
     Each set's manifold is the union of balls around its points reaching their k-th nearest
     neighbour. precision: fraction of fake points inside the real manifold (are samples
     realistic?); recall: fraction of real points inside the fake manifold (is the variety
-    covered?). Distances are computed `chunk` rows at a time, so memory stays O(chunk * n).
+    covered?). Distances are computed `chunk` rows at a time (fewer for large sets), so memory
+    stays O(min(chunk * n, BLOCK_ENTRIES)); time grows as n^2.
 
     Read precision next to recall: a collapsed generator (every sample the same point) scores
     precision 1.0 if that point falls in the large ball of one odd real digit; recall is ~0.
@@ -387,7 +407,8 @@ def evaluate_images(classifier, images, reference_images, k=3, digits=None):
 
     Args:
         classifier: from `load_classifier`.
-        images: uint8 (n, 28, 28).
+        images: uint8 (n, 28, 28), or an iterator of uint8 batches (`sampling.generate_batches`;
+            only their features are kept).
         reference_images: uint8 digits, or the dict from `reference_features` (computed once,
             reused across calls).
         k: neighbours for precision/recall.
@@ -404,7 +425,10 @@ def evaluate_images(classifier, images, reference_images, k=3, digits=None):
         if isinstance(reference_images, dict)
         else reference_features(classifier, reference_images)
     )
-    feats, probs = features_and_probs(classifier, images)
+    return _scores(*features_and_probs(classifier, images), ref, k, digits)
+
+
+def _scores(feats, probs, ref, k, digits):
     precision, recall = precision_recall(ref["feats"], feats, k=k)
     extra = (
         {}
@@ -427,17 +451,33 @@ def evaluate_images(classifier, images, reference_images, k=3, digits=None):
 def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0, k=3):
     """Draws n digits with `sampling.generate(generator, n, seed)` and returns
     `evaluate_images` of them; a conditional generator is asked for 0-9 in turn and scored per
-    digit too."""
+    digit too. The digits are drawn and read a batch at a time: only their features are kept."""
     from dcgan import sampling
 
     digits = sampling.check_digits(generator, None, n)
     return evaluate_images(
         classifier,
-        sampling.generate(generator, n, seed, digits=digits),
+        sampling.generate_batches(generator, n, seed, digits=digits),
         reference_images,
         k=k,
         digits=digits,
     )
+
+
+def load_real(data=None, log=print):
+    """The real digits `compare_to_real` scores against, loaded (and checked) once:
+    {"test", "test_labels", "train", "train_labels", "source"} (see `dcgan.data.load`)."""
+    from dcgan import data as data_lib
+
+    test, test_y, source = data_lib.load(data, "test", log=log)
+    train_x, train_y, _ = data_lib.load(data, "train", log=log)
+    return {
+        "test": test,
+        "test_labels": test_y,
+        "train": train_x,
+        "train_labels": train_y,
+        "source": source,
+    }
 
 
 def compare_to_real(
@@ -446,11 +486,12 @@ def compare_to_real(
     """Scores digits beside real ones, the way `python -m dcgan.evaluate` reports them.
 
     Args:
-        images: uint8 (n, 28, 28) digits to score.
+        images: uint8 (n, 28, 28) digits to score, or an iterator of uint8 batches of them
+            (`sampling.generate_batches`): only their features are kept.
         digits: the digit each image was asked to be (a conditional generator's), or None.
-        data: where the real digits come from (see `dcgan.data.load`); its test split is the
-            reference, and `n_real` of its training digits (default: as many as `images`) are
-            scored the same way as the floor a generator can hope for.
+        data: where the real digits come from (see `dcgan.data.load`), or `load_real`'s dict;
+            its test split is the reference, and `n_real` of its training digits (default: as
+            many as `images`) are scored the same way as the floor a generator can hope for.
         classifier: a loaded classifier, or a path (see `load_classifier`).
         seed: picks the real training digits.
         k: neighbours for precision/recall.
@@ -460,20 +501,26 @@ def compare_to_real(
     Raises:
         ValueError: too few digits for `k`, or bad images; FileNotFoundError: no classifier or data.
     """
-    from dcgan import data as data_lib
-
     classifier = classifier if hasattr(classifier, "predict") else load_classifier(classifier)
-    images = check_images(images)
-    test, test_y, source = data_lib.load(data, "test", log=log)
-    train_x, train_y, _ = data_lib.load(data, "train", log=log)
-    n_real = min(n_real or len(images), len(train_x))
-    for name, count in (("generated", len(images)), ("real", n_real), ("reference", len(test))):
+    if not hasattr(images, "__next__"):
+        images = check_images(images)
+        if len(images) <= k:
+            raise ValueError(
+                f"{len(images)} generated digits are too few for --k {k}: use more than {k}"
+            )
+    real = data if isinstance(data, dict) else load_real(data, log)
+    test, train_x, train_y = real["test"], real["train"], real["train_labels"]
+    if len(test) <= k:
+        raise ValueError(f"{len(test)} reference digits are too few for --k {k}: use more than {k}")
+    ref = reference_features(classifier, test, labels=real["test_labels"])
+    feats, probs = features_and_probs(classifier, images)
+    n_real = min(n_real or len(feats), len(train_x))
+    for name, count in (("generated", len(feats)), ("real", n_real)):
         if count <= k:
             raise ValueError(f"{count} {name} digits are too few for --k {k}: use more than {k}")
     pick = np.random.default_rng(seed).choice(len(train_x), n_real, replace=False)
-    ref = reference_features(classifier, test, labels=test_y)
     return {
-        "generated": evaluate_images(classifier, images, ref, k=k, digits=digits),
+        "generated": _scores(feats, probs, ref, k, digits),
         "real": evaluate_images(
             classifier,
             train_x[pick],
@@ -481,5 +528,5 @@ def compare_to_real(
             k=k,
             digits=train_y[pick] if digits is not None else None,
         ),
-        "reference": {"data": source, "split": "test", "n": len(test)},
+        "reference": {"data": real["source"], "split": "test", "n": len(test)},
     }

@@ -9,6 +9,11 @@ from dcgan import files
 from dcgan.files import IMAGE_FORMATS, NUM_CLASSES
 from dcgan.models import is_conditional
 
+BATCH = 1000  # digits per call of the generator
+# A PNG grid holds at most this many digits (100 x 100, 9,000 pixels a side at scale 3, ~1 GB
+# while matplotlib draws it); more go to an .npz.
+MAX_GRID = 10_000
+
 
 class SavedModelGenerator:
     """A generator exported as a SavedModel, with the bits of the Keras API that `generate` uses."""
@@ -125,6 +130,55 @@ def latents(n, latent_dim, seed=None, kind="truncated"):
     return noise.latent((n, latent_dim), noise.make_seed(seed), kind)
 
 
+_ROWS_BY_COUNTER = []  # [True or False] once checked: can rows be drawn on their own here?
+_FULL_DRAW = {}  # where they cannot: the last full draw, {(n, latent_dim, seed): latents}
+
+
+def latent_rows(n, latent_dim, seed, start, stop):
+    """Rows start..stop of `latents(n, latent_dim, seed)`, float32, drawn without the others.
+
+    The draws are stateless Philox numbers: each step of its counter gives 4 floats, so the
+    numbers from row `start` on are those of a counter moved on by start * latent_dim / 4. A
+    tiny comparison with a full draw, made once, confirms that this TensorFlow draws so; where
+    it does not (another algorithm on another device), all n rows are drawn and sliced.
+    """
+    if not _ROWS_BY_COUNTER:
+        want = np.asarray(latents(5, 3, seed=11))[1:4]
+        _ROWS_BY_COUNTER.append(np.array_equal(_counter_rows(3, 11, 1, 4), want))
+    rows = _counter_rows(latent_dim, seed, start, stop) if _ROWS_BY_COUNTER[0] else None
+    if rows is None:  # the full draw, kept for the next slice of it
+        key = (n, latent_dim, seed)
+        if key not in _FULL_DRAW:
+            _FULL_DRAW.clear()
+            _FULL_DRAW[key] = np.asarray(latents(n, latent_dim, seed), np.float32)
+        rows = _FULL_DRAW[key][start:stop]
+    return rows
+
+
+def _counter_rows(latent_dim, seed, start, stop):
+    """`noise.latent` of kind "truncated", rows start..stop, from a moved-on Philox counter."""
+    import math
+
+    import tensorflow as tf
+
+    from dcgan import noise
+
+    key, counter, alg = tf.raw_ops.StatelessRandomGetKeyCounterAlg(seed=noise.make_seed(seed))
+    if int(alg) != 1:  # not Philox
+        return None
+    skip, lead = divmod(start * latent_dim, 4)
+    low, high = (int(c) for c in counter.numpy())
+    low, carry = (low + skip) % 2**64, (low + skip) // 2**64
+    counter = tf.constant(np.array([low, (high + carry) % 2**64], np.uint64))
+    u = tf.raw_ops.StatelessRandomUniformV2(
+        shape=[(stop - start) * latent_dim + lead], key=key, counter=counter, alg=alg
+    )[lead:]
+    cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2.0))  # as noise.truncated_normal draws
+    lo, hi = (tf.constant(cdf(t), tf.float32) for t in noise.NOISE_RANGE)
+    z = tf.math.ndtri(u * (hi - lo) + lo)
+    return np.asarray(z, np.float32).reshape(stop - start, latent_dim)
+
+
 def to_uint8(images):
     """[-1, 1] floats (n, 28, 28[, 1]) -> uint8 (n, 28, 28)."""
     x = np.asarray(images, np.float32)
@@ -133,44 +187,126 @@ def to_uint8(images):
     return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def generate(generator, n, seed=None, batch_size=1000, z=None, digits=None):
+def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=None):
+    """The digits of `generate(...)`, `batch_size` at a time: an iterator of uint8
+    (<= batch_size, 28, 28). Only one batch and its latents are in memory at once, so a
+    million digits can be written or scored in the memory of one thousand. Same arguments
+    and errors as `generate` (raised at once, not at the first batch)."""
+    if n <= 0:
+        raise ValueError(f"asked for {n} images; ask for at least 1")
+    batch_size = batch_size or BATCH
+    digits = check_digits(generator, digits, n)
+    dim = latent_dim(generator)
+    if seed is None and z is None:
+        seed = int(np.random.default_rng().integers(2**31))
+
+    def batches():
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            zb = (
+                latent_rows(n, dim, seed, start, stop)
+                if z is None
+                else np.asarray(z[start:stop], np.float32)
+            )
+            inputs = zb if digits is None else [zb, digits[start:stop]]
+            yield to_uint8(generator(inputs, training=False))
+
+    return batches()
+
+
+def generate(generator, n, seed=None, batch_size=None, z=None, digits=None):
     """Draws digits from a generator.
 
     Args:
         generator: from `load_generator` (or a training net).
         n: how many digits.
-        seed: the same seed gives the same digits (default: a random one).
-        batch_size: digits per call of the generator.
+        seed: the same seed gives the same digits (default: a random one); the first k of n
+            digits are the k digits drawn with the same seed.
+        batch_size: digits per call of the generator (default: BATCH).
         z: latents (n, latent_dim) to use instead of drawing them.
         digits: for a conditional generator, the digit(s) to draw: one int for all, or n ints
             (default: 0-9 in turn).
     Returns:
-        uint8 array (n, 28, 28), 0 = black.
+        uint8 array (n, 28, 28), 0 = black. For many digits, `generate_batches` gives them a
+        batch at a time and `write_npz` writes them as they come.
     Raises:
         ValueError: n < 1, digits outside 0-9, or a digit for an unconditional generator.
     """
-    if n <= 0:
-        raise ValueError(f"asked for {n} images; ask for at least 1")
-    digits = check_digits(generator, digits, n)
-    z = np.asarray(latents(n, latent_dim(generator), seed) if z is None else z, np.float32)
-    batches = [
-        z[i : i + batch_size]
-        if digits is None
-        else [z[i : i + batch_size], digits[i : i + batch_size]]
-        for i in range(0, n, batch_size)
-    ]
-    return to_uint8(np.concatenate([np.asarray(generator(b, training=False)) for b in batches]))
+    return _collect(generate_batches(generator, n, seed, batch_size, z, digits), (n, 28, 28))
+
+
+def _collect(batches, shape):
+    """The batches, one after another, in one array of `shape` (filled in place)."""
+    out = np.empty(shape, np.uint8)
+    flat, at = out.reshape(-1, 28, 28), 0
+    for b in batches:
+        b = np.reshape(b, (-1, 28, 28))
+        flat[at : at + len(b)] = b
+        at += len(b)
+    if at != len(flat):
+        raise ValueError(f"the batches held {at} digits, not the {len(flat)} of {shape}")
+    return out
+
+
+def digit_row_batches(generator, per_row, seed=None, batch_size=None):
+    """`digit_rows` a batch at a time: the digits of row 0, then row 1, ..., each row in
+    batches of at most `batch_size`, uint8 (<= batch_size, 28, 28)."""
+    if per_row <= 0:
+        raise ValueError(f"asked for rows of {per_row} digits; ask for at least 1")
+    check_digits(generator, 0, 1)
+    batch_size = batch_size or BATCH
+    dim = latent_dim(generator)
+    seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+
+    def batches():
+        for digit in range(NUM_CLASSES):
+            for start in range(0, per_row, batch_size):
+                stop = min(per_row, start + batch_size)
+                z = latent_rows(per_row, dim, seed, start, stop)
+                yield from generate_batches(generator, stop - start, z=z, digits=digit)
+
+    return batches()
 
 
 def digit_rows(generator, per_row, seed=None):
     """uint8 (10, per_row, 28, 28) from a conditional generator: row d holds the digit d, and
     column j uses the same latent vector in every row, so a column keeps one style."""
-    z = np.asarray(latents(per_row, latent_dim(generator), seed), np.float32)
-    digits = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_row)
-    images = generate(
-        generator, NUM_CLASSES * per_row, z=np.tile(z, (NUM_CLASSES, 1)), digits=digits
-    )
-    return images.reshape(NUM_CLASSES, per_row, 28, 28)
+    return _collect(digit_row_batches(generator, per_row, seed), (NUM_CLASSES, per_row, 28, 28))
+
+
+def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_size=None):
+    """`interpolate` a few rows at a time: an iterator of uint8 (k * steps, 28, 28), whole
+    walks of about `batch_size` digits, in order."""
+    if rows <= 0 or steps < 2:
+        raise ValueError(
+            f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps"
+        )
+    dim = latent_dim(generator)
+    seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+    conditional = is_conditional(generator)
+    if conditional and digit is not None:
+        check_digits(generator, digit, 1)  # now, not at the first batch
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
+    batch_size = batch_size or BATCH
+    per_batch = max(1, batch_size // steps)
+
+    def batches():
+        for r0 in range(0, rows, per_batch):
+            r1 = min(rows, r0 + per_batch)
+            start = latent_rows(2 * rows, dim, seed, r0, r1)[:, None, :]
+            end = latent_rows(2 * rows, dim, seed, rows + r0, rows + r1)[:, None, :]
+            path = ((1.0 - t) * start + t * end).reshape((r1 - r0) * steps, -1)
+            digits = None
+            if conditional:
+                row_digits = (
+                    np.arange(r0, r1) % NUM_CLASSES if digit is None else [digit] * (r1 - r0)
+                )
+                digits = np.repeat(np.asarray(row_digits), steps)
+            yield from generate_batches(
+                generator, len(path), z=path, digits=digits, batch_size=batch_size
+            )
+
+    return batches()
 
 
 def interpolate(generator, rows, steps, seed=None, digit=None):
@@ -180,20 +316,7 @@ def interpolate(generator, rows, steps, seed=None, digit=None):
     another, both ends included; the same seed gives the same walks. A conditional generator
     draws `digit` in every row (default: row r draws the digit r mod 10).
     """
-    if rows <= 0 or steps < 2:
-        raise ValueError(
-            f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps"
-        )
-    z = np.asarray(latents(2 * rows, latent_dim(generator), seed), np.float32)
-    start, end = z[:rows, None, :], z[rows:, None, :]
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
-    path = ((1.0 - t) * start + t * end).reshape(rows * steps, -1)
-    digits = None
-    if is_conditional(generator):
-        digits = np.repeat(
-            np.arange(rows) % NUM_CLASSES if digit is None else np.full(rows, digit), steps
-        )
-    return generate(generator, rows * steps, z=path, digits=digits).reshape(rows, steps, 28, 28)
+    return _collect(interpolate_batches(generator, rows, steps, seed, digit), (rows, steps, 28, 28))
 
 
 def grid(images, cols=None, pad=2):
@@ -212,21 +335,32 @@ def grid(images, cols=None, pad=2):
     return out
 
 
+def check_grid(count):
+    """ValueError unless `count` digits fit in one PNG grid (MAX_GRID)."""
+    if count > MAX_GRID:
+        raise ValueError(
+            f"{count:,} digits are too many for one PNG grid (at most {MAX_GRID:,}): ask for "
+            "fewer, or write them to an .npz"
+        )
+
+
 def save_grid(images, path, cols=None, scale=3):
     """Writes digits as one PNG grid, atomically.
 
     Args:
-        images: uint8 (n, 28, 28), as `generate` returns.
+        images: uint8 (n, 28, 28), as `generate` returns; n at most MAX_GRID.
         path: the .png to write.
         cols: digits per row (default: as square as fits).
         scale: each pixel becomes scale x scale, for viewing.
     Returns:
         `path`.
     Raises:
+        ValueError: more than MAX_GRID digits (write them to an .npz instead).
         OSError: `path` cannot be written (nothing is left behind).
     """
     import matplotlib.image
 
+    check_grid(len(images))
     g = grid(images, cols)
     g = np.kron(g, np.ones((scale, scale), np.uint8)) if scale > 1 else g
     with files.atomic_path(path) as tmp:
@@ -234,20 +368,71 @@ def save_grid(images, path, cols=None, scale=3):
     return path
 
 
-def save_images(images, path, seed=None, cols=None, digits=None):
+def write_npz(path, batches, shape, **extra):
+    """Writes an .npz that `numpy.load` reads as {"images": uint8 `shape`, **extra}, atomically,
+    taking the images a batch at a time (as `generate_batches` gives them): the `images`
+    member is written as the batches come, so memory holds one batch, not all of them.
+
+    Args:
+        path: the .npz to write.
+        batches: uint8 arrays (k, ..., 28, 28) whose rows, one after another, fill `shape`.
+        shape: the shape of all the images, e.g. (n, 28, 28).
+        extra: small arrays written after `images` (the seed, the digits asked for).
+    Raises:
+        ValueError: the batches hold more or fewer pixels than `shape` (nothing is written).
+        OSError: `path` cannot be written (nothing is left behind).
+    """
+    import zipfile
+
+    fmt = np.lib.format
+    header = {"descr": fmt.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False}
+    total = int(np.prod(shape))
+    with (
+        files.atomic_path(path) as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        with zf.open("images.npy", "w", force_zip64=True) as f:
+            fmt.write_array_header_1_0(f, {**header, "shape": tuple(shape)})
+            written = 0
+            for b in batches:
+                b = np.ascontiguousarray(b, np.uint8)
+                written += b.size
+                if written > total:
+                    break
+                f.write(b.data)
+        if written != total:
+            raise ValueError(
+                f"{path}: the batches held {'more' if written > total else 'fewer'} pixels than "
+                f"{tuple(shape)} images"
+            )
+        for name, value in extra.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                fmt.write_array(f, np.asanyarray(value), allow_pickle=False)
+    return path
+
+
+def save_images(images, path, seed=None, cols=None, digits=None, shape=None):
     """Writes digits to `path`: a .png grid (`save_grid`), or an .npz holding `images` (and
-    `seed` and the `digits` asked for, when given), atomically. Returns `path`."""
+    `seed` and the `digits` asked for, when given), atomically. Returns `path`.
+
+    `images` is a uint8 array, or an iterable of uint8 batches (`generate_batches`) with their
+    `shape` given: an .npz is then written as they come (`write_npz`), in the memory of one
+    batch; a grid needs them all at once, and at most MAX_GRID of them.
+    """
     path = Path(path)
     if path.suffix.lower() not in IMAGE_FORMATS:
         raise ValueError(
             f"{path}: unknown extension {path.suffix or '(none)'!r}; "
             "use .png for a grid or .npz for the arrays"
         )
+    if isinstance(images, np.ndarray):
+        shape = images.shape
+        images = [images]
     if path.suffix.lower() == ".png":
+        check_grid(int(np.prod(shape[:-2])))
+        images = _collect(images, shape)
         return save_grid(images.reshape(-1, *images.shape[-2:]), path, cols=cols)
     extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}
     if seed is not None:
         extra["seed"] = np.int64(seed)
-    with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, images=images, **extra)
-    return path
+    return write_npz(path, images, shape, **extra)

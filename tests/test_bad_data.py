@@ -16,12 +16,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from dcgan import data, evaluate, train
+from dcgan import data, evaluate, generate, train
 from dcgan.errors import run_cli
 
 from conftest import REPO
 
-MAINS = {"train": train.main, "evaluate": evaluate.main}
+MAINS = {"train": train.main, "evaluate": evaluate.main, "generate": generate.main}
 TERA = (10**12, 28, 28)  # 784 TB of uint8 digits
 IDX_TERA = (10**6, 10**6, 28)  # 28 TB; IDX sizes are 32-bit
 
@@ -128,6 +128,8 @@ def paths(digits, tmp_path_factory):
     objects = np.array([x, None], dtype=object)
     np.savez(p.setdefault("object_images", d / "object_images.npz"), images=objects)
     write_zip(p.setdefault("tera_images", d / "tera_images.npz"), {"images.npy": huge})
+    many = npy_bytes((300_000, 28, 28), body=bytes(100))  # 235 MB claimed: under the cap
+    write_zip(p.setdefault("many_images", d / "many_images.npz"), {"images.npy": many})
     write_zip(p.setdefault("text_images", d / "text_images.npz"), {"images.npy": text})
     np.savez(p.setdefault("complex_images", d / "complex_images.npz"), images=x.astype(complex))
     np.savez(p.setdefault("nan_images", d / "nan_images.npz"), images=np.full((10, 28, 28), np.nan))
@@ -188,6 +190,15 @@ CASES = (
         for name, words in EVALUATE_DATA
     ]
     + [("evaluate", ["--images", f"{{{name}}}"], name, words) for name, words in EVALUATE_IMAGES]
+    + [
+        # too much at once: refused before a model is loaded or a digit drawn
+        ("evaluate", ["--images", "{many_images}"], "many_images", ["300,000", "100,000"]),
+        ("evaluate", ["--model", "g.h5", "-n", "100001"], None, ["at most 100,000"]),
+        ("evaluate", ["--model", "g.h5", "-n", "3"], None, ["too few for --k 3"]),
+        ("generate", ["-n", "10001", "--out", "big.png"], None, ["10,001 digits", "an .npz"]),
+        ("generate", ["-n", "5000", "--interpolate", "3", "--out", "w.png"], None, ["15,000"]),
+        ("generate", ["--digit", "all", "-n", "1001", "--out", "r.png"], None, ["10,010"]),
+    ]
 )
 
 
@@ -213,8 +224,8 @@ def test_bad_data(cli, argv, name, words, paths, tmp_path, monkeypatch, capsys):
     assert "Traceback" not in out + err, err
     lines = err.strip("\n").split("\n")
     assert len(lines) == 1 and lines[0].startswith("error: "), err
-    bad_file = p[name]
-    assert str(bad_file) in lines[0], ("the line must name the file", lines[0])
+    if name:
+        assert str(p[name]) in lines[0], ("the line must name the file", lines[0])
     for w in words:
         assert w in lines[0], (w, lines[0])
     assert snapshot(folder) == before, "bad data changed a file"

@@ -1,0 +1,177 @@
+"""Bounded memory: digits are drawn, written and scored a batch at a time, and give the same
+numbers as drawing them all at once. Cheap checks (a tiny generator, small batches), no timing."""
+
+import weakref
+
+import numpy as np
+import pytest
+
+from dcgan import generate as generate_cli
+from dcgan import metrics, sampling
+from dcgan.errors import run_cli
+
+
+class Tiny:
+    """A generator-shaped callable (latents (n, 8) -> (n, 28, 28, 1) in [-1, 1]), counting the
+    digits of each call. `conditional` adds the digit input."""
+
+    def __init__(self, conditional=False):
+        rng = np.random.default_rng(0)
+        self.w = rng.normal(size=(8, 784)).astype(np.float32) / 3
+        self.conditional = conditional
+        self.input_shape = [(None, 8), (None,)] if conditional else (None, 8)
+        self.output_shape = (None, 28, 28, 1)
+        self.calls = []
+
+    def __call__(self, inputs, training=False):
+        z, d = inputs if self.conditional else (inputs, 0)
+        z = np.asarray(z, np.float32)
+        self.calls.append(len(z))
+        out = np.tanh(z @ self.w + np.asarray(d, np.float32).reshape(-1, 1) / 10)
+        return out.reshape(-1, 28, 28, 1)
+
+
+class AliveCounter:
+    """Wraps batches, remembering each by weak reference: `most` is the largest number of them
+    still in memory when the next one was made."""
+
+    def __init__(self, batches):
+        self.batches, self.refs, self.most = batches, [], 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        b = next(self.batches)
+        self.most = max(self.most, sum(r() is not None for r in self.refs) + 1)
+        self.refs.append(weakref.ref(b))
+        return b
+
+
+@pytest.mark.parametrize(
+    "n, dim, start, stop", [(5, 3, 1, 4), (40, 100, 7, 33), (10, 1, 0, 10), (9, 5, 8, 9)]
+)
+def test_latent_rows_are_the_rows_of_a_full_draw(n, dim, start, stop):
+    full = np.asarray(sampling.latents(n, dim, seed=4), np.float32)
+    np.testing.assert_array_equal(sampling.latent_rows(n, dim, 4, start, stop), full[start:stop])
+    assert sampling._ROWS_BY_COUNTER == [True]  # this TensorFlow draws rows on their own
+
+
+def test_where_rows_cannot_be_drawn_alone_a_full_draw_is_sliced(monkeypatch):
+    monkeypatch.setattr(sampling, "_ROWS_BY_COUNTER", [False])
+    monkeypatch.setattr(sampling, "_FULL_DRAW", {})
+    full = np.asarray(sampling.latents(30, 6, seed=2), np.float32)
+    for start, stop in ((0, 7), (7, 14), (28, 30)):
+        np.testing.assert_array_equal(sampling.latent_rows(30, 6, 2, start, stop), full[start:stop])
+    assert list(sampling._FULL_DRAW) == [(30, 6, 2)]  # drawn once, not once a batch
+
+
+def test_batches_are_the_digits_of_one_draw_and_a_prefix_is_the_smaller_draw():
+    g = Tiny()
+    whole = sampling.generate(g, 50, seed=3, batch_size=50)
+    batches = list(sampling.generate_batches(g, 50, seed=3, batch_size=7))
+    assert [len(b) for b in batches] == [7] * 7 + [1]
+    np.testing.assert_array_equal(np.concatenate(batches), whole)
+    np.testing.assert_array_equal(sampling.generate(g, 20, seed=3), whole[:20])
+    with pytest.raises(ValueError, match="at least 1"):  # at once, not at the first batch
+        sampling.generate_batches(g, 0)
+
+
+def test_walks_and_digit_rows_in_batches_equal_the_whole(monkeypatch):
+    g = Tiny(conditional=True)
+    z = np.asarray(sampling.latents(2 * 5, 8, seed=2), np.float32)
+    t = np.linspace(0, 1, 4, dtype=np.float32)[None, :, None]
+    path = ((1 - t) * z[:5, None] + t * z[5:, None]).reshape(20, 8)
+    want = sampling.generate(g, 20, z=path, digits=np.repeat(np.arange(5), 4))
+    monkeypatch.setattr(sampling, "BATCH", 8)  # two walks of 4 a batch
+    walks = list(sampling.interpolate_batches(g, 5, 4, seed=2))
+    assert [len(b) for b in walks] == [8, 8, 4]
+    np.testing.assert_array_equal(np.concatenate(walks), want)
+    np.testing.assert_array_equal(sampling.interpolate(g, 5, 4, seed=2), want.reshape(5, 4, 28, 28))
+
+    zr = np.asarray(sampling.latents(6, 8, seed=1), np.float32)
+    rows = np.stack([sampling.generate(g, 6, z=zr, digits=d) for d in range(10)])
+    np.testing.assert_array_equal(sampling.digit_rows(g, 6, seed=1), rows)
+
+
+def test_streamed_npz_reads_back_equal_to_the_in_memory_result(tmp_path):
+    g = Tiny(conditional=True)
+    digits = np.arange(45) % 10
+    want = sampling.generate(g, 45, seed=9, digits=digits)
+    batches = AliveCounter(sampling.generate_batches(g, 45, seed=9, batch_size=4, digits=digits))
+    sampling.save_images(batches, tmp_path / "s.npz", seed=9, digits=digits, shape=(45, 28, 28))
+    np.savez_compressed(tmp_path / "m.npz", images=want, digits=digits.astype(np.uint8), seed=9)
+    with np.load(tmp_path / "s.npz", allow_pickle=False) as s, np.load(tmp_path / "m.npz") as m:
+        assert s.files == m.files == ["images", "digits", "seed"]
+        for name in s.files:
+            np.testing.assert_array_equal(s[name], m[name])
+            assert s[name].dtype == m[name].dtype and s[name].shape == m[name].shape
+    assert batches.most <= 2, "the writer kept earlier batches"  # the current one and the last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "s.npz"]
+
+
+def test_a_writer_given_too_few_or_too_many_digits_writes_nothing(tmp_path):
+    for count in (3, 5):
+        with pytest.raises(ValueError, match="pixels than"):
+            sampling.write_npz(
+                tmp_path / "x.npz", [np.zeros((count, 28, 28), np.uint8)], (4, 28, 28)
+            )
+    assert not list(tmp_path.iterdir())
+
+
+def test_generate_cli_streams_an_npz_in_batches(tmp_path, monkeypatch, capsys):
+    """`generate -n` draws and writes a batch at a time: the generator sees batches only, and
+    no more than two batches are alive at once."""
+    g = Tiny()
+    monkeypatch.setattr(sampling, "load_generator", lambda path: g)
+    monkeypatch.setattr(sampling, "BATCH", 16)
+    counters = []
+    real = sampling.generate_batches
+    monkeypatch.setattr(
+        sampling,
+        "generate_batches",
+        lambda *a, **k: counters.append(AliveCounter(real(*a, **k))) or counters[-1],
+    )
+    argv = ["--model", "x.h5", "-n", "100", "--seed", "5", "--out", str(tmp_path / "d.npz")]
+    with pytest.raises(SystemExit) as e:
+        run_cli(generate_cli.main, argv)
+    assert e.value.code == 0, capsys.readouterr().err
+    assert g.calls == [16] * 6 + [4]
+    assert counters[0].most <= 2
+    with np.load(tmp_path / "d.npz") as f:
+        np.testing.assert_array_equal(f["images"], sampling.generate(Tiny(), 100, seed=5))
+
+
+def test_features_are_read_from_batches_without_holding_them():
+    classifier = metrics.load_classifier()
+    g = Tiny()
+    batches = AliveCounter(sampling.generate_batches(g, 30, seed=1, batch_size=8))
+    feats, probs = metrics.features_and_probs(classifier, batches)
+    want_f, want_p = metrics.features_and_probs(classifier, sampling.generate(g, 30, seed=1))
+    np.testing.assert_allclose(feats, want_f, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(probs, want_p, rtol=1e-5, atol=1e-6)
+    assert len(feats) == 30 and batches.most <= 2
+
+
+def test_distances_are_computed_in_bounded_blocks(monkeypatch):
+    """Precision/recall never make a distance block of more than BLOCK_ENTRIES."""
+    monkeypatch.setattr(metrics, "BLOCK_ENTRIES", 300)
+    seen = []
+    real_partition = np.partition
+    monkeypatch.setattr(
+        np, "partition", lambda d, k, axis: seen.append(d.size) or real_partition(d, k, axis=axis)
+    )
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(100, 4)), rng.normal(size=(120, 4))
+    got = metrics.precision_recall(a, b, k=3)
+    blocks = list(seen)
+    monkeypatch.setattr(metrics, "BLOCK_ENTRIES", 1 << 24)
+    assert got == metrics.precision_recall(a, b, k=3)
+    assert len(blocks) > 2 and max(blocks) <= 300
+
+
+def test_png_grid_refuses_more_than_it_can_draw(tmp_path):
+    with pytest.raises(ValueError, match="too many for one PNG grid.*npz"):
+        sampling.save_grid(np.zeros((sampling.MAX_GRID + 1, 28, 28), np.uint8), tmp_path / "g.png")
+    assert not list(tmp_path.iterdir())
+    assert generate_cli.MAX_GRID == sampling.MAX_GRID
