@@ -69,6 +69,7 @@ def run_cli(main, argv=None):
 
     `main` parses its flags first and imports TensorFlow (through `quiet_tensorflow`) only once
     they are good, so `--help` and flag errors answer at once."""
+    interrupt_on_sigterm()
     try:
         code = main(argv)
     except (ValueError, OSError) as e:  # UsageError, and the library's FileNotFoundError & co.

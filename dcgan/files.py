@@ -87,6 +87,7 @@ def atomic_path(path):
         if tmp.is_file():  # on disk before the rename, so a crash leaves the old file or the new
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's files are owner-only; ours are not
         if tmp.is_dir() and path.is_dir():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -127,6 +128,12 @@ def lock(folder):
     finally:
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path, data):

@@ -9,7 +9,7 @@ import argparse
 import dataclasses
 import sys
 
-from dcgan.errors import CliParser, UsageError, interrupt_on_sigterm, quiet_tensorflow, run_cli
+from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV
 from dcgan.training import ARCHS, NOISE_KINDS, PRECISIONS, TARGET_KINDS, Config
 
@@ -190,7 +190,6 @@ def main(argv=None):
         raise UsageError(
             f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout}"
         )
-    interrupt_on_sigterm()
     quiet_tensorflow()
     from dcgan.training import run
 

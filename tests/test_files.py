@@ -60,3 +60,12 @@ def test_a_savedmodel_is_never_taken_from_the_environment(tmp_path, monkeypatch)
         with pytest.raises(ValueError, match=f"\\${variable} points at the folder .*explicitly"):
             files.resolve(name)
         assert files.resolve(name, str(folder)) == (folder, "flag")  # named: the user's choice
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        files.write_text(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
