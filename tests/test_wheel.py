@@ -114,7 +114,7 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
     assert ours == meta, out
     assert out[1] == str(package / "saved_models"), out
     assert out[2] == "MIT AND CC-BY-SA-3.0", out
-    assert out[3] == str(["dcgan-evaluate", "dcgan-generate", "dcgan-train"]), out
+    assert out[3] == str(["dcgan-demo", "dcgan-evaluate", "dcgan-generate", "dcgan-train"]), out
     assert out[4] == str(["LICENSE", "LICENSE-DATA"]), out
     # A console command fails like `python -m`: one line, exit code 2.
     bad = subprocess.run(
