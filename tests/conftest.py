@@ -29,28 +29,30 @@ def cli_env(**extra):
     return env
 
 
+def run_python(*args, cwd=REPO, timeout=600, **env):
+    """Runs `python *args` (say "-m", "dcgan.generate", ...) in a fresh interpreter with this
+    checkout first on the path; returns the CompletedProcess with text stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=cwd,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def python_cli():
+    """`run_python` for a test: asking for it marks the test slow, since each fresh interpreter
+    pays ~5 s of TensorFlow start-up."""
+    return run_python
+
+
 def _tiny(tmp_path_factory, *flags):
     out = tmp_path_factory.mktemp("tiny") / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "dcgan.train",
-        "--epochs",
-        "1",
-        "--steps-per-epoch",
-        "2",
-        "--batch-size",
-        "32",
-        "--data",
-        "sample",
-        "--save-every",
-        "1",
-        "--out",
-        str(out),
-        "--quiet",
-        *flags,
-    ]
-    proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
+    args = "--epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --save-every 1 --quiet"
+    proc = run_python("-m", "dcgan.train", *args.split(), "--out", out, *flags)
     assert proc.returncode == 0, f"tiny training run failed:\n{proc.stdout}\n{proc.stderr}"
     return out
 
@@ -68,31 +70,11 @@ def trained_run(tmp_path_factory):
     epochs (resume state every epoch): every file a run writes.
     Tests read it; one that changes it works on a copy."""
     out = tmp_path_factory.mktemp("trained") / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "dcgan.train",
-        "--epochs",
-        "2",
-        "--steps-per-epoch",
-        "3",
-        "--batch-size",
-        "32",
-        "--data",
-        "sample",
-        "--save-every",
-        "2",
-        "--ema",
-        "0.9",
-        "--eval-every",
-        "1",
-        "--eval-samples",
-        "64",
-        "--out",
-        str(out),
-        "--quiet",
-    ]
-    proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=600)
+    args = (
+        "--epochs 2 --steps-per-epoch 3 --batch-size 32 --data sample --save-every 2 --ema 0.9"
+        " --eval-every 1 --eval-samples 64 --quiet"
+    )
+    proc = run_python("-m", "dcgan.train", *args.split(), "--out", out)
     assert proc.returncode == 0, f"training run failed:\n{proc.stdout}\n{proc.stderr}"
     (out / "stdout.txt").write_text(proc.stdout)
     return out
@@ -105,8 +87,9 @@ def tiny_conditional_run(tmp_path_factory):
 
 
 # The fast path (`pytest -m "not slow"`) leaves out what trains for more than a few steps, runs
-# notebooks, several processes or a browser; CI runs everything.
-SLOW_FIXTURES = {"trained_run", "tiny_conditional_run"}
+# notebooks, starts a fresh Python (`python_cli`), several processes or a browser; CI runs
+# everything.
+SLOW_FIXTURES = {"trained_run", "tiny_conditional_run", "python_cli"}
 SLOW_FILES = {
     "test_notebooks.py",
     "test_nan.py",

@@ -8,8 +8,6 @@ repeated: see test_train_cli.py, test_generate.py and test_metrics.py for the ot
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from dcgan import evaluate, generate, train
 from dcgan.errors import run_cli
 
-from conftest import REPO, cli_env
+from conftest import REPO, run_python
 
 MAINS = {"train": train.main, "generate": generate.main, "evaluate": evaluate.main}
 SUB = "subprocess"
@@ -228,7 +226,8 @@ def snapshot(*folders):
 
 @pytest.mark.parametrize(
     "cli, argv, words, how",
-    CASES,
+    # A fresh interpreter costs ~5 s of TensorFlow start-up: those rows join the slow set.
+    [pytest.param(*c, marks=[pytest.mark.slow] if c[3] == SUB else []) for c in CASES],
     ids=[f"{c[0]} {' '.join(c[1])}{' (subprocess)' if c[3] else ''}" for c in CASES],
 )
 def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch, capsys):
@@ -239,14 +238,7 @@ def test_bad_input(cli, argv, words, how, paths, tiny_run, tmp_path, monkeypatch
     monkeypatch.delenv("DCGAN_DATA", raising=False)
     before = snapshot(*watched(paths, tiny_run))
     if how == SUB:
-        p = subprocess.run(
-            [sys.executable, "-m", f"dcgan.{cli}", *argv],
-            cwd=tmp_path,
-            env=cli_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        p = run_python("-m", f"dcgan.{cli}", *argv, cwd=tmp_path)
         code, out, err = p.returncode, p.stdout, p.stderr
     else:
         with pytest.raises(SystemExit) as e:

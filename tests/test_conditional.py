@@ -1,9 +1,6 @@
 """The conditional GAN: the digit really steers G, each net still moves only in its own update,
 the two-input models round-trip, and bad digits end in one line."""
 
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -14,7 +11,7 @@ from dcgan.gan import DCGAN
 from dcgan.models import build_pair, is_conditional
 from dcgan.training import Config, run
 
-from conftest import REPO, assert_moves_only, cli_env
+from conftest import assert_moves_only
 
 
 @pytest.fixture(scope="module")
@@ -158,20 +155,11 @@ def test_short_training_makes_the_label_steer_the_digit(tmp_path):
     )
 
 
-def generate_cli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.generate", *map(str, args)],
-        cwd=cwd,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path):
+def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path, python_cli):
     model = tiny_conditional_run / "generator.h5"
-    proc = generate_cli(
+    proc = python_cli(
+        "-m",
+        "dcgan.generate",
         "--model",
         model,
         "--digit",
@@ -187,8 +175,18 @@ def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "7.npz") as f:
         assert f["images"].shape == (16, 28, 28) and set(f["digits"]) == {7}
-    proc = generate_cli(
-        "--model", model, "--digit", "all", "-n", 4, "--out", tmp_path / "rows.npz", cwd=tmp_path
+    proc = python_cli(
+        "-m",
+        "dcgan.generate",
+        "--model",
+        model,
+        "--digit",
+        "all",
+        "-n",
+        4,
+        "--out",
+        tmp_path / "rows.npz",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "rows.npz") as f:
@@ -197,10 +195,12 @@ def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path):
 
 
 @pytest.mark.parametrize("digit", ["10", "-1", "x"])
-def test_generate_cli_rejects_bad_digits(tiny_conditional_run, tmp_path, digit):
+def test_generate_cli_rejects_bad_digits(tiny_conditional_run, tmp_path, digit, python_cli):
     out = tmp_path / "out"
     out.mkdir()
-    proc = generate_cli(
+    proc = python_cli(
+        "-m",
+        "dcgan.generate",
         "--model",
         tiny_conditional_run / "generator.h5",
         "--digit",
@@ -217,8 +217,10 @@ def test_generate_cli_rejects_bad_digits(tiny_conditional_run, tmp_path, digit):
     assert not list(out.iterdir())
 
 
-def test_generate_cli_digit_needs_a_conditional_model(tiny_run, tmp_path):
-    proc = generate_cli(
+def test_generate_cli_digit_needs_a_conditional_model(tiny_run, tmp_path, python_cli):
+    proc = python_cli(
+        "-m",
+        "dcgan.generate",
         "--model",
         tiny_run / "generator.h5",
         "--digit",
@@ -232,7 +234,7 @@ def test_generate_cli_digit_needs_a_conditional_model(tiny_run, tmp_path):
     )
 
 
-def test_evaluate_reports_agreement_per_digit(tiny_conditional_run, tmp_path):
+def test_evaluate_reports_agreement_per_digit(tiny_conditional_run, tmp_path, python_cli):
     args = [
         "--model",
         tiny_conditional_run / "generator.h5",
@@ -243,14 +245,7 @@ def test_evaluate_reports_agreement_per_digit(tiny_conditional_run, tmp_path):
         "--json",
         tmp_path / "s.json",
     ]
-    proc = subprocess.run(
-        [sys.executable, "-m", "dcgan.evaluate", *map(str, args)],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = python_cli("-m", "dcgan.evaluate", *args)
     assert proc.returncode == 0, proc.stderr
     assert "agreement" in proc.stdout
     import json

@@ -174,17 +174,10 @@ def test_wrong_kind_of_generator(capsys):
     assert code == 2 and "is not a generator that draws any digit" in err, err
 
 
-def test_bad_model_from_the_command_line(tmp_path):
+def test_bad_model_from_the_command_line(tmp_path, python_cli):
     """The real `python -m dcgan.demo`: one line on stderr, exit 2, no traceback."""
     missing = tmp_path / "nowhere.h5"
-    proc = subprocess.run(
-        [sys.executable, "-m", "dcgan.demo", "--model", str(missing), "--port", str(free_port())],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = python_cli("-m", "dcgan.demo", "--model", missing, "--port", free_port())
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().startswith("error: --model") and "not found" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

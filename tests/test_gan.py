@@ -97,6 +97,8 @@ def test_fit_trains_both_and_reports_hard_accuracy(real):
     assert logs["d_real"][0] > 0.99 and logs["d_fake"][0] > 0.99
 
 
+# Traces and runs two whole fits (~17 s); resume's bit-identical checks are slow too.
+@pytest.mark.slow
 def test_same_seed_same_training(real):
     ds = tf.data.Dataset.from_tensor_slices(real).batch(8, drop_remainder=True)
     runs = []

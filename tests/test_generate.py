@@ -4,27 +4,11 @@ A few checks run the real CLI in a subprocess (start-up, exit codes, what reache
 rest call the same `main` in this process, which saves a TensorFlow start-up per check.
 """
 
-import subprocess
-import sys
-
 import matplotlib.image
 import numpy as np
 import pytest
 
 from dcgan import generate
-
-from conftest import cli_env
-
-
-def cli(*args, cwd, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.generate", *map(str, args)],
-        cwd=cwd,
-        env=cli_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def in_process(*args, capfd=None):
@@ -57,8 +41,10 @@ def grid_side(count, scale=3, pad=2):
     return (count * (28 + pad) + pad) * scale
 
 
-def test_cli_writes_png_grid_with_model_from_env(tiny_run, tmp_path):
-    proc = cli(
+def test_cli_writes_png_grid_with_model_from_env(tiny_run, tmp_path, python_cli):
+    proc = python_cli(
+        "-m",
+        "dcgan.generate",
         "-n",
         16,
         "--seed",
@@ -75,9 +61,10 @@ def test_cli_writes_png_grid_with_model_from_env(tiny_run, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png"]  # no temporary left behind
 
 
-def test_npz_same_seed_same_digits_across_processes(tiny_run, tmp_path, capfd):
+def test_npz_same_seed_same_digits_across_processes(tiny_run, tmp_path, capfd, python_cli):
     model = tiny_run / "generator.h5"
-    proc = cli("--model", model, "-n", 12, "--seed", 1, "--out", tmp_path / "a.npz", cwd=tmp_path)
+    args = ["--model", model, "-n", 12, "--seed", 1, "--out", tmp_path / "a.npz"]
+    proc = python_cli("-m", "dcgan.generate", *args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     a = images(tmp_path / "a.npz")
     assert a.dtype == np.uint8 and a.shape == (12, 28, 28)
@@ -152,7 +139,7 @@ def test_interpolate_rows_of_walks(tiny_run, tmp_path, capfd):
 
 
 @pytest.mark.parametrize("case", ["text file", "discriminator", "missing"])
-def test_cli_bad_model_is_one_line_exit_2(case, tiny_run, tmp_path):
+def test_cli_bad_model_is_one_line_exit_2(case, tiny_run, tmp_path, python_cli):
     models = tmp_path / "models"
     models.mkdir()
     (models / "generator.h5").write_text("not a model\n")
@@ -163,7 +150,8 @@ def test_cli_bad_model_is_one_line_exit_2(case, tiny_run, tmp_path):
     }[case]
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    proc = cli("--model", model, "-n", 4, "--out", out_dir / "grid.png", cwd=out_dir)
+    args = ["--model", model, "-n", 4, "--out", out_dir / "grid.png"]
+    proc = python_cli("-m", "dcgan.generate", *args, cwd=out_dir)
     assert_usage_error(proc.returncode, proc.stderr, out_dir)
     assert str(model.name) in proc.stderr
 

@@ -2,8 +2,6 @@
 CLI's handling of bad input, and a sanity check that an untrained generator scores badly."""
 
 from pathlib import Path
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -100,16 +98,6 @@ def test_precision_recall_sees_mode_dropping():
     assert p > 0.7 and 0.3 < r < 0.6  # realistic samples, only half the modes
 
 
-def run_evaluate(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.evaluate", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def assert_usage_error(proc, *words):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
@@ -119,27 +107,36 @@ def assert_usage_error(proc, *words):
         assert w in lines[0], lines[0]
 
 
-def test_cli_missing_model(tmp_path):
+def test_cli_missing_model(tmp_path, python_cli):
     assert_usage_error(
-        run_evaluate("--model", str(tmp_path / "nope.h5"), "--data", "sample"), "not found"
+        python_cli(
+            "-m", "dcgan.evaluate", "--model", str(tmp_path / "nope.h5"), "--data", "sample"
+        ),
+        "not found",
     )
 
 
-def test_cli_text_file_as_model(tmp_path):
+def test_cli_text_file_as_model(tmp_path, python_cli):
     bogus = tmp_path / "generator.h5"
     bogus.write_text("not a model\n")
-    assert_usage_error(run_evaluate("--model", str(bogus), "--data", "sample"), "--model")
+    assert_usage_error(
+        python_cli("-m", "dcgan.evaluate", "--model", str(bogus), "--data", "sample"), "--model"
+    )
 
 
-def test_cli_bad_n_and_flags(tmp_path):
-    assert_usage_error(run_evaluate("--model", str(tmp_path / "g.h5"), "-n", "0"), "-n")
-    assert_usage_error(run_evaluate("--bogus-flag"), "--help")
+def test_cli_bad_n_and_flags(tmp_path, python_cli):
+    assert_usage_error(
+        python_cli("-m", "dcgan.evaluate", "--model", str(tmp_path / "g.h5"), "-n", "0"), "-n"
+    )
+    assert_usage_error(python_cli("-m", "dcgan.evaluate", "--bogus-flag"), "--help")
 
 
-def test_cli_images_of_wrong_shape(tmp_path):
+def test_cli_images_of_wrong_shape(tmp_path, python_cli):
     path = tmp_path / "samples.npz"
     np.savez(path, images=np.zeros((5, 32, 32), np.uint8))
-    assert_usage_error(run_evaluate("--images", str(path), "--data", "sample"), "(n, 28, 28)")
+    assert_usage_error(
+        python_cli("-m", "dcgan.evaluate", "--images", str(path), "--data", "sample"), "(n, 28, 28)"
+    )
 
 
 def test_check_images():
@@ -174,8 +171,7 @@ def test_untrained_generator_scores_worse_than_real_digits():
     assert real["precision"] > 0.7 and real["recall"] > 0.7 and fake["recall"] < 0.05
 
 
-@pytest.mark.slow
-def test_brief_training_beats_untrained_on_every_metric(tmp_path):
+def test_brief_training_beats_untrained_on_every_metric(tmp_path, python_cli):
     """A few hundred steps on the sample, scored during training by --eval-every."""
     import csv
     import json
@@ -186,34 +182,11 @@ def test_brief_training_beats_untrained_on_every_metric(tmp_path):
     from dcgan.models import build_generator
 
     run = tmp_path / "run"
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dcgan.train",
-            "--epochs",
-            "3",
-            "--steps-per-epoch",
-            "50",
-            "--batch-size",
-            "64",
-            "--data",
-            "sample",
-            "--eval-every",
-            "3",
-            "--eval-samples",
-            "500",
-            "--save-every",
-            "10",
-            "--out",
-            str(run),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    args = (
+        "--epochs 3 --steps-per-epoch 50 --batch-size 64 --data sample --eval-every 3"
+        " --eval-samples 500 --save-every 10 --quiet"
     )
+    p = python_cli("-m", "dcgan.train", *args.split(), "--out", run, timeout=900)
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert rows[0]["fid"] == "nan"
