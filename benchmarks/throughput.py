@@ -6,7 +6,8 @@
     function traced while its own weights are trainable), two `train_on_batch` calls per step,
     noise and soft labels from scipy in numpy.
 (b) project: `DCGAN.train_step` through `fit`, same nets, same batch, noise and labels in-graph,
-    under each precision / steps_per_execution / XLA setting asked for.
+    under each precision / steps_per_execution / XLA setting asked for, training the built-in
+    nets or their fast twins (`--nets`, saved as the same built-in nets).
 Images/s counts the batch (256 = 128 real + 128 generated for D, 256 for G) per step.
 """
 
@@ -114,10 +115,10 @@ def reference_loop(x, batch):
     return run, g, d
 
 
-def project(x, batch, precision, spe, jit):
+def project(x, batch, precision, spe, jit, nets):
     """Returns run(steps): the project's train step through fit."""
     cfg = Config(
-        batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit
+        batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit, nets=nets
     ).resolved()
     gan = build(cfg, tf.distribute.get_strategy())
     ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
@@ -154,8 +155,9 @@ def main():
     p.add_argument(
         "--variants",
         nargs="*",
-        default=["float32:1:0", "mixed_bfloat16:1:0", "mixed_bfloat16:4:0", "float32:4:0"],
-        help="precision:steps_per_execution:jit (0/1)",
+        default=["auto:1:0:builtin", "auto:1:0:fast"],
+        help="precision:steps_per_execution:jit (0/1)[:nets (fast/builtin, default fast)]; "
+        "auto is the precision a run here picks",
     )
     args = p.parse_args()
     x, _, source = data.load(args.data, log=lambda m: None)
@@ -175,9 +177,11 @@ def main():
     g, d = runs[next(iter(runs))][1:]
     runs = {k: v[0] for k, v in runs.items()}
     for v in args.variants:
-        precision, spe, jit = v.split(":")
-        name = f"(b) fit: {precision}, steps/exec {spe}{', XLA' if jit == '1' else ''}"
-        runs[name] = project(x, args.batch_size, precision, int(spe), jit == "1")
+        precision, spe, jit, nets = (v + ":fast").split(":")[:4]
+        if precision == "auto":
+            precision = Config().resolved().precision
+        name = f"(b) fit: {nets}, {precision}, steps/exec {spe}{', XLA' if jit == '1' else ''}"
+        runs[name] = project(x, args.batch_size, precision, int(spe), jit == "1", nets)
     d_before = [np.array(w) for w in d.weights]
     for run in runs.values():  # warm-up: tracing, oneDNN primitive caches
         run(args.warmup)
@@ -197,14 +201,14 @@ def main():
         f"~{bf16_peak:.0f} bf16"
     )
     print(
-        f"{'variant':<44}{'images/s':>10}{'(min-max)':>12}{'x ref':>7}{'GFLOP/s':>9}{'% peak':>8}"
+        f"{'variant':<52}{'images/s':>10}{'(min-max)':>12}{'x ref':>7}{'GFLOP/s':>9}{'% peak':>8}"
     )
     ref = float(np.median(rates[next(iter(rates))]))
     for name, r in rates.items():
         ips = float(np.median(r))
         peak = bf16_peak if "bfloat16" in name else fp32_peak
         print(
-            f"{name:<44}{ips:>10.0f}{f'({min(r):.0f}-{max(r):.0f})':>12}{ips / ref:>7.2f}"
+            f"{name:<52}{ips:>10.0f}{f'({min(r):.0f}-{max(r):.0f})':>12}{ips / ref:>7.2f}"
             f"{ips * flops / 1e9:>9.1f}{100 * ips * flops / 1e9 / peak:>8.1f}"
         )
 

@@ -11,8 +11,11 @@ STATE_GLOB = "state_e*.npz"
 
 def atomic_save(model, path):
     """Saves `model` to `path` (.h5, .keras, or a SavedModel folder for any other name) through a
-    temporary name, so a crash never leaves half a file; a failed save leaves `path` as it was."""
-    path = Path(path)
+    temporary name, so a crash never leaves half a file; a failed save leaves `path` as it was.
+    A training twin is saved as its built-in-layer net (`models.export`)."""
+    from dcgan.models import export
+
+    path, model = Path(path), export(model)
     with files.atomic_path(path) as tmp:
         if path.suffix in (".h5", ".keras"):
             model.save(tmp)

@@ -142,6 +142,17 @@ def best_precision():
     return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
+def best_jit(precision):
+    """Whether XLA should compile the train step: where it measured faster, float32 on a CPU
+    (1.7-1.9x the unfused step on the 2-core AVX2 host, docs/speed.md). Not for bf16 on a CPU
+    (0.79x on the AVX-512 host: XLA's CPU backend has no oneDNN bf16 kernels), nor on GPUs or
+    several workers, where it was not measured."""
+    if precision != "float32" or tf.config.list_physical_devices("GPU"):
+        return False
+    cluster = tf_config().get("cluster", {})
+    return sum(len(tasks) for tasks in cluster.values()) <= 1
+
+
 def is_chief():
     """Only the chief (or worker 0 where there is no chief, or a lone process) writes the run."""
     config = tf_config()

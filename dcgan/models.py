@@ -1,13 +1,21 @@
-"""The nets: built-in layers only, so `keras.models.load_model` needs no project code.
+"""The nets: every saved file holds built-in layers only, so `keras.models.load_model` needs
+no project code.
 
 Layer for layer the reference DCGAN, as Sequential models; the conditional pair wraps the same
 layers in two-input functional models: every net takes `net_inputs(x, digits)`, which is `x`
 alone or `[x, digits]`. Output activations are their own
 float32 layers so mixed precision never hands bf16 images or probabilities to the caller.
+
+`fast=True` builds the training twins of the same nets: TensorFlow's fused batch norm, no bias
+before a batch norm (the batch mean cancels it), a cheaper dropout mask. Same function, same
+weights less those biases; `export` turns one back into the built-in-layer net, and every save
+goes through it.
 """
 
 import keras
 from keras import layers
+import numpy as np
+import tensorflow as tf
 
 from dcgan.files import NUM_CLASSES
 
@@ -33,26 +41,137 @@ def _inputs(first, name):
     return [keras.Input(first, name=name), keras.Input((), dtype="int32", name="digit")]
 
 
-def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False):
+class FusedBatchNormalization(layers.BatchNormalization):
+    """BatchNormalization whose training step is TensorFlow's fused kernel: one op for the
+    moments and the normalisation, and one gradient op, where Keras 3 runs a chain of unfused
+    ones (upcast to float32 under mixed precision). Inference, synchronized statistics and
+    everything else are the built-in layer's; the four weights are the same, so `export`
+    copies them into a plain BatchNormalization. Moving averages follow Keras's rule exactly
+    (biased batch variance), so the exported layer is the one Keras would have trained.
+    `fused = False` (set when XLA compiles the step, which fuses the built-in ops better than it
+    runs this kernel: 0.4x measured) leaves it the built-in layer."""
+
+    fused = True
+
+    def call(self, inputs, training=None, mask=None):
+        last = self.axis in (-1, len(inputs.shape) - 1)  # the fused op normalises channels last
+        if not (training and self.trainable and self.fused) or self.synchronized or not last:
+            return super().call(inputs, training=training, mask=mask)
+        shape, channels = tf.shape(inputs), inputs.shape[-1]
+        x = inputs if len(inputs.shape) == 4 else tf.reshape(inputs, [-1, 1, 1, channels])
+        # exponential_avg_factor=1: the op returns this batch's mean and (n-1)-corrected
+        # variance, and the moving averages are updated here with Keras's momentum and n.
+        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            x,
+            self.gamma,
+            self.beta,
+            mean=self.moving_mean,
+            variance=self.moving_variance,
+            epsilon=self.epsilon,
+            is_training=True,
+            exponential_avg_factor=1.0,
+        )
+        n = tf.cast(tf.size(x) // channels, "float32")
+        m = self.momentum
+        self.moving_mean.assign(m * self.moving_mean + (1 - m) * mean)
+        self.moving_variance.assign(m * self.moving_variance + (1 - m) * variance * (n - 1) / n)
+        return tf.reshape(y, shape) if len(inputs.shape) != 4 else y
+
+
+class FastDropout(layers.Dropout):
+    """Dropout whose mask comes from 16 random bits an element, two elements per 32-bit draw,
+    where the built-in layer draws a float32 uniform for each (the draws were most of its
+    cost). The rate is kept to 1/65,536 and outputs are scaled by the exact keep fraction, so
+    the expected activation is the built-in layer's. Inference is the identity, as Keras's."""
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0 or self.noise_shape is not None:
+            return super().call(inputs, training=training)
+        n = tf.size(inputs)
+        bits = tf.random.stateless_uniform(
+            [(n + 1) // 2],
+            seed=_seed(self.seed_generator),
+            minval=None,
+            maxval=None,
+            dtype=tf.uint32,
+        )
+        halves = tf.bitcast(bits, tf.uint16)  # (n/2, 2): both 16-bit halves of each draw
+        drop = round(self.rate * 65536)
+        keep = tf.reshape(tf.reshape(halves, [-1])[:n], tf.shape(inputs)) >= drop
+        scale = tf.cast(65536 / (65536 - drop), inputs.dtype)
+        return tf.where(keep, inputs * scale, tf.zeros((), inputs.dtype))
+
+
+def _seed(seed_generator):
+    """The (2,) int32 seed TensorFlow's stateless ops take, drawn from a Keras SeedGenerator as
+    Keras's own dropout draws it (so its state, saved for resume, gives the same masks)."""
+    return tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), "int32")
+
+
+TRAINING_TWINS = {FusedBatchNormalization: layers.BatchNormalization, FastDropout: layers.Dropout}
+
+
+def export(net):
+    """The built-in-layer model a training net stands for: `net` itself when it has no
+    training-only layers, else a copy with each fused batch norm and cheap dropout as the
+    built-in layer, each bias-free layer given a zero bias, and the weights copied (a batch
+    norm after it absorbs what the bias would have been in its moving mean)."""
+
+    def twin(layer):
+        cls = TRAINING_TWINS.get(type(layer))
+        config = layer.get_config()
+        if cls is None and not isinstance(layer, keras.Model) and "use_bias" in config:
+            cls, config = type(layer), {**config, "use_bias": True}
+        return (cls or type(layer)).from_config(config)
+
+    if not _has_twins(net):
+        return net
+    plain = keras.models.clone_model(net, clone_function=twin)
+    for fast, built in zip(_leaves(net), _leaves(plain)):
+        weights = fast.get_weights()
+        if len(built.weights) == len(weights) + 1:  # the bias it trained without
+            weights.append(np.zeros(built.weights[-1].shape, built.weights[-1].dtype))
+        built.set_weights(weights)
+    return plain
+
+
+def _leaves(net):
+    for layer in net.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaves(layer)
+        else:
+            yield layer
+
+
+def _has_twins(net):
+    return any(
+        type(layer) in TRAINING_TWINS or getattr(layer, "use_bias", True) is False
+        for layer in _leaves(net)
+    )
+
+
+def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False, fast=False):
     """z (n, latent_dim) -> images (n, 28, 28, 1) in [-1, 1].
 
     `synchronized_bn` averages batch statistics over replicas, so training on k devices is the
-    same computation as on one device with the global batch.
+    same computation as on one device with the global batch. `fast`: the training twin (see
+    the module's docstring).
     """
 
     def bn():
-        return layers.BatchNormalization(momentum=0.9, synchronized=synchronized_bn)
+        norm = FusedBatchNormalization if fast else layers.BatchNormalization
+        return norm(momentum=0.9, synchronized=synchronized_bn)
 
     stack = [
         keras.Input((latent_dim,)),
-        layers.Dense(7 * 7 * 256),
+        layers.Dense(7 * 7 * 256, use_bias=not fast),
         bn(),
         layers.ReLU(),
         layers.Reshape((7, 7, 256)),
     ]
     for filters, strides in ((128, 2), (64, 2), (32, 1)):
         stack += [
-            layers.Conv2DTranspose(filters, 3, strides=strides, padding="same"),
+            layers.Conv2DTranspose(filters, 3, strides=strides, padding="same", use_bias=not fast),
             bn(),
             layers.ReLU(),
         ]
@@ -63,8 +182,8 @@ def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False):
     return keras.Sequential(stack, name="generator")
 
 
-def build_discriminator(dropout=0.4):
-    """images (n, 28, 28, 1) -> probability of being real (n, 1)."""
+def build_discriminator(dropout=0.4, fast=False):
+    """images (n, 28, 28, 1) -> probability of being real (n, 1). `fast`: the training twin."""
     stack = [keras.Input(IMAGE_SHAPE)]
     # Dropout is pinned to float32: under mixed_bfloat16 a bf16 Dropout draws its uniforms in
     # bf16 (multiples of 1/128), so rate 0.4 drops 52/128 = 40.6% and rescales by bf16(1/0.6) =
@@ -74,13 +193,15 @@ def build_discriminator(dropout=0.4):
         stack += [
             layers.Conv2D(filters, 3, strides=strides, padding="same"),
             layers.LeakyReLU(negative_slope=0.2),
-            layers.Dropout(dropout, dtype="float32"),
+            (FastDropout if fast else layers.Dropout)(dropout, dtype="float32"),
         ]
     stack += [layers.Flatten(), layers.Dense(1), layers.Activation("sigmoid", dtype="float32")]
     return keras.Sequential(stack, name="discriminator")
 
 
-def build_conditional_generator(latent_dim=LATENT_DIM, synchronized_bn=False, classes=NUM_CLASSES):
+def build_conditional_generator(
+    latent_dim=LATENT_DIM, synchronized_bn=False, classes=NUM_CLASSES, fast=False
+):
     """[z (n, latent_dim), digit (n,) int] -> images (n, 28, 28, 1) in [-1, 1].
 
     The reference G with the digit's learned embedding (50 numbers) appended to the noise, so
@@ -90,12 +211,12 @@ def build_conditional_generator(latent_dim=LATENT_DIM, synchronized_bn=False, cl
     z, digit = _inputs((latent_dim,), "z")
     e = layers.Embedding(classes, EMBED_DIM, name="digit_embedding")(digit)
     x = layers.Concatenate()([z, e])
-    for layer in build_generator(latent_dim + EMBED_DIM, synchronized_bn).layers:
+    for layer in build_generator(latent_dim + EMBED_DIM, synchronized_bn, fast).layers:
         x = layer(x)
     return keras.Model([z, digit], x, name="conditional_generator")
 
 
-def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES):
+def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES, fast=False):
     """[images (n, 28, 28, 1), digit (n,) int] -> probability that the image is a real `digit`.
 
     A projection discriminator (Miyato & Koyama 2018): the reference D's features h, and
@@ -104,7 +225,7 @@ def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES):
     input channel was ignored for hundreds of steps (agreement at chance, measured).
     """
     image, digit = _inputs(IMAGE_SHAPE, "image")
-    body = build_discriminator(dropout).layers
+    body = build_discriminator(dropout, fast).layers
     h = image
     for layer in body[:-2]:  # up to Flatten: the features
         h = layer(h)
@@ -142,16 +263,19 @@ def build_mlp_discriminator(hidden=128):
     )
 
 
-def build_pair(arch="dcgan", latent_dim=LATENT_DIM, synchronized_bn=False, conditional=False):
+def build_pair(
+    arch="dcgan", latent_dim=LATENT_DIM, synchronized_bn=False, conditional=False, fast=False
+):
+    """(generator, discriminator); `fast` builds the DCGAN's training twins."""
     if conditional:
         if arch != "dcgan":
             raise ValueError(f"a conditional GAN needs --arch dcgan, not {arch!r}")
         return (
-            build_conditional_generator(latent_dim, synchronized_bn),
-            build_conditional_discriminator(),
+            build_conditional_generator(latent_dim, synchronized_bn, fast=fast),
+            build_conditional_discriminator(fast=fast),
         )
     if arch == "dcgan":
-        return build_generator(latent_dim, synchronized_bn), build_discriminator()
+        return build_generator(latent_dim, synchronized_bn, fast), build_discriminator(fast=fast)
     if arch == "mlp":
         return build_mlp_generator(latent_dim), build_mlp_discriminator()
     raise ValueError(f"unknown arch {arch!r}; choose dcgan or mlp")

@@ -20,6 +20,10 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 ARCHS = ("dcgan", "mlp")
 NOISE_KINDS = ("truncated", "normal", "uniform")
 TARGET_KINDS = ("soft", "hard")
+# What trains: the nets' fast twins or the built-in nets (every saved file is the built-in net
+# either way); auto picks the twins unless XLA compiles the step, which fuses the same ops itself.
+NETS = ("auto", "fast", "builtin")
+JIT = ("auto", True, False)
 # The vanilla MLP GAN of the reference trains with its own recipe.
 ARCH_DEFAULTS = {
     "dcgan": dict(lr=2e-4, labels="soft", noise="truncated"),
@@ -50,18 +54,23 @@ class Config:
     precision: str = "auto"
     ema: float = None
     steps_per_execution: int = 1
-    jit_compile: bool = False
+    jit_compile: bool | str = "auto"
     eval_every: int = None
     eval_samples: int = 2000
+    nets: str = "auto"
 
     def resolved(self):
         """A copy with the arch-dependent defaults and the precision filled in, every value
         checked. Raises ValueError naming the flag and what to pass instead."""
         c = self.checked()
-        if c.precision == "auto":
-            from dcgan.distribute import best_precision
+        from dcgan.distribute import best_jit, best_precision
 
+        if c.precision == "auto":
             c.precision = best_precision()
+        if c.jit_compile == "auto":
+            c.jit_compile = best_jit(c.precision)
+        if c.nets == "auto":
+            c.nets = "builtin" if c.jit_compile else "fast"
         return c
 
     def checked(self):
@@ -99,6 +108,7 @@ class Config:
         if not isinstance(saved, dict):
             raise ValueError(f"{path} is not a dcgan run's config (not a JSON object): restore it")
         fields = {f.name for f in dataclasses.fields(cls)}
+        saved = {"nets": "builtin", **saved}  # runs from before the fast twins trained builtin
         try:
             return cls(**{k: v for k, v in saved.items() if k in fields}).checked()
         except ValueError as e:
@@ -122,15 +132,23 @@ BOUNDS = {
     "eval_every": (int, 1, 1_000_000, True),
     "eval_samples": (int, 50, 100_000, False),  # FID of fewer digits is noise
 }
-CHOICES = {"arch": ARCHS, "labels": TARGET_KINDS, "noise": NOISE_KINDS, "precision": PRECISIONS}
+CHOICES = {
+    "arch": ARCHS,
+    "labels": TARGET_KINDS,
+    "noise": NOISE_KINDS,
+    "precision": PRECISIONS,
+    "nets": NETS,
+    "jit_compile": JIT,
+}
 OPEN = {"lr": (True, True), "beta1": (False, True), "ema": (True, True)}  # exclusive ends
 
 
 def _check_field(name, value):
     flag = "--" + name.replace("_", "-")
     if name in CHOICES:
-        if value not in CHOICES[name]:
-            raise ValueError(f"{flag} {value!r} is not one of {', '.join(CHOICES[name])}")
+        # `is`: True == 1 in Python, and a config.json's 1 is not a choice of --jit-compile.
+        if not any(value is c or value == c and type(value) is type(c) for c in CHOICES[name]):
+            raise ValueError(f"{flag} {value!r} is not one of {', '.join(map(str, CHOICES[name]))}")
     elif name in BOUNDS:
         kind, low, high, optional = BOUNDS[name]
         if value is None and optional:
@@ -147,7 +165,7 @@ def _check_field(name, value):
             bound = f"less than {high:g}" if high_open else f"at most {high:,}"
             bound = "finite" if high == float("inf") else bound
             raise ValueError(f"{flag} must be {bound}, got {value!r}")
-    elif name in ("conditional", "jit_compile"):
+    elif name == "conditional":
         if not isinstance(value, bool):
             raise ValueError(f"{flag} must be true or false, got {value!r}")
     elif value is not None and not isinstance(value, str):  # data, out
@@ -160,7 +178,7 @@ def build(cfg, strategy):
 
     from dcgan.distribute import fit_metrics_workaround
     from dcgan.gan import DCGAN
-    from dcgan.models import build_pair
+    from dcgan.models import FusedBatchNormalization, build_pair
 
     keras.utils.set_random_seed(cfg.seed)
     # Layers keep the policy they were built under; the global one goes back as it was, so
@@ -174,7 +192,11 @@ def build(cfg, strategy):
                 cfg.latent_dim,
                 synchronized_bn=strategy.num_replicas_in_sync > 1,
                 conditional=cfg.conditional,
+                fast=cfg.nets == "fast",
             )
+            for layer in g._flatten_layers():  # XLA fuses batch norm better than the fused op
+                if isinstance(layer, FusedBatchNormalization):
+                    layer.fused = not cfg.jit_compile
             gan = DCGAN(
                 g, d, noise_kind=cfg.noise, target_kind=cfg.labels, seed=cfg.seed, ema_decay=cfg.ema
             )
@@ -379,10 +401,17 @@ def choose_run_dir(cfg, resume):
 
 
 def write_run_config(run_dir, cfg, resume, **facts):
-    """config.json of a new run; a resumed run's gets only what may change: epochs and data."""
+    """config.json of a new run; a resumed run's gets only what may change: epochs, data and
+    whether XLA compiles the step (and the nets an older run trained, now written down)."""
     if resume and run_dir == Path(resume):
         saved = json.loads((run_dir / "config.json").read_text())
-        saved.update(epochs=cfg.epochs, data=cfg.data, data_source=facts["data_source"])
+        saved.update(
+            epochs=cfg.epochs,
+            data=cfg.data,
+            data_source=facts["data_source"],
+            jit_compile=cfg.jit_compile,
+            nets=cfg.nets,
+        )
         files.write_text(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     else:
         write_config(run_dir, cfg, **facts)

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from dcgan import models
 
@@ -130,3 +131,87 @@ def test_dropout_keeps_the_recipes_rate_under_bf16():
         (y > 0).mean(),
         y.mean(),
     )
+
+
+def _layer_kinds(model):
+    return [
+        (type(layer).__module__.split(".")[0], type(layer).__name__, layer.count_params())
+        for layer in model._flatten_layers(include_self=False)
+    ]
+
+
+@pytest.mark.parametrize("conditional", [False, True], ids=["dcgan", "conditional"])
+def test_exported_twins_are_the_reference_nets(conditional, tmp_path):
+    """What trains (fused batch norm, no bias before it, a cheap dropout mask) saves as the
+    built-in-layer net with the same function, loadable without this project."""
+    keras.utils.set_random_seed(1)
+    g, d = models.build_pair(conditional=conditional, fast=True)
+    digits = np.arange(64) % 10
+    z = np.random.default_rng(0).normal(size=(64, 100)).astype("float32")
+    g_in = models.net_inputs(z, digits if conditional else None)
+    for w in g.trainable_weights + d.trainable_weights:  # weights no fresh net has
+        w.assign(w + 0.1 * np.random.default_rng(1).normal(size=w.shape).astype("float32"))
+    for _ in range(3):  # and moving statistics
+        g(g_in, training=True)
+    x = np.asarray(g(g_in, training=False))
+    d_in = models.net_inputs(x, digits if conditional else None)
+    reference = models.build_pair(conditional=conditional)
+    for net, ref, inputs in zip((g, d), reference, (g_in, d_in)):
+        plain = models.export(net)
+        assert _layer_kinds(plain) == _layer_kinds(ref)  # the reference's layers, biases too
+        assert all(module == "keras" for module, _, _ in _layer_kinds(plain))
+        want = np.asarray(net(inputs, training=False))
+        np.testing.assert_allclose(plain(inputs, training=False), want, atol=1e-5)
+        for ext in (".h5", ".keras"):
+            plain.save(tmp_path / f"{net.name}{ext}")
+            loaded = keras.models.load_model(tmp_path / f"{net.name}{ext}", compile=False)
+            np.testing.assert_allclose(loaded(inputs, training=False), want, atol=1e-5)
+    assert models.export(reference[0]) is reference[0]  # a built-in net is already its export
+
+
+@pytest.mark.parametrize("shape", [(64, 300), (64, 7, 7, 16)], ids=["dense", "conv"])
+def test_fused_batch_norm_trains_like_keras(shape):
+    """Same outputs, gradients and moving statistics as the built-in layer, step after step."""
+    import tensorflow as tf
+
+    fused, plain = (
+        models.FusedBatchNormalization(momentum=0.9),
+        keras.layers.BatchNormalization(momentum=0.9),
+    )
+    fused.build(shape), plain.build(shape)
+    rng = np.random.default_rng(0)
+    for layer in (fused, plain):
+        layer.set_weights([rng.normal(size=w.shape).astype("float32") ** 2 for w in fused.weights])
+        rng = np.random.default_rng(0)
+    for step in range(3):
+        x = tf.constant(np.random.default_rng(step).normal(2, 3, size=shape).astype("float32"))
+        outs = []
+        for layer in (fused, plain):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, training=True)
+                loss = tf.reduce_sum(y * tf.sin(y))
+            outs.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta])])
+        for a, b in zip(*outs):
+            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+        for a, b in zip(fused.weights, plain.weights):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    x = np.ones(shape, "float32")
+    np.testing.assert_allclose(fused(x, training=False), plain(x, training=False), atol=1e-5)
+    fused.trainable = plain.trainable = False  # frozen: Keras normalises with moving statistics
+    np.testing.assert_allclose(fused(x, training=True), plain(x, training=True), atol=1e-5)
+
+
+def test_fast_dropout_keeps_the_rate_and_the_mean():
+    import tensorflow as tf
+
+    drop = models.FastDropout(0.4, seed=3)
+    x = tf.ones((256, 14, 14, 64))
+    y = np.asarray(drop(x, training=True))
+    assert abs((y > 0).mean() - 0.6) < 0.002 and abs(y.mean() - 1.0) < 0.004
+    assert not np.array_equal(np.asarray(drop(x, training=True)) > 0, y > 0)  # a new mask a call
+    np.testing.assert_array_equal(drop(x, training=False), x)
+    again = models.FastDropout(0.4, seed=3)
+    np.testing.assert_array_equal(again(x, training=True), y)  # its state fixes the mask
+    odd = np.asarray(drop(tf.ones((3, 5, 7)), training=True))  # an odd count of elements
+    assert odd.shape == (3, 5, 7) and set(np.unique(odd)) <= {0.0, np.float32(65536 / 39322)}
