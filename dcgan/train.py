@@ -103,8 +103,9 @@ def parser():
     a(
         "--ema",
         type=float,
-        default=None,
-        help="also keep an EMA of G's weights with this decay (e.g. 0.999)",
+        default=d.ema,
+        help="also keep an EMA of G's weights with this decay, saved as generator_ema.h5 and "
+        f"scored by --eval-every (default: {d.ema}; 0 turns it off)",
     )
     a(
         "--eval-every",

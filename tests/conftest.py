@@ -51,7 +51,9 @@ def python_cli():
 
 def _tiny(tmp_path_factory, *flags):
     out = tmp_path_factory.mktemp("tiny") / "run"
+    # The fast twins, no XLA: a tiny run spends more on compiling than on training.
     args = "--epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --save-every 1 --quiet"
+    args += " --jit-compile off"
     proc = run_python("-m", "dcgan.train", *args.split(), "--out", out, *flags)
     assert proc.returncode == 0, f"tiny training run failed:\n{proc.stdout}\n{proc.stderr}"
     return out

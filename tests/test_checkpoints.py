@@ -31,9 +31,9 @@ def run_copy(tiny_run, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def gan():
+def gan(tiny_run):
     """The tiny run's DCGAN, built (not trained): what Checkpoints saves."""
-    cfg = training.Config(batch_size=32, data="sample").resolved()
+    cfg = training.Config.of_run(tiny_run).resolved()
     return training.build(cfg, tf.distribute.get_strategy())
 
 

@@ -36,7 +36,11 @@ def weights(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [[], ["--conditional"]], ids=["unconditional", "conditional"])
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--conditional", "--jit-compile", "off"]],
+    ids=["unconditional, defaults", "conditional, fast twins without XLA"],
+)
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path, extra):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     p = train(*ARGS, *extra, "--out", str(straight))
