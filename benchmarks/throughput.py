@@ -155,9 +155,9 @@ def main():
     p.add_argument(
         "--variants",
         nargs="*",
-        default=["auto:1:0:builtin", "auto:1:0:fast"],
-        help="precision:steps_per_execution:jit (0/1)[:nets (fast/builtin, default fast)]; "
-        "auto is the precision a run here picks",
+        default=["auto:1:0:builtin", "auto:1:0:fast", "auto:1:auto:auto"],
+        help="precision:steps_per_execution:jit (0/1/auto)[:nets (fast/builtin/auto, default "
+        "auto)]; auto is what a run here picks, so auto:1:auto:auto is the default training",
     )
     args = p.parse_args()
     x, _, source = data.load(args.data, log=lambda m: None)
@@ -177,11 +177,14 @@ def main():
     g, d = runs[next(iter(runs))][1:]
     runs = {k: v[0] for k, v in runs.items()}
     for v in args.variants:
-        precision, spe, jit, nets = (v + ":fast").split(":")[:4]
-        if precision == "auto":
-            precision = Config().resolved().precision
-        name = f"(b) fit: {nets}, {precision}, steps/exec {spe}{', XLA' if jit == '1' else ''}"
-        runs[name] = project(x, args.batch_size, precision, int(spe), jit == "1", nets)
+        precision, spe, jit, nets = (v + ":auto").split(":")[:4]
+        jit = {"0": False, "1": True}.get(jit, jit)
+        cfg = Config(precision=precision, jit_compile=jit, nets=nets).resolved()
+        name = (
+            f"(b) fit: {cfg.nets}, {cfg.precision}, steps/exec {spe}"
+            f"{', XLA' if cfg.jit_compile else ''}"
+        )
+        runs[name] = project(x, args.batch_size, cfg.precision, int(spe), cfg.jit_compile, cfg.nets)
     d_before = [np.array(w) for w in d.weights]
     for run in runs.values():  # warm-up: tracing, oneDNN primitive caches
         run(args.warmup)

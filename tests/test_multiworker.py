@@ -36,27 +36,24 @@ def free_ports(n):
     return ports
 
 
+def worker(cluster, index, args, scratch):
+    """`python -m dcgan.train *args` as worker `index` of `cluster`. TMPDIR points a non-chief's
+    scratch run folder into the test's temporary directory."""
+    config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcgan.train", *args],
+        cwd=REPO,
+        env=cli_env(TF_CONFIG=json.dumps(config), TMPDIR=str(scratch)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def start_workers(args, scratch):
-    """Worker 0 (the chief: no "chief" task in the cluster) and worker 1, each with its TF_CONFIG.
-    TMPDIR points the non-chief's scratch run folder into the test's temporary directory."""
+    """Worker 0 (the chief: no "chief" task in the cluster) and worker 1."""
     cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
-    procs = []
-    for i in range(2):
-        env = cli_env(
-            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-            TMPDIR=str(scratch),
-        )
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "dcgan.train", *args],
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    return procs
+    return [worker(cluster, i, args, scratch) for i in range(2)]
 
 
 def finish(procs):
@@ -162,18 +159,8 @@ def test_two_workers_train_kill_and_resume(tmp_path):
 def lone_worker(tmp_path, *flags):
     """Worker 0 of a two-worker cluster whose worker 1 never starts."""
     cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
-    config = {"cluster": cluster, "task": {"type": "worker", "index": 0}}
-    env = cli_env(TF_CONFIG=json.dumps(config), TMPDIR=str(tmp_path))
     args = [*ARGS, "--out", str(tmp_path / "run"), *flags]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dcgan.train", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return proc, cluster["worker"][1]
+    return worker(cluster, 0, args, tmp_path), cluster["worker"][1]
 
 
 def test_a_missing_worker_is_named_after_a_bounded_wait(tmp_path):

@@ -38,6 +38,49 @@ def test_resolved_picks_a_precision():
     assert Config(precision="float32").resolved().precision == "float32"
 
 
+def test_auto_picks_xla_and_the_nets_that_pay(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("the CPU rule")
+    on_cpu = Config(precision="float32").resolved()
+    assert (on_cpu.jit_compile, on_cpu.nets) == (True, "builtin")  # XLA fuses what twins would
+    no_xla = Config(precision="float32", jit_compile=False).resolved()
+    assert no_xla.nets == "fast"
+    bf16 = Config(precision="mixed_bfloat16").resolved()
+    assert (bf16.jit_compile, bf16.nets) == (False, "fast")  # XLA measured slower in bf16
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker"}}))
+    assert Config(precision="float32").resolved().jit_compile is False  # not measured
+
+
+def test_runs_from_before_the_twins_resume_with_builtin_nets(tmp_path):
+    saved = dataclasses.asdict(Config(epochs=2, data="sample"))
+    del saved["nets"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert Config.of_run(tmp_path).nets == "builtin"
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "nets": "fast"}))
+    assert Config.of_run(tmp_path).nets == "fast"
+
+
+def test_ema_is_on_unless_turned_off():
+    assert Config().checked().ema == 0.999
+    assert Config(ema=0).checked().ema is None
+
+
+def test_resume_may_switch_xla_but_not_the_nets(tmp_path):
+    from dcgan import train
+    from dcgan.errors import UsageError
+
+    (tmp_path / "config.json").write_text(json.dumps(dataclasses.asdict(Config(data="sample"))))
+    argv = ["--resume", str(tmp_path), "--jit-compile", "off"]
+    assert train.config_from(train.parser().parse_args(argv), argv).jit_compile is False
+    argv = ["--resume", str(tmp_path), "--nets", "fast"]
+    with pytest.raises(UsageError, match="--nets would change the run"):
+        train.config_from(train.parser().parse_args(argv), argv)
+
+
 def test_of_run_reads_the_saved_config(trained_run, tmp_path):
     cfg = Config.of_run(trained_run)
     assert (cfg.epochs, cfg.ema, cfg.eval_every) == (2, 0.9, 1)

@@ -1,5 +1,6 @@
-"""Bounded memory: digits are drawn, written and scored a batch at a time, and give the same
-numbers as drawing them all at once. Cheap checks (a tiny generator, small batches), no timing."""
+"""`dcgan.sampling` in bounded memory: digits are drawn, written and scored a batch at a time,
+and give the same numbers as drawing them all at once (latent walks and grids are also checked
+through the CLI in test_generate.py). Cheap checks (a tiny generator, small batches), no timing."""
 
 import weakref
 
