@@ -177,7 +177,7 @@ class DCGAN(keras.Model):
     def calibrated_ema(self):
         """The EMA generator, its BatchNormalization statistics re-estimated for its own
         weights (at most once per training step)."""
-        step = int(self.g_optimizer.iterations)
+        step = int(keras.ops.convert_to_numpy(self.g_optimizer.iterations))  # also distributed
         if self._ema_calibrated_at != step:
             recalibrate_batchnorm(self.ema_generator, seed=self.seed, noise_kind=self.noise_kind)
             self._ema_calibrated_at = step

@@ -123,6 +123,7 @@ def test_ema_tracks_generator(real):
             np.testing.assert_array_equal(np.array(e), s)
 
 
+@pytest.mark.slow  # 10 batches of 256 through G, eagerly (~12 s)
 def test_calibrated_ema_fits_its_own_batch_statistics():
     gan = make_gan(ema_decay=0.9)
     probe = z(256, 5)

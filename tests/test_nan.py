@@ -96,6 +96,7 @@ def test_nan_in_epoch_2_keeps_epoch_1(poison, tmp_path, monkeypatch, capsys):
         "discriminator_e0001.h5",
         "generator_e0001.h5",
         "generator_e0001_savedmodel",
+        "generator_ema_e0001.h5",  # EMA is on by default
     ]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png"]
     assert not list(run.rglob(".*.tmp*"))
