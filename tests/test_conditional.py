@@ -157,37 +157,15 @@ def test_short_training_makes_the_label_steer_the_digit(tmp_path):
 
 def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path, python_cli):
     model = tiny_conditional_run / "generator.h5"
-    proc = python_cli(
-        "-m",
-        "dcgan.generate",
-        "--model",
-        model,
-        "--digit",
-        7,
-        "-n",
-        16,
-        "--seed",
-        1,
-        "--out",
-        tmp_path / "7.npz",
-        cwd=tmp_path,
-    )
+
+    def generate(*args):
+        return python_cli("-m", "dcgan.generate", "--model", model, *args, cwd=tmp_path)
+
+    proc = generate("--digit", 7, "-n", 16, "--seed", 1, "--out", tmp_path / "7.npz")
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "7.npz") as f:
         assert f["images"].shape == (16, 28, 28) and set(f["digits"]) == {7}
-    proc = python_cli(
-        "-m",
-        "dcgan.generate",
-        "--model",
-        model,
-        "--digit",
-        "all",
-        "-n",
-        4,
-        "--out",
-        tmp_path / "rows.npz",
-        cwd=tmp_path,
-    )
+    proc = generate("--digit", "all", "-n", 4, "--out", tmp_path / "rows.npz")
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "rows.npz") as f:
         assert f["images"].shape == (10, 4, 28, 28)
