@@ -10,12 +10,14 @@ float32 layers so mixed precision never hands bf16 images or probabilities to th
 before a batch norm (the batch mean cancels it), a cheaper dropout mask. Same function, same
 weights less those biases; `export` turns one back into the built-in-layer net, and every save
 goes through it.
+
+TensorFlow is imported by the twins alone: the built-in nets build under any Keras backend
+(scripts/train_jax.py trains them on JAX).
 """
 
 import keras
 from keras import layers
 import numpy as np
-import tensorflow as tf
 
 from dcgan.files import NUM_CLASSES
 
@@ -54,6 +56,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
     fused = True
 
     def call(self, inputs, training=None, mask=None):
+        import tensorflow as tf
+
         last = self.axis in (-1, len(inputs.shape) - 1)  # the fused op normalises channels last
         if not (training and self.trainable and self.fused) or self.synchronized or not last:
             return super().call(inputs, training=training, mask=mask)
@@ -87,6 +91,8 @@ class FastDropout(layers.Dropout):
     def call(self, inputs, training=False):
         if not training or self.rate == 0 or self.noise_shape is not None:
             return super().call(inputs, training=training)
+        import tensorflow as tf
+
         n = tf.size(inputs)
         bits = tf.random.stateless_uniform(
             [(n + 1) // 2],
@@ -105,6 +111,8 @@ class FastDropout(layers.Dropout):
 def _seed(seed_generator):
     """The (2,) int32 seed TensorFlow's stateless ops take, drawn from a Keras SeedGenerator as
     Keras's own dropout draws it (so its state, saved for resume, gives the same masks)."""
+    import tensorflow as tf
+
     return tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), "int32")
 
 

@@ -2,13 +2,12 @@
 
 Every draw is a pure function of (seed, step, replica, salt), so it works inside `tf.function`,
 gives each `tf.distribute` replica its own numbers, and resumes exactly: the step counter is
-the optimizer's `iterations`, which the checkpoint already holds.
+the optimizer's `iterations`, which the checkpoint already holds. TensorFlow is imported where a
+draw is made, so the ranges and streams below also serve scripts/train_jax.py.
 """
 
 import enum
 import math
-
-import tensorflow as tf
 
 from dcgan.files import NUM_CLASSES
 
@@ -34,18 +33,22 @@ class Stream(enum.IntEnum):
 
 def make_seed(seed, *parts):
     """Folds integers (or int tensors) into a stateless seed of shape [2]."""
+    import tensorflow as tf
+
     s = tf.constant([int(seed), 0], dtype=tf.int64)
     for p in parts:
         s = tf.random.experimental.stateless_fold_in(s, tf.cast(p, tf.int64))
     return s
 
 
-def truncated_normal(shape, low, high, seed, dtype=tf.float32):
+def truncated_normal(shape, low, high, seed, dtype="float32"):
     """Standard normal truncated to [low, high] by inverting the CDF.
 
     Exact for any interval (unlike rejection or `truncated_normal`, which cuts at 2 sigma only),
     and made of ops that XLA and every device support.
     """
+    import tensorflow as tf
+
     cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2.0))
     lo, hi = cdf(low), cdf(high)
     u = tf.random.stateless_uniform(shape, seed, minval=lo, maxval=hi, dtype=tf.float32)
@@ -53,6 +56,8 @@ def truncated_normal(shape, low, high, seed, dtype=tf.float32):
 
 
 def latent(shape, seed, kind="truncated"):
+    import tensorflow as tf
+
     if kind == "truncated":
         return truncated_normal(shape, *NOISE_RANGE, seed)
     if kind == "normal":
@@ -64,11 +69,15 @@ def latent(shape, seed, kind="truncated"):
 
 def digits(n, seed):
     """n digits (int32), each of 0-9 equally likely: the digits G is asked for."""
+    import tensorflow as tf
+
     return tf.random.stateless_uniform((n,), seed, minval=0, maxval=NUM_CLASSES, dtype=tf.int32)
 
 
 def targets(n, real, seed, kind="soft"):
     """Targets of shape (n, 1): soft ones drawn fresh, or hard 1/0."""
+    import tensorflow as tf
+
     if kind == "hard":
         return tf.fill((n, 1), 1.0 if real else 0.0)
     if kind == "soft":

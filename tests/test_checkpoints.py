@@ -92,6 +92,7 @@ def test_failed_state_save_keeps_previous_state_and_resume_point(run_copy, gan, 
     assert checkpoints.load_state(gan, path) == 1
 
 
+@pytest.mark.slow  # saves every net and calibrates the EMA generator: ~9 s
 def test_checkpoint_callback_failing_midway_leaves_last_complete_checkpoint(
     run_copy, gan, monkeypatch
 ):

@@ -90,6 +90,7 @@ def test_the_g_update_check_catches_a_faulty_update(real, fault):
         assert_moves_only(faulty, moves=g_weights, stays=gan.discriminator.weights)
 
 
+@pytest.mark.slow  # a conditional fit: ~9 s of the fast path
 def test_fit_reads_images_and_digits(real):
     gan = make_gan()
     x, y = real

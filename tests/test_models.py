@@ -140,7 +140,11 @@ def _layer_kinds(model):
     ]
 
 
-@pytest.mark.parametrize("conditional", [False, True], ids=["dcgan", "conditional"])
+@pytest.mark.parametrize(
+    "conditional",
+    [False, pytest.param(True, marks=pytest.mark.slow)],  # each ~5 s: one in the fast path
+    ids=["dcgan", "conditional"],
+)
 def test_exported_twins_are_the_reference_nets(conditional, tmp_path):
     """What trains (fused batch norm, no bias before it, a cheap dropout mask) saves as the
     built-in-layer net with the same function, loadable without this project."""
