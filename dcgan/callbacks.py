@@ -256,15 +256,10 @@ def plot_history(csv_path, png_path):
         a.plot(epochs, [float(r[k]) for r in rows], label=k, marker=mark)
     for k in ("d_real", "d_fake", "d_acc"):
         b.plot(epochs, [float(r[k]) for r in rows], label=k, marker=mark)
-    if rows[0].get("fid") is not None:
+    scored = [(int(r["epoch"]), float(r["fid"])) for r in rows if r.get("fid")]
+    if scored:  # only the epochs that were scored, joined (--eval-every > 1 leaves gaps)
         c = b.twinx()
-        c.plot(
-            epochs,
-            [float(r["fid"]) if r["fid"] else float("nan") for r in rows],
-            "k--",
-            label="fid",
-            marker=mark,
-        )
+        c.plot(*zip(*scored), "k--", label="fid", marker="o" if len(scored) < 20 else None)
         c.set_ylabel("FID (dashed)")
     a.set_title("losses"), b.set_title("D(x), D(G(z)), D accuracy")
     for ax in (a, b):

@@ -19,7 +19,6 @@ does not look at the test digits that `python -m dcgan.evaluate` reports on; the
 saved as generator_ema_best.h5 and history.csv records every epoch.
 """
 
-import argparse
 import csv
 import json
 import math
@@ -36,7 +35,7 @@ import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan import data, metrics, models, noise  # noqa: E402
+from dcgan import data, errors, metrics, models, noise  # noqa: E402
 
 
 def truncated_normal(key, shape, low, high):
@@ -158,8 +157,8 @@ def sample(net, n, seed):
     return np.concatenate(out), digits
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse(argv=None):
+    p = errors.CliParser("scripts/train_jax.py", __doc__)
     p.add_argument("--data", default="mnist", help="as dcgan.train's --data")
     p.add_argument("--out", default="runs/jax")
     p.add_argument("--conditional", action="store_true")
@@ -170,7 +169,28 @@ def main(argv=None):
     p.add_argument("--eval-minutes", type=float, default=0.75, help="score G this often")
     p.add_argument("--eval-samples", type=int, default=5000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="at most this many steps an epoch")
     a = p.parse_args(argv)
+    for flag in ("epochs", "batch_size", "eval_samples", "steps"):
+        if getattr(a, flag) is not None and getattr(a, flag) < (2 if flag != "epochs" else 1):
+            p.error(f"--{flag.replace('_', '-')} {getattr(a, flag)} is too small")
+    if a.batch_size % 2:
+        p.error(f"--batch-size {a.batch_size} must be even (half real, half generated)")
+    if not 0 <= a.ema < 1:
+        p.error(f"--ema {a.ema} must be in [0, 1)")
+    if (Path(a.out) / "history.csv").exists():
+        p.error(f"--out {a.out} holds a finished run: pick a new folder")
+    return a
+
+
+def main(argv=None):
+    a = parse(argv)
+    images, labels, source = data.load(a.data, "train")
+    half = a.batch_size // 2
+    steps = min(len(images) // half, a.steps or len(images))
+    if steps < 1:
+        raise errors.UsageError(f"--data has {len(images)} digits, fewer than half a batch")
+    print(f"{source}: {len(images)} digits, {steps} steps an epoch, {jax.devices()[0]}", flush=True)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     config = {
@@ -183,10 +203,6 @@ def main(argv=None):
     (out / "config.json").write_text(json.dumps(config, indent=2))
     print(json.dumps(config), flush=True)
 
-    images, labels, source = data.load(a.data, "train")
-    half = a.batch_size // 2
-    steps = len(images) // half
-    print(f"{source}: {len(images)} digits, {steps} steps an epoch, {jax.devices()[0]}", flush=True)
     keras.utils.set_random_seed(a.seed)
     g, d = models.build_pair(conditional=a.conditional)
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -245,4 +261,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_cli(main)
