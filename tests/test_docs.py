@@ -7,7 +7,16 @@ import pytest
 from conftest import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-TOP = ("dcgan/", "docs/", "notebooks/", "saved_models/", "tests/", "benchmarks/", "scripts/", "LICENSE")
+TOP = (
+    "dcgan/",
+    "docs/",
+    "notebooks/",
+    "saved_models/",
+    "tests/",
+    "benchmarks/",
+    "scripts/",
+    "LICENSE",
+)
 
 
 def named_paths(text):
