@@ -35,7 +35,8 @@ import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan import data, errors, metrics, models, noise  # noqa: E402
+from dcgan import data, errors, metrics, models, noise, sampling  # noqa: E402
+from dcgan.files import NUM_CLASSES  # noqa: E402
 
 
 def truncated_normal(key, shape, low, high):
@@ -63,8 +64,8 @@ def make_epoch(g, d, g_opt, d_opt, conditional, ema_decay, half, steps):
         n = half
         z_fake = truncated_normal(k[noise.Stream.FAKE_LATENTS], (n, latent_dim), *noise.NOISE_RANGE)
         z_g = truncated_normal(k[noise.Stream.G_LATENTS], (2 * n, latent_dim), *noise.NOISE_RANGE)
-        fake_digits = jax.random.randint(k[noise.Stream.FAKE_DIGITS], (n,), 0, 10)
-        g_digits = jax.random.randint(k[noise.Stream.G_DIGITS], (2 * n,), 0, 10)
+        fake_digits = jax.random.randint(k[noise.Stream.FAKE_DIGITS], (n,), 0, NUM_CLASSES)
+        g_digits = jax.random.randint(k[noise.Stream.G_DIGITS], (2 * n,), 0, NUM_CLASSES)
 
         # D: real half and G's half, soft targets. G runs in training mode here too (its batch
         # statistics move), as in the TensorFlow step.
@@ -128,6 +129,7 @@ def calibrated(g, ema_weights, g_ntv, seed=0, batches=10, batch_size=256):
     for v, w in zip(net.non_trainable_variables, g_ntv):
         v.assign(w)
     norms = [la for la in models._leaves(net) if isinstance(la, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
     key = jax.random.PRNGKey(seed)
     for i in range(batches):
         for layer in norms:
@@ -135,26 +137,22 @@ def calibrated(g, ema_weights, g_ntv, seed=0, batches=10, batch_size=256):
         key, kz = jax.random.split(key)
         z = truncated_normal(kz, (batch_size, net.inputs[0].shape[-1]), *noise.NOISE_RANGE)
         net(
-            models.net_inputs(z, jnp.arange(batch_size) % 10 if len(net.inputs) == 2 else None),
+            models.net_inputs(
+                z, jnp.arange(batch_size) % NUM_CLASSES if models.is_conditional(net) else None
+            ),
             training=True,
         )
-    for layer in norms:
-        layer.momentum = 0.9
+    for layer, m in zip(norms, momenta):
+        layer.momentum = m
     return net
 
 
 def sample(net, n, seed):
-    """n uint8 digits (and the digits asked for: 0-9 in turn for a conditional G)."""
-    key = jax.random.PRNGKey(seed)
-    digits = np.arange(n) % 10 if len(net.inputs) == 2 else None
-    out = []
-    for i in range(0, n, 1000):
-        key, kz = jax.random.split(key)
-        z = truncated_normal(kz, (min(1000, n - i), net.inputs[0].shape[-1]), *noise.NOISE_RANGE)
-        d = None if digits is None else jnp.asarray(digits[i : i + len(z)])
-        x = np.asarray(net(models.net_inputs(z, d), training=False))
-        out.append(np.clip(np.round((x[..., 0] + 1) * 127.5), 0, 255).astype(np.uint8))
-    return np.concatenate(out), digits
+    """n uint8 digits drawn as in training (and the digits asked for: 0-9 in turn for a
+    conditional G, None otherwise)."""
+    z = truncated_normal(jax.random.PRNGKey(seed), (n, net.inputs[0].shape[-1]), *noise.NOISE_RANGE)
+    digits = sampling.check_digits(net, None, n)
+    return sampling.generate(net, n, z=np.asarray(z), digits=digits), digits
 
 
 def parse(argv=None):
