@@ -16,10 +16,12 @@ callbacks, TensorBoard. Its random numbers are JAX's, so a run is not the Tensor
 Every `--eval-minutes` the EMA generator (BatchNormalization statistics re-estimated) is
 scored with `dcgan.metrics` against 10,000 *training* digits, so that picking the best epoch
 does not look at the test digits that `python -m dcgan.evaluate` reports on; the best one is
-saved as generator_ema_best.h5 and history.csv records every epoch.
+saved as generator_ema_best.h5 and history.csv records every epoch. Every file goes through a
+temporary name, so a killed run leaves whole files.
 """
 
 import csv
+import io
 import json
 import math
 import os
@@ -35,8 +37,20 @@ import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan import data, errors, metrics, models, noise, sampling  # noqa: E402
+from dcgan import (  # noqa: E402
+    checkpoints,
+    data,
+    errors,
+    files,
+    metrics,
+    models,
+    noise,
+    sampling,
+    training,
+)
 from dcgan.files import NUM_CLASSES  # noqa: E402
+
+CARD = training.Config().checked()  # dcgan.train's defaults: the card's recipe
 
 
 def truncated_normal(key, shape, low, high):
@@ -162,8 +176,8 @@ def parse(argv=None):
     p.add_argument("--conditional", action="store_true")
     p.add_argument("--epochs", type=int, default=1000, help="at most this many epochs")
     p.add_argument("--minutes", type=float, default=None, help="stop after this much training")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--batch-size", type=int, default=CARD.batch_size)
+    p.add_argument("--ema", type=float, default=CARD.ema)
     p.add_argument("--eval-minutes", type=float, default=0.75, help="score G this often")
     p.add_argument("--eval-samples", type=int, default=5000)
     p.add_argument("--seed", type=int, default=0)
@@ -198,13 +212,13 @@ def main(argv=None):
         "keras": keras.__version__,
         "device": str(jax.devices()[0]),
     }
-    (out / "config.json").write_text(json.dumps(config, indent=2))
+    files.write_text(out / "config.json", json.dumps(config, indent=2))
     print(json.dumps(config), flush=True)
 
     keras.utils.set_random_seed(a.seed)
     g, d = models.build_pair(conditional=a.conditional)
-    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    g_opt = keras.optimizers.Adam(CARD.lr, beta_1=CARD.beta1)
+    d_opt = keras.optimizers.Adam(CARD.lr, beta_1=CARD.beta1)
     g_opt.build(g.trainable_variables)
     d_opt.build(d.trainable_variables)
     values = lambda vs: [v.value for v in vs]
@@ -244,17 +258,18 @@ def main(argv=None):
                 row["agreement"] = s["agreement"]
             if s["fid"] < best:
                 best = s["fid"]
-                net.save(out / "generator_ema_best.h5")
-                (out / "best.json").write_text(json.dumps(row, indent=2))
+                checkpoints.atomic_save(net, out / "generator_ema_best.h5")
+                files.write_text(out / "best.json", json.dumps(row, indent=2))
         rows.append(row)
         print(json.dumps(row), flush=True)
-        with open(out / "history.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
-            w.writeheader()
-            w.writerows(rows)
+        table = io.StringIO()
+        w = csv.DictWriter(table, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+        w.writeheader()
+        w.writerows(rows)
+        files.write_text(out / "history.csv", table.getvalue())
         if last:
             break
-    calibrated(g, state[6], state[1]).save(out / "generator_ema_last.h5")
+    checkpoints.atomic_save(calibrated(g, state[6], state[1]), out / "generator_ema_last.h5")
     print(f"done: {len(rows)} epochs in {rows[-1]['minutes']} min, best FID {best:.3f}")
 
 
