@@ -114,14 +114,12 @@ class StopOnNaN(keras.callbacks.Callback):
 
 class SampleGrid(Writer):
     """A grid from one fixed noise batch every `every` epochs, so grids compare over training;
-    `progress.gif` of them at the end. With a `tensorboard` log folder, each grid also goes there
-    as an image."""
+    `progress.gif` of them at the end. With a `TensorBoard` callback, each grid also goes there."""
 
     def __init__(self, run_dir, every, seed, n=64, tensorboard=None):
         super().__init__()
         self.dir = Path(run_dir) / "samples"
         self.every, self.seed, self.n, self.tensorboard = every, seed, n, tensorboard
-        self._writer = None
 
     def on_train_begin(self, logs=None):
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -141,15 +139,7 @@ class SampleGrid(Writer):
                 images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
             sampling.save_grid(images, path, cols=cols)
             if self.tensorboard:
-                import tensorflow as tf
-
-                if self._writer is None:
-                    self._writer = tf.summary.create_file_writer(str(self.tensorboard))
-                with self._writer.as_default():
-                    tf.summary.image(
-                        "samples", sampling.grid(images, cols)[None, :, :, None], step=epoch + 1
-                    )
-                self._writer.flush()
+                self.tensorboard.image("samples", sampling.grid(images, cols), epoch)
 
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))
@@ -269,9 +259,60 @@ def plot_history(csv_path, png_path):
         fig.savefig(tmp, dpi=80, format="png")
 
 
-def tensorboard(log_dir):
-    """Keras's own TensorBoard callback for a GAN: per-epoch metrics (FID too, when `Evaluate`
-    runs before it), no graph (a GAN's `call` is only G) and no profiling."""
-    return keras.callbacks.TensorBoard(
-        str(log_dir), write_graph=False, profile_batch=0, write_steps_per_second=False
-    )
+class TensorBoard(keras.callbacks.Callback):
+    """One TensorBoard run per training run, all on one axis, the training step: the metrics
+    every `every` steps (`step/...`, this epoch's running means, so a long epoch is a curve) and
+    at each epoch's end (`epoch/...`, FID too when `Evaluate` runs before it), each optimizer's
+    learning rate (`lr/...`) and the sample grids (`image`). Keras's own callback would read
+    the learning rate of `model.optimizer`, which a GAN does not train with, and put epochs and
+    batches on different axes. Writes only numbers, so it runs under any Keras backend."""
+
+    def __init__(self, log_dir, every=50):
+        super().__init__()
+        self.log_dir, self.every = Path(log_dir), every
+        self._writer, self._epoch = None, 0
+
+    def step(self, epoch, batch=None):
+        """The global step after `batch` of `epoch` (0-based), or at the end of `epoch`."""
+        steps = self.params.get("steps") or 0
+        return epoch * steps + (steps if batch is None else batch + 1)
+
+    def _write(self, step, scalars=(), images=()):
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        with self._writer.as_default(step=step):
+            for tag, value in scalars:
+                tf.summary.scalar(tag, value)
+            for tag, image in images:
+                tf.summary.image(tag, np.asarray(image)[None, :, :, None])
+        self._writer.flush()
+
+    def image(self, tag, image, epoch):
+        """A uint8 (height, width) picture, logged at the end of `epoch` (0-based)."""
+        self._write(self.step(epoch), images=[(tag, image)])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.step(self._epoch, batch)
+        # Crossed rather than `step % every`: with --steps-per-execution k, Keras calls this
+        # every k steps.
+        spe = getattr(self.model, "steps_per_execution", 1) or 1
+        if logs and step // self.every > (step - spe) // self.every:
+            self._write(step, [(f"step/{k}", float(v)) for k, v in logs.items()])
+
+    def on_epoch_end(self, epoch, logs=None):
+        scalars = [(f"epoch/{k}", float(v)) for k, v in (logs or {}).items()]
+        for net in ("discriminator", "generator"):
+            optimizer = getattr(self.model, f"{net[0]}_optimizer")
+            lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            scalars.append((f"lr/{net}", lr))
+        self._write(self.step(epoch), scalars)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

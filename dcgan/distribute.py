@@ -124,13 +124,28 @@ def wait_for_workers(config, timeout, poll=0.5):
         listener.close()
 
 
+AUTO_PRECISION_ENV = "DCGAN_AUTO_PRECISION"
+AUTO_PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
 def best_precision():
     """The fastest policy that trains as well as float32 on this machine.
 
     bf16 where the hardware does bf16 math (Ampere+ GPUs; CPUs with AVX512_BF16 or AMX, where
     oneDNN runs bf16 convolutions at twice the fp32 rate), fp16 with loss scaling on older
     tensor-core GPUs, float32 elsewhere.
+
+    $DCGAN_AUTO_PRECISION, when set, is the pick instead: CI runs the precision-sensitive tests
+    under both CPU paths whatever host it lands on, and a user can pin what `auto` means.
     """
+    forced = os.environ.get(AUTO_PRECISION_ENV, "").strip()
+    if forced:
+        if forced not in AUTO_PRECISIONS:
+            raise ValueError(
+                f"${AUTO_PRECISION_ENV}={forced!r} is not one of {', '.join(AUTO_PRECISIONS)}: "
+                "fix it or unset it"
+            )
+        return forced
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))

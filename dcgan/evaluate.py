@@ -209,7 +209,9 @@ def main(argv=None):
     real = metrics.load_real(args.data, log=log)
     if args.model:
         # drawn a batch at a time as the classifier reads them: only their features are kept
-        images = sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits)
+        images = sampling.with_progress(
+            sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits), args.n
+        )
         what = str(args.model)
     results = metrics.compare_to_real(
         images,

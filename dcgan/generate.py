@@ -177,7 +177,14 @@ def main(argv=None):
         batches = sampling.generate_batches(generator, args.n, seed, digits=digits)
         what = f"{args.n} digits" + (f" {args.digit}" if args.digit is not None else "")
     try:
-        sampling.save_images(batches, out, seed=seed, cols=cols, digits=digits, shape=shape)
+        sampling.save_images(
+            sampling.with_progress(batches, total),
+            out,
+            seed=seed,
+            cols=cols,
+            digits=digits,
+            shape=shape,
+        )
     except OSError as e:
         raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")

@@ -179,6 +179,24 @@ def _counter_rows(latent_dim, seed, start, stop):
     return np.asarray(z, np.float32).reshape(stop - start, latent_dim)
 
 
+def with_progress(batches, total):
+    """`batches` as they come, counted on Keras's progress bar on a terminal; to a log file or a
+    pipe, the batches alone (the bar's carriage returns and colours would be noise there).
+    `total` is the number of digits the batches hold."""
+    import sys
+
+    if not sys.stdout.isatty():
+        yield from batches
+        return
+    import keras
+
+    bar, done = keras.utils.Progbar(total, unit_name="digit"), 0
+    for b in batches:
+        done += int(np.prod(np.shape(b)[:-2]))
+        bar.update(done)
+        yield b
+
+
 def to_uint8(images):
     """[-1, 1] floats (n, 28, 28[, 1]) -> uint8 (n, 28, 28)."""
     x = np.asarray(images, np.float32)

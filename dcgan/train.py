@@ -8,6 +8,7 @@ python -m dcgan.train --resume runs/20261124-120000 --epochs 40
 import argparse
 import dataclasses
 import sys
+import time
 
 from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV
@@ -84,6 +85,12 @@ def parser():
         type=int,
         default=d.sample_every,
         help=f"epochs between sample grids (default: {d.sample_every})",
+    )
+    a(
+        "--log-every",
+        type=int,
+        default=d.log_every,
+        help=f"steps between TensorBoard points, beside one per epoch (default: {d.log_every})",
     )
     a(
         "--data",
@@ -169,7 +176,7 @@ JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config
 
 # What a resumed run may change: more epochs, data that moved, how it reports, and whether XLA
 # compiles the step (the same arithmetic; the nets and their weights stay as they were).
-RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout", "jit_compile"}
+RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout", "jit_compile", "log_every"}
 
 
 def given_flags(argv):
@@ -192,13 +199,15 @@ def config_from(args, argv):
         raise UsageError(
             f"{names} would change the run that --resume continues, which keeps the settings in "
             f"its config.json: drop {names}, or start a new run (--resume takes --epochs, --data, "
-            "--jit-compile)"
+            "--jit-compile, --log-every)"
         )
     cfg = Config.of_run(args.resume)
     if "jit_compile" in given_flags(argv):
         cfg.jit_compile = JIT_FLAG[args.jit_compile]
     if args.epochs is not None:
         cfg.epochs = args.epochs
+    if "log_every" in given_flags(argv):
+        cfg.log_every = args.log_every
     if args.data is not None:  # the same data, moved
         cfg.data = args.data
     return cfg.checked()
@@ -216,17 +225,21 @@ def main(argv=None):
             f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout}"
         )
     quiet_tensorflow()
-    from dcgan.training import run
+    from dcgan.training import closing, run
 
     command = " ".join(["python -m dcgan.train", *argv])
+    start = time.monotonic()
     run_dir = run(
         cfg,
         resume=args.resume,
-        verbose=0 if args.quiet else "auto",
+        # A bar for a terminal; a plain line per epoch for a log file or a pipe, where the
+        # bar's carriage returns and colour codes would be noise.
+        verbose=0 if args.quiet else 1 if sys.stdout.isatty() else 2,
         log=lambda m: print(m, file=sys.stderr),
         command=command,
         worker_timeout=args.worker_timeout,
     )
+    print(closing(run_dir, time.monotonic() - start))
     print(f"run written to {run_dir}")
     return 0
 

@@ -49,6 +49,7 @@ class Config:
     steps_per_epoch: int = None
     save_every: int = 5
     sample_every: int = 1
+    log_every: int = 50
     data: str = None
     out: str = None
     precision: str = "auto"
@@ -131,6 +132,7 @@ BOUNDS = {
     "steps_per_epoch": (int, 1, 10**9, True),
     "save_every": (int, 1, 1_000_000, False),
     "sample_every": (int, 1, 1_000_000, False),
+    "log_every": (int, 1, 1_000_000, False),
     "ema": (float, 0.0, 1.0, True),  # exclusive at both ends
     "steps_per_execution": (int, 1, 10_000, False),
     "eval_every": (int, 1, 1_000_000, True),
@@ -328,19 +330,43 @@ def write_config(run_dir, cfg, **facts):
 
 
 def summary(cfg, gan, run_dir, source, strategy):
-    """The start banner: what is trained where, on what; also saved as summary.txt."""
+    """The start banner: what is trained where, on what; also saved as summary.txt. Parameters
+    are counted on the nets the run saves (a training twin has no bias before batch norm)."""
+    from dcgan.models import export
+
     lines = [
         f"run directory  {run_dir}",
         f"data           {source}",
         f"strategy       {type(strategy).__name__} ({strategy.num_replicas_in_sync} replica(s))",
         f"precision      {cfg.precision}",
-        f"generator      {gan.generator.count_params():,} parameters"
+        f"generator      {export(gan.generator).count_params():,} parameters"
         + (" (conditional)" if gan.conditional else ""),
-        f"discriminator  {gan.discriminator.count_params():,} parameters",
+        f"discriminator  {export(gan.discriminator).count_params():,} parameters",
         f"recipe         batch {cfg.batch_size}, Adam {cfg.lr:g} / beta1 {cfg.beta1}, "
         f"{cfg.noise} noise, "
         f"{cfg.labels} targets" + (f", EMA {cfg.ema}" if cfg.ema else ""),
     ]
+    return "\n".join(lines)
+
+
+def closing(run_dir, seconds):
+    """The lines a finished run ends with: its last epoch's scores, the wall time, and the file
+    to use next (the EMA generator where the run kept one)."""
+    from dcgan.callbacks import read_history
+
+    run_dir = Path(run_dir)
+    rows = read_history(run_dir / "history.csv") if (run_dir / "history.csv").exists() else []
+    lines = [f"trained in {seconds / 60:.1f} min of wall time"]
+    if rows:
+        last = rows[-1]
+        scores = ", ".join(f"{k} {float(v):.4g}" for k, v in last.items() if k != "epoch" and v)
+        lines[0] = f"epoch {last['epoch']}: {scores}; " + lines[0]
+    best = next(
+        (run_dir / n for n in ("generator_ema.h5", "generator.h5") if (run_dir / n).exists()), None
+    )
+    if best is not None:
+        lines.append(f"next: python -m dcgan.generate --model {best} -n 64 --out grid.png")
+        lines.append(f"      python -m dcgan.evaluate --model {best}")
     return "\n".join(lines)
 
 
@@ -384,11 +410,10 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None):
     )
     # A non-chief skips the SavedModel exports: slow, and no one reads its scratch folder's.
     checkpoints = cb.Checkpoints(run_dir, cfg.save_every, savedmodel=chief)
-    grids = cb.SampleGrid(
-        run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=run_dir / "logs" / "samples"
-    )
+    board = cb.TensorBoard(run_dir / "logs", cfg.log_every)
+    grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=board)
     guard = cb.StopOnNaN([*evaluate, checkpoints, grids])
-    loggers = [cb.History(run_dir), cb.tensorboard(run_dir / "logs")]
+    loggers = [cb.History(run_dir), board]
     return guard, [guard, *evaluate, *loggers, checkpoints, grids]
 
 
@@ -415,6 +440,7 @@ def write_run_config(run_dir, cfg, resume, **facts):
             data_source=facts["data_source"],
             jit_compile=cfg.jit_compile,
             nets=cfg.nets,
+            log_every=cfg.log_every,
         )
         files.write_text(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     else:

@@ -109,3 +109,31 @@ def pytest_collection_modifyitems(config, items):
             or item.get_closest_marker("browser")
         ):
             item.add_marker(pytest.mark.slow)
+
+
+# CI installs every extra and a browser, so there a skip means a test that silently did not run:
+# with DCGAN_NO_SKIPS=1 each skip fails, with its reason.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("DCGAN_NO_SKIPS") and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped where DCGAN_NO_SKIPS is set: {reason}"
+
+
+
+_SKIPPED_MODULES = []
+
+
+def pytest_collectreport(report):
+    """The same for a whole module skipped at import (`pytest.importorskip` at its top)."""
+    if report.skipped and os.environ.get("DCGAN_NO_SKIPS"):
+        _SKIPPED_MODULES.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _SKIPPED_MODULES:
+        print(f"\nskipped where DCGAN_NO_SKIPS is set: {', '.join(_SKIPPED_MODULES)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -2,7 +2,9 @@
 
 import csv
 
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 
@@ -21,17 +23,47 @@ def events(folder):
     return found
 
 
-def test_tensorboard_logs_metrics_fid_and_sample_grids(trained_run):
-    scalars = events(trained_run / "logs" / "train")
+def test_tensorboard_is_one_run_on_one_step_axis(trained_run):
+    """2 epochs of 3 steps: per-epoch scalars and grids at steps 3 and 6, one event folder."""
+    logs = trained_run / "logs"
+    assert not [p for p in logs.iterdir() if p.is_dir()], "one TensorBoard run, not several"
+    scalars = events(logs)
     for name in ("d_loss", "g_loss", "d_acc", "d_real", "d_fake", "fid", "fid_ema"):
-        assert [step for step, _ in scalars[f"epoch_{name}"]] == [0, 1], name
+        assert [step for step, _ in scalars[f"epoch/{name}"]] == [3, 6], name
     rows = list(csv.DictReader(open(trained_run / "history.csv")))
     np.testing.assert_allclose(
-        [v for _, v in scalars["epoch_fid"]], [float(r["fid"]) for r in rows], rtol=1e-4
+        [v for _, v in scalars["epoch/fid"]], [float(r["fid"]) for r in rows], rtol=1e-4
     )
-    images = events(trained_run / "logs" / "samples")["samples"]
-    assert [step for step, _ in images] == [1, 2]
+    # Each optimizer's own rate, the recipe's 2e-4, not Keras's unused default optimizer's.
+    for net in ("discriminator", "generator"):
+        assert scalars[f"lr/{net}"] == [(3, pytest.approx(2e-4)), (6, pytest.approx(2e-4))]
+    images = scalars["samples"]
+    assert [step for step, _ in images] == [3, 6]
     assert all(shape[:2] == (8 * 30 + 2, 8 * 30 + 2) for _, shape in images), images
+
+
+def test_tensorboard_writes_scalars_every_n_steps(tmp_path):
+    """A long epoch is a curve: with every=2, points at steps 2, 4, ... as well as per epoch,
+    also when Keras reports only every few steps (--steps-per-execution)."""
+    from dcgan.callbacks import TensorBoard
+
+    class Model:
+        d_optimizer = g_optimizer = keras.optimizers.Adam(3e-4)
+        steps_per_execution = 3
+
+    board = TensorBoard(tmp_path, every=2)
+    board.set_model(Model())
+    board.set_params({"steps": 9})
+    for epoch in range(2):
+        board.on_epoch_begin(epoch)
+        for batch in (2, 5, 8):  # called every 3 steps
+            board.on_train_batch_end(batch, {"d_loss": float(epoch * 9 + batch)})
+        board.on_epoch_end(epoch, {"d_loss": 1.0})
+    board.on_train_end()
+    scalars = events(tmp_path)
+    assert [s for s, _ in scalars["step/d_loss"]] == [3, 6, 9, 12, 15, 18]
+    assert [s for s, _ in scalars["epoch/d_loss"]] == [9, 18]
+    assert scalars["lr/generator"][0][1] == pytest.approx(3e-4)
 
 
 def test_history_and_grids_per_epoch(trained_run):

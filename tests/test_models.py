@@ -196,8 +196,14 @@ def test_fused_batch_norm_trains_like_keras(shape):
                 y = layer(x, training=True)
                 loss = tf.reduce_sum(y * tf.sin(y))
             outs.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta])])
+        # Both sides reduce over the batch in float32, in different orders (TensorFlow's fused
+        # kernel vs Keras's ops; oneDNN's AVX-512 kernels differ from the AVX2 ones again), so
+        # they agree to float32 rounding of each sum: ~1e-6 of the array's scale per element,
+        # times the reduction length. An element near zero (a gradient) has no meaningful
+        # relative error, so the bound is relative to the array's largest magnitude.
         for a, b in zip(*outs):
-            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+            scale = float(np.max(np.abs(b)))
+            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * max(scale, 1.0))
         for a, b in zip(fused.weights, plain.weights):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     x = np.ones(shape, "float32")

@@ -2,6 +2,7 @@
 and give the same numbers as drawing them all at once (latent walks and grids are also checked
 through the CLI in test_generate.py). Cheap checks (a tiny generator, small batches), no timing."""
 
+import sys
 import weakref
 
 import numpy as np
@@ -176,3 +177,13 @@ def test_png_grid_refuses_more_than_it_can_draw(tmp_path):
         sampling.save_grid(np.zeros((sampling.MAX_GRID + 1, 28, 28), np.uint8), tmp_path / "g.png")
     assert not list(tmp_path.iterdir())
     assert generate_cli.MAX_GRID == sampling.MAX_GRID
+
+
+def test_progress_bar_on_a_terminal_only(capsys, monkeypatch):
+    """Long drawing shows Keras's bar on a terminal; a pipe or log file gets the batches alone."""
+    batches = [np.zeros((3, 2, 28, 28), np.uint8), np.zeros((1, 2, 28, 28), np.uint8)]
+    assert len(list(sampling.with_progress(iter(batches), 8))) == 2
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert len(list(sampling.with_progress(iter(batches), 8))) == 2
+    assert "8/8" in capsys.readouterr().out

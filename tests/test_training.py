@@ -38,6 +38,18 @@ def test_resolved_picks_a_precision():
     assert Config(precision="float32").resolved().precision == "float32"
 
 
+def test_auto_precision_can_be_pinned(monkeypatch):
+    """$DCGAN_AUTO_PRECISION is what `auto` picks (CI runs the precision-sensitive tests under
+    both CPU paths on any host); a wrong value is an error naming the variable."""
+    for pick in ("float32", "mixed_bfloat16"):
+        monkeypatch.setenv("DCGAN_AUTO_PRECISION", pick)
+        assert Config().resolved().precision == pick
+        assert Config(precision="float32").resolved().precision == "float32"  # a flag wins
+    monkeypatch.setenv("DCGAN_AUTO_PRECISION", "bf16")
+    with pytest.raises(ValueError, match="DCGAN_AUTO_PRECISION='bf16' is not one of"):
+        Config().resolved()
+
+
 def test_auto_picks_xla_and_the_nets_that_pay(monkeypatch):
     import tensorflow as tf
 

@@ -3,13 +3,14 @@ generates digits from any folder with the generators it ships (found through imp
 and writes nothing into the installed package.
 
 The build runs offline (--no-build-isolation, with the installed setuptools; the `test` extra asks
-for a new enough one) and the environment reuses the installed TensorFlow (--system-site-packages;
-the wheel goes in with --no-deps).
+for a new enough one) and the environment reuses the running interpreter's TensorFlow (by a .pth file; the wheel goes in with
+--no-deps), in a venv or not.
 """
 
 import os
 from pathlib import Path
 import shutil
+import site
 import subprocess
 import sys
 
@@ -72,8 +73,17 @@ def installed(tmp_path_factory):
         tmp,
     )
     (wheel,) = (tmp / "dist").glob("dcgan-*.whl")
-    run([sys.executable, "-m", "venv", "--system-site-packages", tmp / "venv"], tmp)
+    run([sys.executable, "-m", "venv", tmp / "venv"], tmp)
     python = tmp / "venv" / "bin" / "python"
+    # The running interpreter's packages (TensorFlow...) behind the new environment's own, by
+    # path: --system-site-packages would reach the base Python's, which has none of them when
+    # this runs inside a venv. Paths a .pth file adds are not scanned for .pth files, so this
+    # checkout's editable install stays out.
+    purelib = run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp
+    ).stdout.strip()
+    outer = [*site.getsitepackages(), site.getusersitepackages()]
+    Path(purelib, "outer-site-packages.pth").write_text("\n".join(outer) + "\n")
     # --ignore-installed: this checkout's own (editable) install must not stand in for the wheel.
     run([python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", wheel], tmp)
     package = Path(
