@@ -123,7 +123,6 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped where DCGAN_NO_SKIPS is set: {reason}"
 
 
-
 _SKIPPED_MODULES = []
 
 

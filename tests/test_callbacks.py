@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+# Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
+pytestmark = pytest.mark.precision
+
 
 def events(folder):
     """{tag: [(step, value or image shape)]} from the TensorBoard event files under `folder`."""

@@ -11,6 +11,9 @@ import tensorflow as tf
 from dcgan import callbacks as cb
 from dcgan import checkpoints, sampling, training
 
+# Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
+pytestmark = pytest.mark.precision
+
 
 class DiskFull(OSError):
     pass

@@ -7,7 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
+
+# Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
+pytestmark = pytest.mark.precision
 
 # Runs in a fresh interpreter outside the checkout, as someone who only has the files would.
 LOAD_WITHOUT_DCGAN = r"""

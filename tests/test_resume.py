@@ -11,6 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
+# Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
+pytestmark = pytest.mark.precision
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = "--epochs 3 --steps-per-epoch 12 --batch-size 32 --data sample --save-every 1 --ema 0.9"
 ARGS = [*ARGS.split(), "--quiet"]

@@ -11,6 +11,9 @@ import pytest
 
 from dcgan import train
 
+# Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
+pytestmark = pytest.mark.precision
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

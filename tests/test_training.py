@@ -9,6 +9,9 @@ import pytest
 from dcgan import training
 from dcgan.training import Config
 
+# Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
+pytestmark = pytest.mark.precision
+
 
 def test_checked_fills_the_recipe_of_each_arch():
     assert dataclasses.astuple(Config().checked())[3:6] == (2e-4, 0.5, "soft")

@@ -3,8 +3,8 @@ generates digits from any folder with the generators it ships (found through imp
 and writes nothing into the installed package.
 
 The build runs offline (--no-build-isolation, with the installed setuptools; the `test` extra asks
-for a new enough one) and the environment reuses the running interpreter's TensorFlow (by a .pth file; the wheel goes in with
---no-deps), in a venv or not.
+for a new enough one) and the environment reuses the running interpreter's TensorFlow (by a .pth
+file; the wheel goes in with --no-deps), in a venv or not.
 """
 
 import os
