@@ -35,7 +35,8 @@ def quiet_tensorflow():
     """Imports TensorFlow with its start-up chatter (CUDA probes, oneDNN notices) silenced.
 
     TensorFlow writes those lines from C++ before its log level applies, so stderr is pointed at
-    /dev/null for the import alone.
+    /dev/null for the import and the device probe alone (on a host with CUDA's driver library
+    but no GPU, the probe's "failed call to cuInit" line would otherwise come with the first op).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:
@@ -44,7 +45,9 @@ def quiet_tensorflow():
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            tensorflow.config.list_physical_devices("GPU")
     finally:
         os.dup2(saved, 2)
         os.close(saved)
