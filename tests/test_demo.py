@@ -456,3 +456,50 @@ def test_page_draws_sevens(browser, page_url, classifier):
     assert "seed -5 is outside" in message()
     assert "Traceback" not in browser.page_source
     assert read_image(image_src(browser, "grid")).shape == image.shape
+
+
+@pytest.mark.browser
+def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
+    """A typed seed draws without Enter; a fraction is a message; New digits shows the seed it
+    drew; an example draws what it names; with "any" the style row says whose it is."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    message = lambda: browser.find_element(By.ID, "message").text
+    browser.get(page_url)
+    wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
+    caption = browser.find_element(By.ID, "styles_caption").text
+    assert "conditional generator" in caption and "does not share" in caption, caption
+    cards = browser.find_element(By.ID, "cards")
+    hrefs = [a.get_attribute("href") for a in cards.find_elements(By.TAG_NAME, "a")]
+    assert len(hrefs) == 3 and all(h.startswith(demo_cli.CARDS_URL) for h in hrefs), hrefs
+
+    seed = browser.find_element(By.CSS_SELECTOR, "#seed input")
+
+    def type_seed(text):
+        seed.send_keys(Keys.CONTROL, "a")
+        seed.send_keys(Keys.BACKSPACE)
+        seed.send_keys(text)  # no Enter
+
+    type_seed("12345")
+    wait_for(lambda: message().startswith("Seed 12345:"), "the typed seed, drawn without Enter")
+    grid = image_src(browser, "grid")
+    type_seed("3.5")
+    wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
+    assert image_src(browser, "grid") == grid, "a fraction must not draw (rounded) digits"
+
+    browser.find_element(By.ID, "new").click()
+    wait_for(
+        lambda: re.match(r"Seed (\d+):", message()) and seed.get_attribute("value") != "3.5",
+        "new digits",
+    )
+    drawn = re.match(r"Seed (\d+):", message()).group(1)
+    assert seed.get_attribute("value") == drawn, "New digits shows the seed it drew"
+
+    choice, number, to_seed = demo_cli.EXAMPLES[2]
+    examples = browser.find_element(By.ID, "examples")
+    examples.find_elements(By.CSS_SELECTOR, "tbody tr, button")[2].click()
+    wait_for(
+        lambda: message().startswith(f"Seed {number}: 64 {choice}s; walk to seed {to_seed}"),
+        "the example's digits",
+    )
