@@ -307,10 +307,14 @@ def build(demo):
     """The page, as a Gradio Blocks app (not launched)."""
     import gradio as gr
 
-    def show(choice, seed, to_seed):
-        """(grid, walk, style row, its caption, message, the seed drawn)."""
+    def show(choice, seed, to_seed, drawn=None):
+        """(grid, walk, style row, its caption, message, the seed drawn). `drawn`: the seed of
+        what the page shows, named in a message about bad input (typing 3.5 draws 3 on the way:
+        the message says that 3 is what stays, not 3.5 rounded)."""
         *images, message = demo.show(choice, seed, to_seed)
         if images[0] is None:  # keep what the page shows, say what is wrong
+            if drawn is not None:
+                message += f" (the digits shown are still seed {drawn}'s)"
             return (*[gr.skip()] * 4, message, gr.skip())
         return *images, styles_caption(choice), message, check_seed(seed)
 
@@ -345,19 +349,19 @@ def build(demo):
             EXAMPLES,
             inputs,
             outputs,
-            fn=show,
+            fn=lambda choice, seed, to_seed: show(choice, seed, to_seed),
             run_on_click=True,
             cache_examples=False,
             label="Examples (digit, seed, walk to seed)",
             elem_id="examples",
         )
         gr.Markdown(cards_markdown(shipped=demo.shipped), elem_id="cards")
-        new.click(next_seed, [seed, drawn], seed, queue=False).then(show, inputs, outputs)
+        new.click(next_seed, [seed, drawn], seed, queue=False).then(show, [*inputs, drawn], outputs)
         # .input: what a person types or clicks (New digits and the examples draw on their own)
         gr.on(
             [choice.input, seed.input, seed.submit, to_seed.input, to_seed.submit, page.load],
             show,
-            inputs,
+            [*inputs, drawn],
             outputs,
             trigger_mode="always_last",
         )

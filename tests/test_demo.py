@@ -233,6 +233,17 @@ def test_page_draws_a_typed_seed_without_enter(page):
     assert ("new", "click") in listeners(page, "next_seed")
 
 
+def test_page_message_names_the_seed_still_shown(page):
+    """Typing 3.5 draws 3 on the way; the message about 3.5 says the digits are seed 3's."""
+    shows = [f.fn for f in page.fns.values() if f.name == "show" and len(f.inputs) == 4]
+    show = shows[0]
+    *_, message, drawn = show("7", 3.5, 2, 3)
+    assert "seed 3.5 is not a whole number" in message, message
+    assert message.endswith("(the digits shown are still seed 3's)"), message
+    assert show("7", 12, 2, 3)[-1] == 12  # what the page now shows
+    assert "still" not in show("7", -1, 2, None)[-2]  # nothing shown yet
+
+
 def test_page_passes_a_fraction_on_unrounded(page):
     for elem_id in ("seed", "to_seed"):
         number = block(page, elem_id)
@@ -486,7 +497,11 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     grid = image_src(browser, "grid")
     type_seed("3.5")
     wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
-    assert image_src(browser, "grid") == grid, "a fraction must not draw (rounded) digits"
+    # typing draws "3" on the way (unless a later keystroke overtook it), never 3.5 rounded to 4
+    shown = re.search(r"the digits shown are still seed (\d+)'s", message())
+    assert shown and shown.group(1) in ("3", "12345"), message()
+    if shown.group(1) == "12345":
+        assert image_src(browser, "grid") == grid
 
     browser.find_element(By.ID, "new").click()
     wait_for(
