@@ -5,8 +5,12 @@
 
 Pick a digit 0-9 (the conditional generator) or "any" (the unconditional one) and a seed, and
 the page shows an 8x8 grid of digits; a latent walk from the grid's first digit to the first
-digit of another seed's grid; and every digit 0-9 drawn from the grid's first noise vector, so
-all ten share one style. The models load once, when the page starts.
+digit of another seed's grid; and the conditional generator's digits 0-9 from the grid's first
+noise vector, so all ten share one style (with "any", that style is not the grid's: the grid
+comes from the other generator, and the page says so). A typed seed draws as it is typed, no
+Enter needed; "New digits" picks a new random seed and shows it in the seed box. A seed that is
+not a whole number from 0 to 2**31 - 1 (3.5, -1) is a message in the page, never rounded. The
+models load once, when the page starts.
 """
 
 import importlib.util
@@ -18,6 +22,10 @@ from dcgan.errors import CliParser, UsageError, run_cli
 from dcgan.files import ENV
 
 SEED_MAX = 2**31 - 1  # seeds the page takes: 0 .. SEED_MAX
+# The shipped generators' model cards, where the page links to them.
+CARDS_URL = "https://github.com/dcgan-project/dcgan/blob/main/saved_models/"
+# (digit, seed, walk-to seed) the page offers as examples.
+EXAMPLES = [["7", 1, 2], ["any", 42, 43], ["0", 2024, 7], ["4", 123456, 654321]]
 GRID = 8  # the grid is GRID x GRID digits
 WALK_STEPS = 10  # digits in the latent walk, both ends included
 SCALE = 2  # each pixel is shown as SCALE x SCALE
@@ -26,18 +34,18 @@ CHOICES = [ANY] + [str(d) for d in range(10)]
 
 
 def check_seed(seed, name="seed"):
-    """The seed as an int, or ValueError saying which seeds the page takes."""
+    """The seed as an int, or ValueError saying which seeds the page takes. A fraction (3.5) is
+    an error, not rounded: the same seed must always mean the same digits."""
     try:
         value = float(seed)
     except (TypeError, ValueError):
         value = float("nan")
-    if not (value == value and 0 <= value <= SEED_MAX and value == int(value)):
-        shown = "nothing" if seed is None or seed == "" else repr(seed)
-        raise ValueError(
-            f"{name} {shown} is outside the seeds this page takes: "
-            f"type a whole number from 0 to {SEED_MAX:,}"
-        )
-    return int(value)
+    if value == value and 0 <= value <= SEED_MAX and value == int(value):
+        return int(value)
+    shown = "nothing" if seed is None or seed == "" else repr(seed)
+    whole = value != value or abs(value) == float("inf") or value == int(value)
+    problem = "is outside the seeds this page takes" if whole else "is not a whole number"
+    raise ValueError(f"{name} {shown} {problem}: type a whole number from 0 to {SEED_MAX:,}")
 
 
 def check_choice(choice):
@@ -110,6 +118,7 @@ class Demo:
         self.sampling = sampling
         self.generator = generator  # any digit
         self.conditional = conditional  # takes [latents, digit]
+        self.shipped = True  # whether both are the shipped generators
 
     @classmethod
     def load(cls, model=None, conditional_model=None):
@@ -117,12 +126,13 @@ class Demo:
         else the shipped ones); UsageError for a path that does not load or the wrong kind."""
         from dcgan import files, sampling
 
-        models = []
+        models, sources = [], []
         for name, given, flag, conditional in (
             ("generator", model, "--model", False),
             ("conditional_generator", conditional_model, "--conditional-model", True),
         ):
             path, source = files.resolve(name, given)
+            sources.append(source)
             where = flag if source == "flag" else source
             try:
                 g = sampling.load_generator(path)
@@ -137,6 +147,7 @@ class Demo:
                 raise UsageError(f"{where} {path} is not {kind}: pass {flag} {kind.split(' (')[0]}")
             models.append(Compiled.wrap(float32_copy(g)))
         demo = cls(*models)
+        demo.shipped = all(source == "shipped" for source in sources)
         demo.warm_up()
         return demo
 
@@ -201,26 +212,119 @@ def new_seed():
     return int(np.random.default_rng().integers(SEED_MAX + 1))
 
 
+def next_seed(typed, drawn):
+    """The seed "New digits" draws: a new random one, unless the box holds a good seed the page
+    has not drawn yet (typed, then the button pressed before it drew), which is kept as typed.
+    `drawn` is the seed of what the page shows (None before the first draw)."""
+    try:
+        seed = check_seed(typed)
+    except ValueError:
+        return new_seed()  # a bad seed in the box is replaced, not kept
+    return new_seed() if seed == drawn else seed
+
+
+def styles_caption(choice):
+    """The style row's heading and caption, true for `choice`: with "any" the grid comes from the
+    unconditional generator and the row from the conditional one, so they share noise, not
+    style."""
+    head = "### Same style, every digit\n"
+    try:
+        any_digit = check_choice(choice) is None
+    except ValueError:
+        any_digit = False
+    if any_digit:
+        return head + (
+            "The conditional generator draws 0-9 from one noise vector, the one behind the "
+            "grid's first digit (top left). The grid comes from the other generator (any "
+            "digit), so its top-left digit does not share their style."
+        )
+    return head + (
+        "Digits 0-9 from one noise vector, the one behind the grid's first digit (top left): "
+        "one style, ten digits."
+    )
+
+
+def cards_markdown(shipped_dir=None, shipped=True):
+    """Links to the shipped models' cards with their scores (from the scores.json beside them).
+    `shipped`: whether the page runs the shipped generators (else it says the cards describe
+    those, not the ones the page runs)."""
+    import json
+    from pathlib import Path
+
+    from dcgan import files
+
+    folder = Path(shipped_dir) if shipped_dir is not None else files.shipped_dir()
+
+    def scores(name):
+        try:
+            return json.loads((folder / name / "scores.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    lines = ["### The models"]
+    if not shipped:
+        lines.append(
+            "This page runs generators given with `--model` / `--conditional-model` (or their "
+            "environment variables); the cards and scores below are the shipped ones'."
+        )
+    for title, name, card in (
+        ("Any digit", ".", "README.md"),
+        ("The digit asked for", "conditional", "conditional/README.md"),
+    ):
+        line = f"- **{title}**: [model card]({CARDS_URL}{card})"
+        got = scores(name)
+        if got is not None:
+            g, real = got["generated"], got["real"]
+            parts = [
+                f"FID {g['fid']:.2f} (real digits {real['fid']:.2f}, lower is better)",
+                f"precision {g['precision']:.2f}",
+                f"recall {g['recall']:.2f}",
+            ]
+            if "agreement" in g:
+                parts.insert(0, f"read as the digit asked {g['agreement']:.1%} of the time")
+            line += f": {', '.join(parts)}; n = {g['n']:,} against the MNIST test digits"
+        lines.append(line)
+    lines.append(
+        f"- Scored in the features of an MNIST classifier: [its card]({CARDS_URL}classifier.md)"
+        " (not Inception's: these FIDs compare only with each other)."
+    )
+    return "\n".join(lines)
+
+
+INTRO = f"""# Draw me a digit
+A DCGAN trained on MNIST. Pick a digit (or *any*) and a seed; the same seed always draws the
+same digits.
+
+- **A typed seed draws as you type**, no Enter needed.
+- **New digits** picks a new random seed, shows it in the seed box and draws it, so you can come
+  back to it. A seed you typed is drawn as typed, never replaced before it is drawn.
+- Seeds are whole numbers from 0 to {SEED_MAX:,}: anything else (3.5, -1) is a message here,
+  never rounded.
+"""
+
+
 def build(demo):
     """The page, as a Gradio Blocks app (not launched)."""
     import gradio as gr
 
-    def show(choice, seed, to_seed):
+    def show(choice, seed, to_seed, drawn=None):
+        """(grid, walk, style row, its caption, message, the seed drawn). `drawn`: the seed of
+        what the page shows, named in a message about bad input (typing 3.5 draws 3 on the way:
+        the message says that 3 is what stays, not 3.5 rounded)."""
         *images, message = demo.show(choice, seed, to_seed)
         if images[0] is None:  # keep what the page shows, say what is wrong
-            return gr.skip(), gr.skip(), gr.skip(), message
-        return *images, message
+            if drawn is not None:
+                message += f" (the digits shown are still seed {drawn}'s)"
+            return (*[gr.skip()] * 4, message, gr.skip())
+        return *images, styles_caption(choice), message, check_seed(seed)
 
     with gr.Blocks(title="dcgan: draw me a digit") as page:
-        gr.Markdown(
-            "# Draw me a digit\nA DCGAN trained on MNIST. Pick a digit (or *any*) and a "
-            "seed; the same seed always draws the same digits."
-        )
+        gr.Markdown(INTRO, elem_id="intro")
+        drawn = gr.State(None)  # the seed of what the page shows
         with gr.Row():
             choice = gr.Radio(CHOICES, value=ANY, label="Digit", elem_id="digit", scale=3)
-            seed = gr.Number(
-                value=1, precision=0, label=f"Seed (0 to {SEED_MAX:,})", elem_id="seed", scale=1
-            )
+            # precision=None: a fraction reaches check_seed (a message), not rounded by Gradio
+            seed = gr.Number(value=1, label=f"Seed (0 to {SEED_MAX:,})", elem_id="seed", scale=1)
             new = gr.Button("New digits", variant="primary", elem_id="new", scale=1)
         message = gr.Markdown(elem_id="message")
         image = dict(
@@ -232,20 +336,35 @@ def build(demo):
                 gr.Markdown(f"### {GRID}x{GRID} grid")
                 grid = gr.Image(elem_id="grid", height=side + 16, **image)
             with gr.Column(scale=1):
-                gr.Markdown(
-                    "### Same style, every digit\nDigits 0-9 from one noise vector: "
-                    "the grid's first (top left)."
-                )
+                caption = gr.Markdown(styles_caption(ANY), elem_id="styles_caption")
                 row = gr.Image(elem_id="styles", **image)
                 gr.Markdown(
                     "### Latent walk\nA straight line in latent space from the grid's "
                     "first digit to the first digit of another seed's grid."
                 )
-                to_seed = gr.Number(value=2, precision=0, label="Walk to seed", elem_id="to_seed")
+                to_seed = gr.Number(value=2, label="Walk to seed", elem_id="to_seed")
                 walk = gr.Image(elem_id="walk", **image)
-        inputs, outputs = [choice, seed, to_seed], [grid, walk, row, message]
-        new.click(new_seed, None, seed, queue=False).then(show, inputs, outputs)
-        gr.on([choice.change, seed.submit, to_seed.submit, page.load], show, inputs, outputs)
+        inputs, outputs = [choice, seed, to_seed], [grid, walk, row, caption, message, drawn]
+        gr.Examples(
+            EXAMPLES,
+            inputs,
+            outputs,
+            fn=lambda choice, seed, to_seed: show(choice, seed, to_seed),
+            run_on_click=True,
+            cache_examples=False,
+            label="Examples (digit, seed, walk to seed)",
+            elem_id="examples",
+        )
+        gr.Markdown(cards_markdown(shipped=demo.shipped), elem_id="cards")
+        new.click(next_seed, [seed, drawn], seed, queue=False).then(show, [*inputs, drawn], outputs)
+        # .input: what a person types or clicks (New digits and the examples draw on their own)
+        gr.on(
+            [choice.input, seed.input, seed.submit, to_seed.input, to_seed.submit, page.load],
+            show,
+            [*inputs, drawn],
+            outputs,
+            trigger_mode="always_last",
+        )
     return page
 
 

@@ -15,7 +15,7 @@ class UsageError(ValueError):
 
 class CliParser(argparse.ArgumentParser):
     """argparse, with its errors raised as UsageError (one line, exit 2 through `run_cli`)
-    instead of argparse's usage dump."""
+    instead of argparse's usage dump, and `--version` ("dcgan X.Y.Z", exit 0, no TensorFlow)."""
 
     def __init__(self, prog, doc, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
@@ -25,6 +25,11 @@ class CliParser(argparse.ArgumentParser):
             description=lines[0],
             epilog="\n".join(lines[1:]).strip("\n") or None,
             **kwargs,
+        )
+        from dcgan import __version__
+
+        self.add_argument(
+            "--version", action="version", version=f"dcgan {__version__}", help="print the version"
         )
 
     def error(self, message):

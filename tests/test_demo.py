@@ -1,5 +1,7 @@
-"""The demo page (`python -m dcgan.demo`): what it draws, its bad input, and the page itself in
-headless Chromium (marker `browser`; skipped, saying why, where no browser is installed).
+"""The demo page (`python -m dcgan.demo`): what it draws, its bad input, what it says (captions,
+seeds, examples, model cards), and the page itself in headless Chromium (marker `browser`;
+skipped, saying why, where no browser is installed). Tests that need Gradio skip, saying why,
+where it is not installed.
 
 Set DCGAN_DEMO_SCREENSHOT=path.png to have the browser test save a screenshot of the page.
 """
@@ -7,6 +9,7 @@ Set DCGAN_DEMO_SCREENSHOT=path.png to have the browser test save a screenshot of
 import base64
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,12 +22,13 @@ import numpy as np
 import pytest
 
 from dcgan import demo as demo_cli
-from dcgan.demo import GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
+from dcgan.demo import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
 
 from conftest import REPO, cli_env
 
 CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
+GRADIO_SKIP = "the demo needs gradio: pip install -e '.[demo]'"
 BROWSER_SKIP = (
     "no headless Chromium here: apt-get install chromium chromium-driver "
     "and pip install -e '.[test,demo]' (CI's .ci/run does both)"
@@ -105,7 +109,9 @@ def test_show_gives_scaled_images_and_a_message(demo):
     [
         ("7", -1, 2, "seed -1 is outside"),
         ("7", SEED_MAX + 1, 2, "from 0 to 2,147,483,647"),
-        ("7", 2.5, 2, "seed 2.5 is outside"),
+        ("7", 2.5, 2, "seed 2.5 is not a whole number"),
+        ("7", 3.5, 2, "type a whole number from 0 to 2,147,483,647"),
+        ("any", 1, 0.25, "to seed 0.25 is not a whole number"),
         ("7", None, 2, "seed nothing"),
         ("7", float("nan"), 2, "outside the seeds"),
         ("7", 1, 10**30, "to seed"),
@@ -116,6 +122,145 @@ def test_bad_input_in_the_page_is_a_message(demo, choice, seed, to_seed, words):
     *images, message = demo.show(choice, seed, to_seed)
     assert images == [None, None, None]
     assert message.startswith("**Cannot draw that:**") and words in message, message
+
+
+def test_a_fraction_is_never_rounded():
+    """3.5 is not seed 3 or 4: the page says so instead of drawing either."""
+    for fraction in (3.5, 0.5, SEED_MAX - 0.5, "7.25"):
+        with pytest.raises(ValueError, match="is not a whole number"):
+            demo_cli.check_seed(fraction)
+    assert demo_cli.check_seed(3.0) == 3 and demo_cli.check_seed(SEED_MAX) == SEED_MAX
+
+
+# --- what the page says ------------------------------------------------------------------------
+
+
+def test_style_row_caption_is_true_in_each_mode(demo):
+    """With a digit picked, the row's digits share the grid's first noise vector and generator,
+    so the grid's top-left digit is the row's digit of that kind; with "any" the grid comes from
+    the other generator, and the caption says so instead of promising the grid's style."""
+    for digit, seed in ((3, 5), (8, 11)):
+        first = grid_cells(demo.grid(str(digit), seed), 1)[0].astype(int)
+        row = grid_cells(demo.styles(seed), 10).astype(int)
+        assert np.abs(row[digit] - first).max() <= 2, (digit, seed)  # batch sizes: a grey level
+        caption = demo_cli.styles_caption(str(digit))
+        assert "grid's first digit" in caption and "one style" in caption
+    caption = demo_cli.styles_caption(ANY)
+    assert "conditional generator" in caption and "does not share their style" in caption
+    assert "one style, ten digits" not in caption
+    assert demo_cli.styles_caption("12") == demo_cli.styles_caption("7")  # a message says why
+
+
+def test_new_digits_keeps_a_typed_seed_until_it_is_drawn():
+    assert demo_cli.next_seed(12345, None) == 12345  # typed before the first draw
+    assert demo_cli.next_seed(12345, 7) == 12345  # typed, not drawn yet
+    assert demo_cli.next_seed(12345.0, 7) == 12345
+    for typed, drawn in ((7, 7), (3.5, 7), (None, 7), (-1, None), (SEED_MAX + 1, 7)):
+        seeds = {demo_cli.next_seed(typed, drawn) for _ in range(5)}
+        assert all(0 <= s <= SEED_MAX and isinstance(s, int) for s in seeds), seeds
+        assert len(seeds) > 1, f"New digits after {typed!r}: not a random seed ({seeds})"
+
+
+def test_model_cards_and_their_scores():
+    import json
+
+    from dcgan import files
+
+    text = demo_cli.cards_markdown()
+    shipped = files.shipped_dir()
+    links = re.findall(r"\]\((https://[^)]+)\)", text)
+    assert len(links) == 3, text
+    for link in links:
+        assert link.startswith(demo_cli.CARDS_URL), link
+        assert (shipped / link[len(demo_cli.CARDS_URL) :]).is_file(), link
+    for name in (".", "conditional"):
+        scores = json.loads((shipped / name / "scores.json").read_text())["generated"]
+        assert f"FID {scores['fid']:.2f}" in text and f"recall {scores['recall']:.2f}" in text
+    assert "read as the digit asked 99." in text
+    assert "the shipped ones'" in demo_cli.cards_markdown(shipped=False)
+    assert "the shipped ones'" not in text
+
+
+def test_cards_link_where_the_project_lives():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in Python 3.11+")
+    source = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Source"]
+    assert demo_cli.CARDS_URL.startswith(source + "/")
+
+
+def test_cards_without_scores_still_link(tmp_path):
+    text = demo_cli.cards_markdown(tmp_path)
+    assert text.count(demo_cli.CARDS_URL) == 3 and "FID" not in text.split("classifier")[0]
+
+
+class StubDemo:
+    """What `build` uses of a Demo, without TensorFlow."""
+
+    shipped = True
+
+    def show(self, choice, seed, to_seed):
+        try:
+            demo_cli.check_seed(seed)
+        except ValueError as e:
+            return None, None, None, f"**Cannot draw that:** {e}"
+        image = np.zeros((4, 4), np.uint8)
+        return image, image, image, f"Seed {seed}"
+
+
+@pytest.fixture(scope="module")
+def page():
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)
+    return demo_cli.build(StubDemo())
+
+
+def block(page, elem_id):
+    (found,) = [b for b in page.blocks.values() if getattr(b, "elem_id", None) == elem_id]
+    return found
+
+
+def listeners(page, fn_name):
+    return {
+        (getattr(page.blocks.get(t[0]), "elem_id", None), t[1])
+        for f in page.fns.values()
+        if f.name == fn_name
+        for t in f.targets
+    }
+
+
+def test_page_draws_a_typed_seed_without_enter(page):
+    """Typing in a seed box draws (the `input` event), not only Enter (`submit`)."""
+    events = listeners(page, "show")
+    assert {("seed", "input"), ("to_seed", "input"), ("digit", "input")} <= events, events
+    assert ("new", "click") in listeners(page, "next_seed")
+
+
+def test_page_message_names_the_seed_still_shown(page):
+    """Typing 3.5 draws 3 on the way; the message about 3.5 says the digits are seed 3's."""
+    shows = [f.fn for f in page.fns.values() if f.name == "show" and len(f.inputs) == 4]
+    show = shows[0]
+    *_, message, drawn = show("7", 3.5, 2, 3)
+    assert "seed 3.5 is not a whole number" in message, message
+    assert message.endswith("(the digits shown are still seed 3's)"), message
+    assert show("7", 12, 2, 3)[-1] == 12  # what the page now shows
+    assert "still" not in show("7", -1, 2, None)[-2]  # nothing shown yet
+
+
+def test_page_passes_a_fraction_on_unrounded(page):
+    for elem_id in ("seed", "to_seed"):
+        number = block(page, elem_id)
+        assert number.precision is None and number.preprocess(3.5) == 3.5, elem_id
+
+
+def test_page_says_what_it_does(page):
+    intro = block(page, "intro").value
+    for words in ("draws as you type", "New digits", "never rounded", "3.5"):
+        assert words in intro, words
+    examples = block(page, "examples")
+    assert len(examples.samples) == len(demo_cli.EXAMPLES) >= 3
+    for choice, seed, to_seed in demo_cli.EXAMPLES:
+        assert StubDemo().show(choice, seed, to_seed)[0] is not None
+        demo_cli.check_choice(choice)
+    assert demo_cli.CARDS_URL in block(page, "cards").value
+    assert block(page, "styles_caption").value == demo_cli.styles_caption(ANY)
 
 
 def test_float32_compiled_copy_draws_the_same_digits():
@@ -159,6 +304,7 @@ def test_busy_port(capsys):
 
 @pytest.mark.parametrize("flag", ["--model", "--conditional-model"])
 def test_model_that_does_not_load(tmp_path, capsys, flag):
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)  # without it, main() says so first
     bad = tmp_path / "generator.h5"
     bad.write_bytes(b"not a model")
     code, err = run_main([flag, str(bad), "--port", str(free_port())], capsys)
@@ -167,6 +313,7 @@ def test_model_that_does_not_load(tmp_path, capsys, flag):
 
 
 def test_wrong_kind_of_generator(capsys):
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)
     from dcgan import files
 
     conditional = files.resolve("conditional_generator")[0]
@@ -176,6 +323,7 @@ def test_wrong_kind_of_generator(capsys):
 
 def test_bad_model_from_the_command_line(tmp_path, python_cli):
     """The real `python -m dcgan.demo`: one line on stderr, exit 2, no traceback."""
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)
     missing = tmp_path / "nowhere.h5"
     proc = python_cli("-m", "dcgan.demo", "--model", missing, "--port", free_port())
     assert proc.returncode == 2, proc.stderr
@@ -197,7 +345,7 @@ def find_chromium():
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     """`python -m dcgan.demo` on a free port, started once for the module."""
-    pytest.importorskip("gradio", reason="the demo needs gradio: pip install -e '.[demo]'")
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "stderr.txt"
     with open(log, "w") as err:
@@ -319,3 +467,54 @@ def test_page_draws_sevens(browser, page_url, classifier):
     assert "seed -5 is outside" in message()
     assert "Traceback" not in browser.page_source
     assert read_image(image_src(browser, "grid")).shape == image.shape
+
+
+@pytest.mark.browser
+def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
+    """A typed seed draws without Enter; a fraction is a message; New digits shows the seed it
+    drew; an example draws what it names; with "any" the style row says whose it is."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    message = lambda: browser.find_element(By.ID, "message").text
+    browser.get(page_url)
+    wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
+    caption = browser.find_element(By.ID, "styles_caption").text
+    assert "conditional generator" in caption and "does not share" in caption, caption
+    cards = browser.find_element(By.ID, "cards")
+    hrefs = [a.get_attribute("href") for a in cards.find_elements(By.TAG_NAME, "a")]
+    assert len(hrefs) == 3 and all(h.startswith(demo_cli.CARDS_URL) for h in hrefs), hrefs
+
+    seed = browser.find_element(By.CSS_SELECTOR, "#seed input")
+
+    def type_seed(text):
+        seed.send_keys(Keys.CONTROL, "a")
+        seed.send_keys(Keys.BACKSPACE)
+        seed.send_keys(text)  # no Enter
+
+    type_seed("12345")
+    wait_for(lambda: message().startswith("Seed 12345:"), "the typed seed, drawn without Enter")
+    grid = image_src(browser, "grid")
+    type_seed("3.5")
+    wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
+    # typing draws "3" on the way (unless a later keystroke overtook it), never 3.5 rounded to 4
+    shown = re.search(r"the digits shown are still seed (\d+)'s", message())
+    assert shown and shown.group(1) in ("3", "12345"), message()
+    if shown.group(1) == "12345":
+        assert image_src(browser, "grid") == grid
+
+    browser.find_element(By.ID, "new").click()
+    wait_for(
+        lambda: re.match(r"Seed (\d+):", message()) and seed.get_attribute("value") != "3.5",
+        "new digits",
+    )
+    drawn = re.match(r"Seed (\d+):", message()).group(1)
+    assert seed.get_attribute("value") == drawn, "New digits shows the seed it drew"
+
+    choice, number, to_seed = demo_cli.EXAMPLES[2]
+    examples = browser.find_element(By.ID, "examples")
+    examples.find_elements(By.CSS_SELECTOR, "tbody tr, button")[2].click()
+    wait_for(
+        lambda: message().startswith(f"Seed {number}: 64 {choice}s; walk to seed {to_seed}"),
+        "the example's digits",
+    )

@@ -1,15 +1,19 @@
 """The model cards follow the Hugging Face / Keras convention: a YAML metadata header whose
-metric values are the ones in the scores.json beside them, the sections users look for, and
-nothing that only means something inside this project's development."""
+metric values are the ones in the scores.json beside them, a task the Hub knows, the weights'
+version, date and sha256, the sections users look for, and nothing that only means something
+inside this project's development. The json shipped beside them names no local paths.
 
+The headers need PyYAML (in the `test` extra); without it those tests skip, saying so."""
+
+import datetime
+import hashlib
 import json
+from pathlib import PurePosixPath, PureWindowsPath
 import re
 
 import pytest
 
 from conftest import REPO
-
-yaml = pytest.importorskip("yaml")
 
 SHIPPED = REPO / "saved_models"
 CARDS = {
@@ -28,7 +32,21 @@ SECTIONS = (
 )
 
 
+# The Hub's task ids these models could take (huggingface.co/tasks): it has no class-conditional
+# image task, and text-to-image would say the input is text.
+HUB_TASKS = {"unconditional-image-generation", "image-classification"}
+# The model files each card describes, beside it.
+MODEL_FILES = {
+    "generator": ["generator.h5", "generator.keras"],
+    "conditional": ["generator.h5", "generator.keras"],
+    "classifier": ["classifier.h5"],
+}
+
+
 def header(card):
+    yaml = pytest.importorskip(
+        "yaml", reason="the model cards' headers are YAML: pip install pyyaml (in the test extra)"
+    )
     text = card.read_text()
     assert text.startswith("---\n"), card
     meta, body = text[4:].split("\n---\n", 1)
@@ -53,6 +71,36 @@ def test_card_header_and_sections(name):
     assert "python -m dcgan." in body  # the training command
     for dev_only in (r"/work/", r"\.\./shared", r"\bsession\b", r"\bissue \d", r"/tmp/"):
         assert not re.search(dev_only, body), (name, dev_only)
+    # facts about the training, not a story of which machine had or lacked what
+    for story in (r"\bmachine that\b", r"\b(had|lacked|without) (JAX|TensorFlow|a GPU)\b"):
+        assert not re.search(story, body), (name, story)
+
+
+@pytest.mark.parametrize("name", CARDS)
+def test_card_task_is_one_the_hub_knows(name):
+    meta, _ = header(CARDS[name])
+    assert meta["pipeline_tag"] in HUB_TASKS, meta.get("pipeline_tag")
+    for result in meta["model-index"][0]["results"]:
+        assert result["task"]["type"] in HUB_TASKS, result["task"]
+    if name != "classifier":
+        assert meta["pipeline_tag"] == "unconditional-image-generation"
+
+
+@pytest.mark.parametrize("name", CARDS)
+def test_card_gives_the_weights_version_date_and_sha256(name):
+    meta, _ = header(CARDS[name])
+    assert isinstance(meta["version"], str) and meta["version"].strip(), meta.get("version")
+    released = datetime.date.fromisoformat(str(meta["date"]))
+    assert datetime.date(2026, 1, 1) <= released <= datetime.date.today(), released
+    folder = CARDS[name].parent
+    listed = meta["sha256"]
+    assert sorted(listed) == sorted(MODEL_FILES[name]), listed
+    for file, digest in listed.items():
+        actual = hashlib.sha256((folder / file).read_bytes()).hexdigest()
+        assert digest == actual, (
+            f"{name} card: {file} has sha256 {actual}, the card says {digest}; "
+            "new weights need a new sha256, version and date in the card"
+        )
 
 
 @pytest.mark.parametrize("name", ["generator", "conditional"])
@@ -67,7 +115,49 @@ def test_card_metrics_are_the_scores_beside_it(name):
         assert card["accuracy"] == pytest.approx(scores["agreement"], abs=5e-5)
 
 
+def strings(value):
+    """Every string in a json value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings(k)
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def local_paths(text):
+    """The words of `text` that name a path on the machine that wrote it: absolute paths, home
+    folders, and the runs/ folders a training run writes into."""
+    return [
+        word
+        for word in text.split()
+        if PurePosixPath(word).is_absolute()
+        or PureWindowsPath(word).drive
+        or word.startswith("~")
+        or re.match(r"(\./)?runs/", word)
+        or "/work/" in word
+        or "../shared" in word
+    ]
+
+
 def test_scores_and_configs_name_no_local_paths():
-    for path in [*SHIPPED.rglob("*.json")]:
-        text = path.read_text()
-        assert "/work/" not in text and "../shared" not in text and "/tmp/" not in text, path
+    shipped = sorted(SHIPPED.rglob("*.json"))
+    assert {p.relative_to(SHIPPED).as_posix() for p in shipped} >= {
+        "config.json",
+        "scores.json",
+        "conditional/config.json",
+        "conditional/scores.json",
+    }
+    for path in shipped:
+        found = [w for s in strings(json.loads(path.read_text())) for w in local_paths(s)]
+        assert not found, f"{path.relative_to(REPO)} names local paths: {found}"
+    assert "out" not in json.loads((SHIPPED / "config.json").read_text())
+
+
+def test_local_paths_are_found():
+    found = local_paths("train --data /home/me/mnist.npz --out runs/x C:\\data ~/m.npz ./runs/y")
+    assert found == ["/home/me/mnist.npz", "runs/x", "C:\\data", "~/m.npz", "./runs/y"]
+    assert not local_paths("scripts/train_jax.py --data mnist.npz ../classifier.h5 0.5")

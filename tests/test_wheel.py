@@ -126,6 +126,15 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
     assert out[2] == "MIT AND CC-BY-SA-3.0", out
     assert out[3] == str(["dcgan-demo", "dcgan-evaluate", "dcgan-generate", "dcgan-train"]), out
     assert out[4] == str(["LICENSE", "LICENSE-DATA"]), out
+    # An installed console command answers --version with the wheel's version.
+    version = subprocess.run(
+        [python.parent / "dcgan-train", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=wheel.parent,
+    )
+    assert version.returncode == 0 and version.stdout == f"dcgan {meta}\n", version
     # A console command fails like `python -m`: one line, exit code 2.
     bad = subprocess.run(
         [python.parent / "dcgan-generate", "--digit", "10"],
