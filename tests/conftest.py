@@ -74,8 +74,8 @@ def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("trained") / "run"
     args = (
         "--epochs 2 --steps-per-epoch 3 --batch-size 32 --data sample --save-every 2 --ema 0.9"
-        " --eval-every 1 --eval-samples 64 --quiet"
-    )
+        " --eval-every 1 --eval-samples 64"
+    )  # not --quiet: its stdout, a pipe, shows what a log file of a run gets
     proc = run_python("-m", "dcgan.train", *args.split(), "--out", out)
     assert proc.returncode == 0, f"training run failed:\n{proc.stdout}\n{proc.stderr}"
     (out / "stdout.txt").write_text(proc.stdout)
