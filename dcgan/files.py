@@ -8,11 +8,13 @@ import contextlib
 import os
 from pathlib import Path
 import shutil
+import stat
 import tempfile
 
 NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
 IMAGE_FORMATS = (".png", ".npz")  # what generated digits can be written as: a grid, or the arrays
 LOCK_NAME = ".lock"  # in a run folder while a process trains it
+LOCK_MAX = 32  # bytes: what a lock holds (a pid); a bigger `.lock` is not one of ours
 
 # Each file the project can be pointed at has one flag and one environment variable.
 ENV = {
@@ -99,20 +101,75 @@ def atomic_path(path):
         raise
 
 
+def _lock_problem(path, st, head):
+    """Why the `.lock` at `path` (its stat `st`, its first bytes `head`) is not one dcgan wrote,
+    or None: dcgan's is a regular file with no other name, holding nothing or a pid."""
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_nlink != 1:
+        return "has other names (a hard link)"
+    if st.st_size > LOCK_MAX or not (head.strip().isdigit() or not head.strip()):
+        return "holds something other than a process id"
+    return None
+
+
+def _refuse_lock(folder, why):
+    return ValueError(
+        f"{Path(folder) / LOCK_NAME} {why}, so it is not dcgan's run lock and is left untouched: "
+        "move it away, or pick another folder"
+    )
+
+
+def check_lock(folder):
+    """Raises ValueError unless `folder`'s `.lock` is absent or one dcgan left there (reads
+    only), so that a run refuses a folder before its work, not when it takes the lock."""
+    path = Path(folder) / LOCK_NAME
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    head = b""
+    if stat.S_ISREG(st.st_mode) and st.st_size <= LOCK_MAX:
+        with open(path, "rb") as f:
+            head = f.read(LOCK_MAX + 1)
+    why = _lock_problem(path, st, head)
+    if why:
+        raise _refuse_lock(folder, why)
+
+
 @contextlib.contextmanager
 def lock(folder):
     """Holds an exclusive lock on `folder` (through a `.lock` file in it) while the block runs,
     so that two processes never write the same run. The lock goes with the process, however it
-    ends. Raises ValueError when another process holds it."""
+    ends. Raises ValueError when another process holds it, or when the `.lock` there is not one
+    dcgan made (a link, a special file, someone's own file): that is never opened for writing
+    through, nor overwritten."""
     import fcntl
 
     path = Path(folder) / LOCK_NAME
-    f = open(path, "a+")
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666 & ~_umask())
+    except FileExistsError:
+        try:
+            fd = os.open(path, flags)  # O_NOFOLLOW: a symbolic link fails here (ELOOP)
+        except OSError as e:
+            st = os.lstat(path)
+            raise _refuse_lock(folder, _lock_problem(path, st, b"") or e.strerror) from None
+        st = os.fstat(fd)
+        head = os.pread(fd, LOCK_MAX + 1, 0) if stat.S_ISREG(st.st_mode) else b""
+        why = _lock_problem(path, st, head)
+        if why:
+            os.close(fd)
+            raise _refuse_lock(folder, why) from None
+    f = os.fdopen(fd, "r+")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.seek(0)
-        holder = f.read().strip()
+        holder = f.read(LOCK_MAX).strip()
         f.close()
         who = f" (pid {holder})" if holder.isdigit() else ""
         raise ValueError(

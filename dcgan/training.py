@@ -240,6 +240,7 @@ def find_resume_state(run_dir, log=print):
             f"{run_dir} is not a run (no config.json): pass --resume a run directory written "
             "by dcgan.train"
         )
+    files.check_lock(run_dir)  # before any work: a `.lock` that is not ours stays untouched
     state, epoch = latest_state(run_dir, log)
     if state is None and any(run_dir.glob(STATE_GLOB)):
         raise ValueError(
@@ -316,6 +317,8 @@ def check_new_run_dir(path):
             f"--out {path} is a folder with other files in it, not a dcgan run: "
             "pick a new or empty folder, so nothing of yours is overwritten"
         )
+    if path.is_dir():  # empty but for a `.lock`: only one a killed dcgan run left is taken
+        files.check_lock(path)
     return path
 
 

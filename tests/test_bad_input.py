@@ -60,6 +60,19 @@ CASES = [
     ("train", ["--lr", "nan"], ["--lr must be a number"], None),
     ("train", ["--ema", "1"], ["--ema must be less than 1"], None),
     ("train", ["--epochs", "10000000"], ["--epochs must be at most 1,000,000"], None),
+    # train: a `.lock` that dcgan did not make (here a link to a user's file) is never written
+    (
+        "train",
+        ["--data", "sample", "--out", "{lock_link_folder}"],
+        ["not dcgan's run lock", "move it away"],
+        None,
+    ),
+    (
+        "train",
+        ["--resume", "{lock_link_run}", "--epochs", "2"],
+        ["not dcgan's run lock", "move it away"],
+        None,
+    ),
     # train --resume: settings come from the run; its config.json and state must fit
     (
         "train",
@@ -191,6 +204,15 @@ def paths(tiny_run, tmp_path_factory):
         text = "{not json" if change is None else json.dumps({**config, **change})
         (folder / "config.json").write_text(text)
 
+    notes = p.setdefault("users_notes", d / "notes") / "notes.txt"
+    notes.parent.mkdir()
+    notes.write_text("the user's own notes\n")
+    (p.setdefault("lock_link_folder", d / "lock_link_folder")).mkdir()
+    (p["lock_link_folder"] / ".lock").symlink_to(notes)
+    shutil.copytree(tiny_run, p.setdefault("lock_link_run", d / "lock_link_run"))
+    (p["lock_link_run"] / ".lock").unlink(missing_ok=True)
+    (p["lock_link_run"] / ".lock").symlink_to(notes)
+
     wrong = keras.Sequential([keras.Input((100,)), keras.layers.Dense(10)])
     wrong.save(p.setdefault("wrong_shape_h5", d / "wrong_shape.h5"))
     gen = (tiny_run / "generator.h5").read_bytes()
@@ -265,6 +287,9 @@ def watched(paths, tiny_run):
         "malformed_config_run",
         "edited_config_run",
         "other_model_run",
+        "users_notes",
+        "lock_link_folder",
+        "lock_link_run",
     )
     return [tiny_run, *(paths[n] for n in names)]
 

@@ -69,3 +69,63 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+
+
+# The run lock never writes through what it finds: a link, a special file, someone's own file.
+
+
+def _lock_cases(tmp_path):
+    mine = tmp_path / "users_file.txt"
+    mine.write_text("the user's own text\n")
+    cases = {}
+    for name in ("symlink", "own_file", "hard_link", "fifo", "folder"):
+        run = tmp_path / name
+        run.mkdir()
+        lock = run / files.LOCK_NAME
+        if name == "symlink":
+            lock.symlink_to(mine)
+        elif name == "own_file":
+            lock.write_text("my notes, not a pid\n")
+        elif name == "hard_link":
+            os.link(mine, lock)
+        elif name == "fifo":
+            os.mkfifo(lock)
+        else:
+            lock.mkdir()
+        cases[name] = run
+    return mine, cases
+
+
+def test_the_lock_never_writes_through_a_file_it_did_not_make(tmp_path):
+    mine, cases = _lock_cases(tmp_path)
+    for run in cases.values():
+        with pytest.raises(ValueError, match="not dcgan's run lock"):
+            files.check_lock(run)
+        with pytest.raises(ValueError, match="not dcgan's run lock"):
+            with files.lock(run):
+                pass
+    assert mine.read_text() == "the user's own text\n"
+    assert (cases["own_file"] / files.LOCK_NAME).read_text() == "my notes, not a pid\n"
+    assert (cases["symlink"] / files.LOCK_NAME).is_symlink()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken(tmp_path):
+    (tmp_path / files.LOCK_NAME).write_text("12345")
+    files.check_lock(tmp_path)
+    with files.lock(tmp_path):
+        assert (tmp_path / files.LOCK_NAME).read_text() == str(os.getpid())
+    with files.lock(tmp_path):  # taken again once released
+        pass
+
+
+def test_a_new_run_refuses_a_folder_whose_lock_is_not_dcgans(tmp_path):
+    from dcgan.training import check_new_run_dir
+
+    mine, cases = _lock_cases(tmp_path)
+    for run in cases.values():
+        with pytest.raises(ValueError, match="not dcgan's run lock"):
+            check_new_run_dir(run)
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / files.LOCK_NAME).write_text("12345")
+    assert check_new_run_dir(stale) == stale
