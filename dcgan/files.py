@@ -73,12 +73,96 @@ def resolve(name, given=None):
     return shipped(name), "shipped"
 
 
+# What the kinds of special file are called, for the one line that refuses one.
+_SPECIAL = {stat.S_IFSOCK: "socket", stat.S_IFBLK: "block device"}
+
+
+def destination(path):
+    """What writing `path` means, found before anything is written: "new" (nothing there yet),
+    "file", "folder", or "stream": a named pipe or a character device (a terminal,
+    /dev/stdout, /dev/null), which is written directly and never replaced.
+
+    Raises ValueError for what dcgan never writes: a symbolic link to a file or folder (replacing
+    it would cut the user's link, writing through it would write wherever it points; links such
+    as /dev/stdout to a pipe or a terminal are streams), a socket or a block device."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "new"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.stat(path)
+        except OSError:
+            target = None
+        standard = str(path.absolute()).startswith(("/dev/", "/proc/"))  # /dev/stdout & co.
+        if target is not None and (
+            standard or stat.S_ISFIFO(target.st_mode) or stat.S_ISCHR(target.st_mode)
+        ):
+            return "stream"
+        raise ValueError(
+            f"{path} is a symbolic link (to {os.path.realpath(path)}): dcgan replaces the files "
+            "it writes and never writes through a link; name the target itself, or remove the "
+            "link"
+        )
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        return "folder"
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+        return "stream"
+    kind = _SPECIAL.get(stat.S_IFMT(st.st_mode), "special file")
+    raise ValueError(
+        f"{path} is a {kind}: dcgan writes regular files, named pipes and terminals, never a "
+        f"{kind}; pick another path"
+    )
+
+
+def check_destination(path, flag, suffixes=None):
+    """`path` (expanded) if a command may write its output there, checked before the work that
+    fills it (writes nothing): a stream (see `destination`), or a file name ending in one of
+    `suffixes` in a folder that exists and is writable. Raises ValueError naming `flag`."""
+    path = Path(path).expanduser()
+    try:
+        kind = destination(path)
+    except ValueError as e:
+        raise ValueError(f"{flag} {e}") from None
+    if kind == "stream":
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"cannot write {flag} {path} (permission denied): pick another {flag}")
+        return path
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{flag} {path}: unknown extension {path.suffix or '(none)'!r}; "
+            f"use {' or '.join(suffixes)}"
+        )
+    if kind == "folder":
+        raise ValueError(f"{flag} {path} is a folder: give a file name")
+    folder = path.parent
+    if (
+        not folder.is_dir()
+        or not os.access(folder, os.W_OK | os.X_OK)
+        or (kind == "file" and not os.access(path, os.W_OK))
+    ):
+        raise ValueError(
+            f"cannot write {path} (no such folder, or not writable): pick another {flag}"
+        )
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a fresh temporary path beside `path` (same folder, same suffix, a unique name that
     no user file has), then moves it onto `path` in one step; on any error the temporary file or
-    folder is removed and `path` is left as it was."""
+    folder is removed and `path` is left as it was.
+
+    A named pipe or character device at `path` (a "stream", see `destination`) is yielded as
+    it is, to be written directly: it is never replaced by a regular file. A symbolic link, a
+    socket or a block device raises ValueError before anything is written."""
     path = Path(path)
+    if destination(path) == "stream":
+        yield path
+        return
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )

@@ -1,6 +1,7 @@
 """Writes that never leave half a file nor touch a neighbour, and where named files come from."""
 
 import os
+import stat
 
 import pytest
 
@@ -129,3 +130,78 @@ def test_a_new_run_refuses_a_folder_whose_lock_is_not_dcgans(tmp_path):
     stale.mkdir()
     (stale / files.LOCK_NAME).write_text("12345")
     assert check_new_run_dir(stale) == stale
+
+
+# Special files are written as what they are (a pipe, a terminal) or refused, never replaced.
+
+
+def test_a_named_pipe_is_written_into_not_replaced(tmp_path):
+    import threading
+
+    fifo = tmp_path / "scores.json"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    files.write_text(fifo, '{"fid": 1}\n')
+    reader.join(10)
+    assert got == [b'{"fid": 1}\n']
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ["scores.json"]
+
+
+def test_a_character_device_is_written_into_not_replaced():
+    files.write_text("/dev/null", "gone\n")  # as root, a rename would have replaced it
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert files.destination("/dev/stdout") == "stream"
+
+
+def test_a_socket_a_link_and_a_block_device_are_refused_before_writing(tmp_path):
+    import socket
+
+    sock_path = tmp_path / "s.json"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    mine = tmp_path / "mine.txt"
+    mine.write_text("mine\n")
+    (tmp_path / "link.json").symlink_to(mine)
+    try:
+        for path, words in ((sock_path, "is a socket"), (tmp_path / "link.json", "symbolic link")):
+            with pytest.raises(ValueError, match=words):
+                files.write_text(path, "x")
+            with pytest.raises(ValueError, match=f"--json .*{words}"):
+                files.check_destination(path, "--json")
+        block = tmp_path / "b.json"
+        try:
+            os.mknod(block, stat.S_IFBLK | 0o600, os.makedev(7, 0))
+        except OSError:  # no CAP_MKNOD here
+            pass
+        else:
+            with pytest.raises(ValueError, match="block device"):
+                files.write_text(block, "x")
+            assert stat.S_ISBLK(os.lstat(block).st_mode)
+            block.unlink()
+    finally:
+        sock.close()
+    assert mine.read_text() == "mine\n" and (tmp_path / "link.json").is_symlink()
+    assert stat.S_ISSOCK(os.lstat(sock_path).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["link.json", "mine.txt", "s.json"]
+
+
+def test_json_to_stdout(tmp_path):
+    from conftest import REPO, run_python
+
+    digits = __import__("numpy").load(REPO / "dcgan" / "mnist_sample.npz")["x_test"][:60]
+    __import__("numpy").savez(tmp_path / "d.npz", images=digits)
+    p = run_python(
+        "-m",
+        "dcgan.evaluate",
+        "--images",
+        tmp_path / "d.npz",
+        "--data",
+        "sample",
+        "--json",
+        "/dev/stdout",
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, p.stderr
+    assert '"fid"' in p.stdout and os.listdir(tmp_path) == ["d.npz"]
