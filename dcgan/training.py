@@ -488,6 +488,10 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
     if not resume:
         check_new_run_dir(cfg.out)
     state, start_epoch = find_resume_state(resume, log) if resume else (None, 0)
+    if resume:
+        from dcgan.checkpoints import check_resumable
+
+        check_resumable(resume, start_epoch, log)
     if start_epoch >= cfg.epochs and cb.Checkpoints.finished(resume, cfg.ema):
         raise ValueError(
             f"{resume} already has {start_epoch} epochs and its final models: pass a larger "
