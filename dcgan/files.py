@@ -168,6 +168,7 @@ def atomic_path(path):
     )
     os.close(fd)
     tmp = Path(tmp)
+    _TEMPORARIES.add(tmp)
     try:
         yield tmp
         if tmp.is_file():  # on disk before the rename, so a crash leaves the old file or the new
@@ -178,11 +179,30 @@ def atomic_path(path):
             shutil.rmtree(path)
         os.replace(tmp, path)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+    finally:
+        _TEMPORARIES.discard(tmp)
+
+
+_TEMPORARIES = set()  # the temporary files of the atomic writes under way
+
+
+def _remove(tmp):
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_temporaries():
+    """Removes the temporary files of every atomic write under way: for a process about to end
+    without unwinding (a stop request while TensorFlow runs C++ code)."""
+    for tmp in list(_TEMPORARIES):
+        try:
+            _remove(tmp)
+        except OSError:
+            pass
 
 
 def _lock_problem(path, st, head):

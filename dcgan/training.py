@@ -276,6 +276,19 @@ def steps_per_epoch(cfg, n_images):
     return full if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, full)
 
 
+def bound_steps_per_execution(cfg, steps, log=print):
+    """`cfg` with --steps-per-execution at most the steps of one epoch (said so through `log`
+    when it was more): a graph call longer than the epoch does no more work, only a longer
+    compile, and delays every stop request by as long."""
+    if cfg.steps_per_execution <= steps:
+        return cfg
+    log(
+        f"--steps-per-execution {cfg.steps_per_execution} is more than the {steps} steps of an "
+        f"epoch: using {steps}"
+    )
+    return dataclasses.replace(cfg, steps_per_execution=steps)
+
+
 def check_replicas(cfg, strategy):
     if (cfg.batch_size // 2) % strategy.num_replicas_in_sync:
         raise ValueError(
@@ -502,6 +515,7 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
     steps = steps_per_epoch(cfg, len(x))
+    cfg = bound_steps_per_execution(cfg, steps, log)
     gan = build(cfg, strategy)
     restore(gan, state, strategy)
     with contextlib.ExitStack() as held:
