@@ -207,6 +207,12 @@ def main(argv=None):
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
     real = metrics.load_real(args.data, log=log)
+    metrics.check_reference(real["test"], real["source"])
+    if args.model and len(real["train"]) < args.n:
+        log(
+            f"warning: {real['source']} has {len(real['train']):,} training digits, so the "
+            f"real (floor) column scores {len(real['train']):,}, not -n {args.n:,}"
+        )
     if args.model:
         # drawn a batch at a time as the classifier reads them: only their features are kept
         images = sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits)

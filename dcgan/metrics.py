@@ -464,6 +464,22 @@ def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0,
     )
 
 
+# The fewest test digits scores are computed against: FID's covariances of the classifier's
+# features, and the k-NN manifolds, from fewer are noise (the bundled sample has 1,000, MNIST
+# 10,000).
+MIN_REFERENCE = 1000
+
+
+def check_reference(test_images, source):
+    """ValueError unless `source` has at least MIN_REFERENCE test digits to score against."""
+    if len(test_images) < MIN_REFERENCE:
+        raise ValueError(
+            f"{source} has {len(test_images):,} test digits, fewer than the {MIN_REFERENCE:,} "
+            "that FID and the other scores need to mean anything: pass --data a set with at "
+            f"least {MIN_REFERENCE:,} test digits (MNIST has 10,000)"
+        )
+
+
 def load_real(data=None, log=print):
     """The real digits `compare_to_real` scores against, loaded (and checked) once:
     {"test", "test_labels", "train", "train_labels", "source"} (see `dcgan.data.load`)."""

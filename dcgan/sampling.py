@@ -93,7 +93,26 @@ def load_generator(path):
             f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
             "-> 28x28x1 images; is it a discriminator? pass the generator instead"
         )
+    model._dcgan_source = str(path)  # named by the errors about what it draws
+    # A few digits now, so that a generator whose weights went bad fails before any work.
+    z = np.zeros((2, in_shape[1]), np.float32)
+    probe = [z, np.arange(2)] if is_conditional(model) else z
+    check_finite(model, model(probe, training=False))
     return model
+
+
+def check_finite(generator, images):
+    """`images` as float32 numpy; ValueError naming the generator when any value is NaN or
+    infinite (drawn as black, such digits would pass for output)."""
+    x = np.asarray(images, np.float32)
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        name = getattr(generator, "_dcgan_source", None) or getattr(generator, "name", "")
+        raise ValueError(
+            f"the generator {name} drew {bad:,} NaN or infinite pixel values, not digits (its "
+            "weights went bad, or it is not a trained generator): pass --model another one"
+        )
+    return x
 
 
 def latent_dim(generator):
@@ -209,7 +228,7 @@ def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=No
                 else np.asarray(z[start:stop], np.float32)
             )
             inputs = zb if digits is None else [zb, digits[start:stop]]
-            yield to_uint8(generator(inputs, training=False))
+            yield to_uint8(check_finite(generator, generator(inputs, training=False)))
 
     return batches()
 

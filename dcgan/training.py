@@ -372,7 +372,8 @@ def prepare_evaluation(cfg, log=print):
     from dcgan import data, metrics
 
     classifier = metrics.load_classifier()
-    test_images, test_digits, _ = data.load(cfg.data, "test", log=lambda m: None)
+    test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
+    metrics.check_reference(test_images, source)
     return classifier, metrics.reference_features(classifier, test_images, labels=test_digits)
 
 

@@ -127,6 +127,16 @@ CASES = [
         ["--interpolate needs one digit", "--digit 0-9"],
         None,
     ),
+    # generate & evaluate: a generator whose output is NaN is an error naming it, not black digits
+    ("generate", ["--model", "{nan_generator}"], ["NaN or infinite", "nan_generator.h5"], None),
+    ("evaluate", ["--model", "{nan_generator}"], ["NaN or infinite", "nan_generator.h5"], None),
+    # evaluate: scores against a handful of real digits would mean nothing
+    (
+        "evaluate",
+        ["--images", "{images}", "--data", "{five_test_digits}"],
+        ["has 5 test digits", "at least 1,000"],
+        None,
+    ),
     # evaluate: images that are empty, truncated or not uint8; a discriminator; counts; flags
     ("evaluate", ["--images", "{empty_images}"], ["(0, 28, 28)", "28x28"], None),
     ("evaluate", ["--images", "{truncated_images}"], ["cannot read", "pass --images"], SUB),
@@ -226,7 +236,18 @@ def paths(tiny_run, tmp_path_factory):
         images=digits,
         digits=np.full(100, 10),
     )
-    np.savez(d / "images.npz", images=digits)
+    np.savez(p.setdefault("images", d / "images.npz"), images=digits)
+    np.savez(
+        p.setdefault("five_test_digits", d / "five.npz"),
+        x_train=digits,
+        y_train=np.arange(100) % 10,
+        x_test=digits[:5],
+        y_test=np.arange(5),
+    )
+    nan = keras.models.load_model(tiny_run / "generator.h5", compile=False)
+    kernel = next(v for v in nan.weights if "kernel" in v.path)
+    kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    nan.save(p.setdefault("nan_generator", d / "nan_generator.h5"))
     imgs = (d / "images.npz").read_bytes()
     (p.setdefault("truncated_images", d / "truncated_images.npz")).write_bytes(
         imgs[: len(imgs) // 2]
