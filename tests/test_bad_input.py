@@ -330,6 +330,21 @@ def watched(paths, tiny_run):
             '"task": {"type": "worker", "index": 2}}',
             ["task index 2 is out of range", "numbered 0 to 1"],
         ),
+        # numbers are range-checked where they enter: a port past 65535, a port 0, no host
+        (
+            '{"cluster": {"worker": ["localhost:99999"]}, "task": {"type": "worker"}}',
+            ["'localhost:99999' needs a host and a port from 1 to 65535"],
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:1", "localhost:70000"]}, '
+            '"task": {"type": "worker", "index": 0}}',
+            ["'localhost:70000' needs a host and a port from 1 to 65535"],
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:0"]}, "task": {"type": "worker"}}',
+            ["port from 1 to 65535"],
+        ),
+        ('{"cluster": {"worker": [":2222"]}, "task": {"type": "worker"}}', ["needs a host"]),
     ],
 )
 def test_bad_tf_config(value, words, paths, tiny_run, tmp_path, monkeypatch, capsys):
