@@ -131,12 +131,16 @@ def load_classifier(path=None):
             f"classifier {path}{where} not found: {TRAIN_HINT}, or pass "
             f"--classifier (or set ${ENV['classifier']}) to one"
         )
+    from dcgan.models import check_cost
+
+    files.check_model_file(path)  # what it declares, before anything is inflated
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as e:
         raise ValueError(
             f"{path} is not a loadable Keras model ({type(e).__name__}): {TRAIN_HINT}"
         ) from None
+    check_cost(model, path)  # what running it would cost, before it runs
     if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (
         NUM_CLASSES,
     ):

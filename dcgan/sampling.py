@@ -7,7 +7,7 @@ import numpy as np
 
 from dcgan import files
 from dcgan.files import IMAGE_FORMATS, NUM_CLASSES
-from dcgan.models import is_conditional
+from dcgan.models import check_cost, is_conditional
 
 BATCH = 1000  # digits per call of the generator
 # A PNG grid holds at most this many digits (100 x 100, 9,000 pixels a side at scale 3, ~1 GB
@@ -71,7 +71,16 @@ def load_generator(path):
         if path.is_dir():
             model = SavedModelGenerator(path)
         else:
+            files.check_model_file(path)  # what it declares, before anything is inflated
             model = keras.models.load_model(path, compile=False)
+            check_cost(model, path)  # what running it would cost, before it runs
+    except ValueError as e:
+        if str(e).startswith(str(path)):  # the checks' own one line
+            raise
+        raise ValueError(
+            f"{path} is not a loadable Keras model or SavedModel "
+            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
+        ) from None
     except Exception as e:
         raise ValueError(
             f"{path} is not a loadable Keras model or SavedModel "
