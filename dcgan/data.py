@@ -43,6 +43,7 @@ def load(source=None, split="train", log=print):
     wrong in content: see `_check`), one line naming the file and the problem.
     """
     from_env = not source and bool(os.environ.get(ENV_VAR))
+    explicit = bool(source) or from_env  # named, not the default
     source = source or os.environ.get(ENV_VAR) or "mnist"
     if source == "sample":
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
@@ -61,6 +62,14 @@ def load(source=None, split="train", log=print):
             raise FileNotFoundError(
                 f"Fashion-MNIST could not be downloaded ({reason}); "
                 "install dataset-fashion-mnist or pass --data a folder of its IDX files"
+            )
+        if explicit:  # asked for by name: never another set in its place
+            where = f"${ENV_VAR}=mnist" if from_env else "--data mnist"
+            raise FileNotFoundError(
+                f"MNIST could not be downloaded ({reason}), and {where} asks for it by name: "
+                "download it once where there is a network (Keras keeps it in "
+                "~/.keras/datasets), pass --data a local mnist.npz, or --data sample for the "
+                "bundled 4,000 digits"
             )
         log(
             f"MNIST could not be downloaded ({reason}); using the bundled sample of 4,000 digits "
