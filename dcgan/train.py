@@ -154,6 +154,12 @@ def parser():
         "the new total)",
     )
     a(
+        "--new-data",
+        action="store_true",
+        help="with --resume: go on with training digits other than those the run was trained "
+        "on (without it, other data is refused)",
+    )
+    a(
         "--worker-timeout",
         type=float,
         default=300.0,
@@ -169,7 +175,7 @@ JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config
 
 # What a resumed run may change: more epochs, data that moved, how it reports, and whether XLA
 # compiles the step (the same arithmetic; the nets and their weights stay as they were).
-RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout", "jit_compile"}
+RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout", "jit_compile", "new_data"}
 
 
 def given_flags(argv):
@@ -211,6 +217,8 @@ def main(argv=None):
         cfg = config_from(args, argv)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if args.new_data and not args.resume:
+        raise UsageError("--new-data goes with --resume: a new run takes any --data")
     if not 0 < args.worker_timeout < float("inf"):
         raise UsageError(
             f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout}"
@@ -226,6 +234,7 @@ def main(argv=None):
         log=lambda m: print(m, file=sys.stderr),
         command=command,
         worker_timeout=args.worker_timeout,
+        new_data=args.new_data,
     )
     print(f"run written to {run_dir}")
     return 0

@@ -271,6 +271,34 @@ def load_training_data(cfg, log=print):
     return x, y, source
 
 
+def data_digest(images):
+    """A short fingerprint of the training images, kept in config.json: resume compares it."""
+    import hashlib
+
+    import numpy as np
+
+    return hashlib.sha256(np.ascontiguousarray(images).data).hexdigest()[:16]
+
+
+def check_resume_data(run_dir, images, source, new_data=False, log=print):
+    """Resuming `run_dir` on other training digits than it was trained on (another count, or
+    another fingerprint) is refused, unless `new_data` asks for it (then said so through
+    `log`): silently, a run of 4,000 digits would go on with 60,000."""
+    saved = json.loads((Path(run_dir) / "config.json").read_text())
+    count, digest = saved.get("train_images"), saved.get("train_digest")
+    if (count in (None, len(images))) and digest in (None, data_digest(images)):
+        return
+    before = f"{count:,} digits" if isinstance(count, int) else "other digits"
+    before += f" of {saved['data_source']}" if saved.get("data_source") else ""
+    if not new_data:
+        raise ValueError(
+            f"{run_dir} was trained on {before}, but {source} has {len(images):,} other ones: "
+            "resume with --data naming what it was trained on, or pass --new-data to go on "
+            "with these"
+        )
+    log(f"note: {run_dir} was trained on {before}; going on with {source} (--new-data)")
+
+
 def steps_per_epoch(cfg, n_images):
     full = n_images // (cfg.batch_size // 2)
     return full if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, full)
@@ -430,6 +458,8 @@ def write_run_config(run_dir, cfg, resume, **facts):
             epochs=cfg.epochs,
             data=cfg.data,
             data_source=facts["data_source"],
+            train_images=facts["train_images"],
+            train_digest=facts["train_digest"],
             jit_compile=cfg.jit_compile,
             nets=cfg.nets,
         )
@@ -466,7 +496,15 @@ def diverged(epoch, run_dir):
     )
 
 
-def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeout=300.0):
+def run(
+    cfg,
+    resume=None,
+    verbose="auto",
+    log=print,
+    command=None,
+    worker_timeout=300.0,
+    new_data=False,
+):
     """Trains a DCGAN as `cfg` says.
 
     Every setting, the data, TF_CONFIG and the classifier (for `eval_every`) are checked, and
@@ -482,6 +520,8 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
         log: where notes and warnings go (the start banner is printed).
         command: the command line that started the run, kept in config.json.
         worker_timeout: several machines: seconds to wait for every worker to join.
+        new_data: with `resume`, go on with training digits other than the run's (else an
+            error).
     Returns:
         The run directory (a `Path`).
     Raises:
@@ -512,6 +552,8 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
             "--epochs to go on"
         )
     x, y, source = load_training_data(cfg, log)
+    if resume:
+        check_resume_data(resume, x, source, new_data, log)
     evaluation = prepare_evaluation(cfg, log) if cfg.eval_every else None
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
@@ -529,6 +571,7 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
             resume,
             data_source=source,
             train_images=len(x),
+            train_digest=data_digest(x),
             steps_per_epoch=steps,
             replicas=strategy.num_replicas_in_sync,
             strategy=type(strategy).__name__,

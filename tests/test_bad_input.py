@@ -89,6 +89,13 @@ CASES = [
     ("train", ["--resume", "{malformed_config_run}"], ["no readable config.json"], None),
     (
         "train",
+        ["--resume", "{run}", "--data", "{one_class_npz}", "--epochs", "2"],
+        ["was trained on 4,000 digits", "has 100 other ones", "--new-data"],
+        None,
+    ),
+    ("train", ["--new-data"], ["--new-data goes with --resume"], None),
+    (
+        "train",
         ["--resume", "{edited_config_run}"],
         ["--epochs must be a whole number", "restore it"],
         None,

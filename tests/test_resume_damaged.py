@@ -147,3 +147,28 @@ def test_what_can_be_made_again_is_made_again_and_said_so(tiny_run, tmp_path, ca
     assert "samples is missing" in err
     assert Path(run / "history.csv").read_text().splitlines()[1].startswith("2,")
     assert (run / "samples" / "epoch_0002.png").exists()
+
+
+def test_other_data_is_refused_unless_asked_for(tiny_run, tmp_path, capsys):
+    """The same count of other digits (here the sample's, reversed) is caught by the run's
+    fingerprint of its data; --new-data goes on, and says so."""
+    from conftest import REPO
+
+    with np.load(REPO / "dcgan" / "mnist_sample.npz") as f:
+        arrays = {k: f[k][::-1] for k in f.files}
+    other = tmp_path / "other.npz"
+    np.savez(other, **arrays)
+    run = _copy(tiny_run, tmp_path / "run")
+    before = snapshot(run)
+    argv = ["--resume", str(run), "--epochs", "2", "--data", str(other), "--quiet"]
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert "was trained on 4,000 digits of bundled MNIST sample" in err and "--new-data" in err
+    assert snapshot(run) == before
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, [*argv, "--new-data"])
+    err = capsys.readouterr().err
+    assert e.value.code == 0, err
+    assert "going on with" in err and "(--new-data)" in err
