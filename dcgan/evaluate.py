@@ -9,7 +9,6 @@ Metrics use a small MNIST classifier (the shipped one unless --classifier), not 
 """
 
 import json
-from pathlib import Path
 import sys
 import time
 
@@ -116,7 +115,7 @@ def format_per_class(generated, real):
 def train(args, log):
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    out = Path(args.out)  # the user's path, never the installed package
+    out = check_classifier_out(args.out)  # before the training, not after it
     quiet_tensorflow()
     import numpy as np
 
@@ -162,6 +161,26 @@ def train(args, log):
     return 0
 
 
+def check_classifier_out(out):
+    """--out of --train-classifier, checked before the training (writes nothing): a .h5 or
+    .keras file in a writable folder, and never a file of the shipped models, which --help
+    promises are not replaced."""
+    from dcgan import files
+
+    try:
+        out = files.check_destination(out, "--out", (".h5", ".keras"))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    shipped = files.shipped_dir().resolve()
+    target = out.resolve()
+    if target == shipped or shipped in target.parents:
+        raise UsageError(
+            f"--out {out} is among the shipped models ({shipped}), which are never replaced: "
+            "save it elsewhere and pass it as --classifier"
+        )
+    return out
+
+
 def _write_json(path, obj):
     from dcgan import files
 
@@ -174,6 +193,13 @@ def _write_json(path, obj):
 def main(argv=None):
     args = parser().parse_args(argv)
     log = lambda m: print(m, file=sys.stderr)
+    if args.json:  # before the work that fills it
+        from dcgan import files
+
+        try:
+            files.check_destination(args.json, "--json")
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     if args.train_classifier:
         if args.model or args.images:
             raise UsageError(

@@ -165,6 +165,37 @@ CASES = [
         None,
     ),
     ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be at least 1"], None),
+    # evaluate: every output is checked before the work that fills it; the shipped models stay
+    (
+        "evaluate",
+        ["--train-classifier", "--data", "sample", "--out", "{shipped_classifier}"],
+        ["among the shipped models", "never replaced"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--train-classifier", "--data", "sample", "--out", "classifier.txt"],
+        ["unknown extension '.txt'", ".h5 or .keras"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--train-classifier", "--data", "sample", "--json", "{a_file}/x.json"],
+        ["cannot write", "pick another --json"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--images", "{images}", "--data", "sample", "--json", "{a_file}/x.json"],
+        ["cannot write", "pick another --json"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--images", "{images}", "--data", "sample", "--json", "{lock_link_folder}/.lock"],
+        ["--json", "is a symbolic link", "never writes through a link"],
+        None,
+    ),
 ]
 
 
@@ -221,6 +252,9 @@ def paths(tiny_run, tmp_path_factory):
         text = "{not json" if change is None else json.dumps({**config, **change})
         (folder / "config.json").write_text(text)
 
+    from dcgan import files
+
+    p["shipped_classifier"] = files.shipped("classifier")
     notes = p.setdefault("users_notes", d / "notes") / "notes.txt"
     notes.parent.mkdir()
     notes.write_text("the user's own notes\n")
@@ -319,7 +353,7 @@ def watched(paths, tiny_run):
         "lock_link_folder",
         "lock_link_run",
     )
-    return [tiny_run, *(paths[n] for n in names)]
+    return [tiny_run, paths["shipped_classifier"].parent, *(paths[n] for n in names)]
 
 
 @pytest.mark.parametrize(
