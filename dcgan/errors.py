@@ -5,6 +5,7 @@ message that says what to do instead; `run_cli` is the one place that turns them
 """
 
 import argparse
+import errno
 import os
 import sys
 
@@ -121,7 +122,12 @@ def run_cli(main, argv=None):
     try:
         code = main(argv)
     except (ValueError, OSError) as e:  # UsageError, and the library's FileNotFoundError & co.
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        text = str(e)
+        if isinstance(e, OSError) and e.strerror and e.filename:  # the system's own: name it
+            text = f"{e.filename}: {e.strerror}" + (
+                " (free some space, or write elsewhere)" if e.errno == errno.ENOSPC else ""
+            )
+        print(f"error: {' '.join(text.split())}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         print("interrupted: files already written are kept", file=sys.stderr)

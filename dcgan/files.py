@@ -267,6 +267,18 @@ def atomic_path(path):
     it is, to be written directly: it is never replaced by a regular file. A symbolic link, a
     socket or a block device raises ValueError before anything is written."""
     path = Path(path)
+    try:
+        with _atomic_path(path) as tmp:
+            yield tmp
+    except OSError as e:
+        if e.filename is not None or not e.errno:
+            raise
+        # A full disk's ENOSPC (from write, fsync or close) names no file: name the one
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from None
+
+
+@contextlib.contextmanager
+def _atomic_path(path):
     if destination(path) == "stream":
         yield path
         return

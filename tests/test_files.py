@@ -205,3 +205,38 @@ def test_json_to_stdout(tmp_path):
     )
     assert p.returncode == 0, p.stderr
     assert '"fid"' in p.stdout and os.listdir(tmp_path) == ["d.npz"]
+
+
+def test_a_full_disk_names_the_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from dcgan.errors import run_cli
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "history.csv"
+    with pytest.raises(OSError, match="history.csv"):
+        files.write_text(target, "epoch\n")
+    assert os.listdir(tmp_path) == []
+
+    def main(argv):
+        files.write_text(target, "epoch\n")
+
+    with pytest.raises(SystemExit) as e:
+        run_cli(main, [])
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    assert (
+        err == f"error: {target}: No space left on device (free some space, or write elsewhere)\n"
+    )
+
+
+def test_a_full_device_written_directly_names_it(capsys):
+    from dcgan.errors import run_cli
+
+    with pytest.raises(SystemExit) as e:
+        run_cli(lambda argv: files.write_text("/dev/full", "x" * 100_000), [])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.startswith("error: /dev/full: No space left on device")
