@@ -78,6 +78,7 @@ def interrupt_on_signals():
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, interrupt)
+    _SIGNALS["handler"] = interrupt
     if _SIGNALS["watching"]:
         return
     read, write = os.pipe()
@@ -93,11 +94,14 @@ def interrupt_on_signals():
 
 
 def _watch(read, stops):
+    import signal
     import time
 
     while True:
-        got = os.read(read, 64)
-        if not stops & set(got):
+        got = stops & set(os.read(read, 64))
+        # Only a signal that our handler takes: one that another handler was put in for since
+        # (a library's, a notebook's) is theirs to handle.
+        if not any(signal.getsignal(s) is _SIGNALS.get("handler") for s in got):
             continue
         _SIGNALS["received"] += 1
         deadline = time.monotonic() + STOP_GRACE_S
