@@ -102,6 +102,11 @@ def load_generator(path):
             f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
             "-> 28x28x1 images; is it a discriminator? pass the generator instead"
         )
+    if in_shape[1] > files.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
+        raise ValueError(
+            f"{path} takes {in_shape[1]:,} latents, more than the {files.MAX_INPUT_VALUES:,} "
+            "a digit's generator takes: pass a generator saved by dcgan.train"
+        )
     model._dcgan_source = str(path)  # named by the errors about what it draws
     # A few digits now, so that a generator whose weights went bad fails before any work.
     z = np.zeros((2, in_shape[1]), np.float32)
