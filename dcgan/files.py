@@ -200,26 +200,24 @@ def _check_size(path, nbytes, what, fix):
 def _check_h5(path, fileobj, fix):
     import h5py
 
+    sizes, config = [], None
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            count = 1
+            for d in obj.shape or ():
+                count *= d
+            sizes.append(count * obj.dtype.itemsize)
+
     try:
-        h5 = h5py.File(fileobj, "r")
-    except OSError:
-        return  # not HDF5: Keras says so when it loads it
-    with h5:
-        total = 0
-
-        def visit(name, obj):
-            nonlocal total
-            if isinstance(obj, h5py.Dataset):
-                count = 1
-                for d in obj.shape or ():
-                    count *= d
-                total += count * obj.dtype.itemsize
-
-        h5.visititems(visit)
-        _check_size(path, total, "declares weights of", fix)
-        config = h5.attrs.get("model_config")
-        if config is not None:
-            _check_config(path, config, fix)
+        with h5py.File(fileobj, "r") as h5:
+            h5.visititems(visit)
+            config = h5.attrs.get("model_config")
+    except Exception:  # not HDF5, or damaged: Keras says so when it loads it
+        return
+    _check_size(path, sum(sizes), "declares weights of", fix)
+    if config is not None:
+        _check_config(path, config, fix)
 
 
 def _check_config(path, raw, fix):
