@@ -67,7 +67,8 @@ def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
     assert not list(tmp_path.iterdir()), "a temporary file was left behind"
 
 
-def test_a_stop_request_handled_in_python_is_not_cut_short(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
     """The watcher leaves a process alone whose handler ran: it unwinds normally."""
     script = BLOCKED.replace("spin(tf.constant(1.0))", "__import__('time').sleep(60)")
     proc = subprocess.Popen(
@@ -79,7 +80,7 @@ def test_a_stop_request_handled_in_python_is_not_cut_short(tmp_path):
     )
     try:
         assert proc.stdout.readline() == "ready\n"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         code = proc.wait(timeout=20)
     finally:
         proc.kill()
