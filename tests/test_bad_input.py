@@ -164,7 +164,9 @@ CASES = [
         ["exactly one of"],
         None,
     ),
-    ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be at least 1"], None),
+    ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be from 1"], None),
+    ("evaluate", ["--train-classifier", "--epochs", "10000000"], ["--epochs must be from 1"], None),
+    ("evaluate", ["--model", "{generator}", "--seed", "-1"], ["--seed must be from 0"], None),
     # evaluate: every output is checked before the work that fills it; the shipped models stay
     (
         "evaluate",
