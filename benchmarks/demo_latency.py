@@ -12,7 +12,6 @@ Rows, each after one warm-up call, over --repeats calls with a new seed each:
 Needs the demo extra (pip install -e ".[demo]") for the HTTP row.
 """
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -87,7 +86,9 @@ def over_http(demo, repeats):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from dcgan.errors import CliParser
+
+    p = CliParser("python benchmarks/demo_latency.py", __doc__)
     p.add_argument("--model", default=None, help="generator for 'any' (default: the shipped one)")
     p.add_argument(
         "--conditional-model", default=None, help="conditional generator (default: shipped)"
@@ -128,4 +129,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(lambda argv: main())

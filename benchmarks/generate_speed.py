@@ -8,7 +8,6 @@ batch. Cold start: the median of --repeats fresh processes of `python -m dcgan.g
 beside `python -c "import keras; keras.models.load_model(PATH)"`, the floor any loader pays.
 """
 
-import argparse
 import os
 from pathlib import Path
 import platform
@@ -96,7 +95,9 @@ def cold_start(model_path, repeats):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from dcgan.errors import CliParser
+
+    p = CliParser("python benchmarks/generate_speed.py", __doc__)
     p.add_argument(
         "--model",
         default=None,
@@ -148,4 +149,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(main)

@@ -8,7 +8,6 @@ Op time is summed over TensorFlow's threads, so it exceeds the step's wall time 
 run at once. Fractions hold under CPU contention; absolute times do not.
 """
 
-import argparse
 import collections
 import glob
 import os
@@ -81,7 +80,9 @@ def kind(name, typ):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from dcgan.errors import CliParser
+
+    p = CliParser("python benchmarks/profile_step.py", __doc__)
     p.add_argument("--precision", default="mixed_bfloat16")
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=256)
@@ -133,4 +134,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(lambda argv: main())

@@ -12,7 +12,6 @@ Exit status 1 when the descriptors grew after the warm-up, or RSS grew by more t
 --max-rss-growth-mb after it. Linux only (/proc).
 """
 
-import argparse
 import gc
 import os
 from pathlib import Path
@@ -75,7 +74,9 @@ def fixtures(run, scratch):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from dcgan.errors import CliParser
+
+    p = CliParser("python benchmarks/soak.py", __doc__)
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--warmup", type=int, default=20, help="iterations before the baseline is taken")
     p.add_argument("--digits", type=int, default=8, help="digits generated per iteration")
@@ -135,4 +136,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(main)

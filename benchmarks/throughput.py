@@ -11,7 +11,6 @@
 Images/s counts the batch (256 = 128 real + 128 generated for D, 256 for G) per step.
 """
 
-import argparse
 import os
 import platform
 import sys
@@ -141,7 +140,9 @@ def project(x, batch, precision, spe, jit, nets):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from dcgan.errors import CliParser
+
+    p = CliParser("python benchmarks/throughput.py", __doc__)
     p.add_argument(
         "--steps",
         type=int,
@@ -217,4 +218,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(lambda argv: main())

@@ -14,7 +14,6 @@ each of `--marks` equal fractions of the budget. Prints FID against minutes for 
 minutes (b) needed to reach (a)'s final FID.
 """
 
-import argparse
 import json
 import os
 import platform
@@ -107,7 +106,9 @@ def minutes_to_reach(curve, target):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from dcgan.errors import CliParser
+
+    p = CliParser("python benchmarks/time_to_quality.py", __doc__)
     p.add_argument("--budget", type=float, default=24.0, help="training minutes each")
     p.add_argument("--marks", type=int, default=4, help="FID checks per budget, equally spaced")
     p.add_argument("--eval-samples", type=int, default=2000)
@@ -115,6 +116,14 @@ def main():
     p.add_argument("--data", default=None, help="as dcgan.train's --data (default: $DCGAN_DATA)")
     p.add_argument("--json", default=None, help="also write the curves here")
     args = p.parse_args()
+    from dcgan import files
+
+    if args.budget <= 0 or args.marks < 1 or args.eval_samples < 50 or args.batch_size < 2:
+        raise ValueError(
+            "--budget, --marks, --eval-samples (50+) and --batch-size must be positive"
+        )
+    if args.json:  # before the hours of work, not after
+        files.check_destination(args.json, "--json")
     x, _, source = data.load(args.data, log=lambda m: None)
     test, _, _ = data.load(args.data, "test", log=lambda m: None)
     classifier = metrics.load_classifier()
@@ -163,9 +172,10 @@ def main():
             "minutes_to_reference_fid": reach,
             "config": {"precision": cfg.precision, "nets": cfg.nets, "ema": cfg.ema},
         }
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+        files.write_text(args.json, json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
-    main()
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(lambda argv: main())

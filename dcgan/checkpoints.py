@@ -1,5 +1,6 @@
 """What lets a run survive: models saved atomically, resume state written and found again."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,10 +90,172 @@ def latest_state(run_dir, log=print):
             with np.load(path, allow_pickle=False) as f:
                 for name in f.files:
                     f[name]
-                return path, int(f["epoch"])
+                return path, _epoch(path, f["epoch"])
         except Exception as e:
             log(
                 f"checkpoint {path.name} is damaged ({type(e).__name__}); falling back to the "
                 "one before"
             )
     return None, 0
+
+
+def _epoch(path, value):
+    """The epoch a state file holds: a whole number, the one its name says (state_e0003.npz
+    holds 3); anything else (an edited field, a renamed file) makes it damaged."""
+    named = path.name.removeprefix("state_e").removesuffix(".npz")
+    if (
+        value.shape != ()
+        or value.dtype.kind not in "iu"
+        or not named.isdigit()
+        or int(value) != int(named)
+        or not 1 <= int(value) <= MAX_EPOCH
+    ):
+        raise ValueError(f"{path.name} holds epoch {value!r}, not {named}")
+    return int(value)
+
+
+MAX_EPOCH = 1_000_000  # training.BOUNDS["epochs"]
+
+# What a run folder holds, by the kind each name must be: resume reads or replaces them all.
+RUN_FILES = (
+    "config.json",
+    "summary.txt",
+    "history.csv",
+    "losses.png",
+    "progress.gif",
+    "best.json",
+    "*.h5",
+    "*.keras",
+    STATE_GLOB,
+)
+RUN_FOLDERS = {
+    "samples": "the run's folder of sample grids",
+    "logs": "the run's TensorBoard logs",
+    "logs/train": "the run's TensorBoard logs",
+    "logs/samples": "the run's TensorBoard images",
+    "generator_e*_savedmodel": "a SavedModel the run exported",
+}
+# The columns losses.png is drawn from: every row of history.csv needs a number in each.
+PLOTTED = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
+
+
+def check_resumable(run_dir, epoch, log=print):
+    """Checks, before any work, everything that resuming `run_dir` from `epoch` reads, appends
+    to or replaces, so that a damaged or edited run folder fails in one line naming the file
+    instead of in a traceback after an epoch of work. What the run makes again is only noted
+    through `log` (a missing history.csv, samples/ or logs/ folder).
+
+    Raises ValueError naming the file: a symbolic link anywhere in the run (a write there would
+    land outside it), a folder where the run writes a file or a file where it keeps a folder,
+    a history.csv that does not parse or stops before `epoch`, a damaged best.json or sample
+    grid."""
+    from fnmatch import fnmatch
+
+    run_dir = Path(run_dir)
+    for folder, dirs, names in os.walk(run_dir):  # does not follow links
+        for name in dirs + names:
+            p = Path(folder, name)
+            if p.is_symlink():
+                raise ValueError(
+                    f"{p} is a symbolic link (to {os.path.realpath(p)}), which a resumed run "
+                    "would write through: replace it with the file itself, or start a new run"
+                )
+    for p in run_dir.iterdir():
+        wanted_file = any(fnmatch(p.name, pat) for pat in RUN_FILES)
+        if wanted_file and not p.is_file():
+            raise ValueError(
+                f"{p} is not a regular file, and the resumed run reads or replaces it: "
+                "move it away (or restore the run's own), then resume"
+            )
+    for pattern, what in RUN_FOLDERS.items():
+        for p in run_dir.glob(pattern):
+            if not p.is_dir():
+                raise ValueError(
+                    f"{p} is a file, not {what}: move it away (the folder is made again), "
+                    "then resume"
+                )
+    for name in ("samples", "logs"):
+        if not (run_dir / name).exists():
+            log(f"{run_dir / name} is missing: it is made again from epoch {epoch + 1} on")
+    _check_history(run_dir / "history.csv", epoch, log)
+    _check_best(run_dir / "best.json")
+    _check_grids(run_dir / "samples")
+
+
+def _check_history(path, epoch, log):
+    import csv
+    import math
+
+    if not path.exists():
+        if epoch:
+            log(f"{path} is missing: a new one starts at epoch {epoch + 1}")
+        return
+    fix = f"restore it, or move it away to start a new history at epoch {epoch + 1}, then resume"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"cannot read {path} ({type(e).__name__}): {fix}") from None
+    if not rows:
+        if epoch:
+            raise ValueError(f"{path} is empty but the run is at epoch {epoch}: {fix}")
+        return
+    header = rows[0]
+    missing = [k for k in PLOTTED if k not in header]
+    if header[:1] != ["epoch"] or missing or len(set(header)) != len(header) or "" in header:
+        raise ValueError(
+            f"{path} has a header that is not the run's (epoch, then metric names such as "
+            f"{', '.join(PLOTTED)}, once each): {fix}"
+        )
+    for i, row in enumerate(rows[1 : 1 + epoch], start=1):
+        where = f"{path} line {i + 1}"
+        if len(row) != len(header):
+            raise ValueError(f"{where} has {len(row)} cells, the header {len(header)}: {fix}")
+        if row[0] != str(i):
+            raise ValueError(f"{where} is for epoch {row[0]!r}, expected {i}: {fix}")
+        for k, cell in zip(header[1:], row[1:]):
+            try:
+                value = float(cell) if cell or k in PLOTTED else 0.0
+            except ValueError:
+                value = None
+            if value is None or (k in PLOTTED and not math.isfinite(value)):
+                raise ValueError(f"{where}: {k} is {cell!r}, not a number: {fix}")
+    if len(rows) - 1 < epoch:
+        raise ValueError(
+            f"{path} has {len(rows) - 1} epochs but the run's checkpoint is at epoch {epoch}: {fix}"
+        )
+
+
+def _check_best(path):
+    import json
+    import math
+
+    if not path.exists():
+        return
+    try:
+        best = json.loads(path.read_text())
+        ok = isinstance(best, dict) and isinstance(best.get("fid"), (int, float))
+        ok = ok and not isinstance(best["fid"], bool) and not math.isnan(best["fid"])
+    except (OSError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{path} is damaged (no FID of the best generator): restore it, or move it and "
+            "generator_best.h5 away so that the best is chosen again, then resume"
+        )
+
+
+def _check_grids(folder):
+    if not folder.is_dir():
+        return
+    from PIL import Image
+
+    for p in sorted(folder.glob("epoch_*.png")):
+        try:
+            with Image.open(p) as im:
+                im.verify()
+        except Exception as e:
+            raise ValueError(
+                f"{p} is not a readable PNG ({type(e).__name__}), and the run's progress.gif "
+                "is made from the grids: restore it or move it away, then resume"
+            ) from None

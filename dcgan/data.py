@@ -23,6 +23,11 @@ FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
 # anything is read: 8 GB is ten million digits of uint8, far beyond any MNIST-like set.
 MAX_ARRAY_BYTES = 8_000_000_000
 READ_CHUNK = 1 << 24  # bytes read from a member at a time
+# A compressed array (a gzip IDX file, a deflated .npz member) that claims more than this must
+# not claim more than MAX_RATIO times its compressed size: digits compress about 5:1 (MNIST's
+# gzip files 4.7:1), so a bigger claim would inflate for minutes into gigabytes of nothing.
+RATIO_CHECKED = 64_000_000
+MAX_RATIO = 100
 FIX = (
     "pass --data a Keras-format .npz (x_train, y_train, x_test, y_test) or a folder of "
     "MNIST IDX files"
@@ -38,6 +43,7 @@ def load(source=None, split="train", log=print):
     wrong in content: see `_check`), one line naming the file and the problem.
     """
     from_env = not source and bool(os.environ.get(ENV_VAR))
+    explicit = bool(source) or from_env  # named, not the default
     source = source or os.environ.get(ENV_VAR) or "mnist"
     if source == "sample":
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
@@ -56,6 +62,14 @@ def load(source=None, split="train", log=print):
             raise FileNotFoundError(
                 f"Fashion-MNIST could not be downloaded ({reason}); "
                 "install dataset-fashion-mnist or pass --data a folder of its IDX files"
+            )
+        if explicit:  # asked for by name: never another set in its place
+            where = f"${ENV_VAR}=mnist" if from_env else "--data mnist"
+            raise FileNotFoundError(
+                f"MNIST could not be downloaded ({reason}), and {where} asks for it by name: "
+                "download it once where there is a network (Keras keeps it in "
+                "~/.keras/datasets), pass --data a local mnist.npz, or --data sample for the "
+                "bundled 4,000 digits"
             )
         log(
             f"MNIST could not be downloaded ({reason}); using the bundled sample of 4,000 digits "
@@ -252,6 +266,8 @@ def _read_member(zf, info, where, fix, check_header):
                 )
             if check_header is not None:
                 check_header(where, shape, dtype)
+            if info.compress_type != zipfile.ZIP_STORED:
+                _check_ratio(where, shape, nbytes, info.compress_size, fix)
             left = info.file_size - f.tell()
             if nbytes > left:
                 raise ValueError(
@@ -284,6 +300,15 @@ def _read_member(zf, info, where, fix, check_header):
         reason = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
         raise ValueError(f"cannot read {where} ({reason}): write it again, or {fix}") from None
     return out.reshape(shape[::-1]).T if fortran else out.reshape(shape)
+
+
+def _check_ratio(where, shape, nbytes, packed, fix):
+    if nbytes > RATIO_CHECKED and nbytes > MAX_RATIO * max(packed, 1):
+        raise ValueError(
+            f"{where} claims {shape} ({_size(nbytes)}) from {_size(packed)} compressed, "
+            f"{nbytes / max(packed, 1):,.0f}:1 where digits compress about 5:1; refused "
+            f"before inflating it: write it again, or {fix}"
+        )
 
 
 def _read_npz(path, split, log=print):
@@ -358,6 +383,8 @@ def read_idx(path):
                     f"{path} claims {dims} bytes ({_size(count)}), more than the "
                     f"{_size(MAX_ARRAY_BYTES)} read at once: split the data, or {FIX}"
                 )
+            if opener is gzip.open:  # from the compressed size, before inflating
+                _check_ratio(path, dims, count, os.path.getsize(path), FIX)
             if opener is open:
                 size = os.fstat(f.fileno()).st_size - 4 - len(raw)
                 if size != count:
@@ -365,7 +392,12 @@ def read_idx(path):
                         f"{path} is {'truncated' if size < count else 'longer than its header'}: "
                         f"header says {dims}, file has {size} bytes; download it again, or {FIX}"
                     )
-            body = f.read(count)
+            body = bytearray()  # streamed: never more than the header's claim (and 1 byte)
+            while len(body) < count:
+                chunk = f.read(min(READ_CHUNK, count - len(body)))
+                if not chunk:
+                    break
+                body += chunk
             extra = f.read(1)
     except (OSError, EOFError, zlib.error) as e:
         raise ValueError(f"cannot read IDX file {path} ({type(e).__name__}): {FIX}") from None

@@ -39,6 +39,13 @@ def tf_config():
                 f"TF_CONFIG cluster {kind!r} must be a list of 'host:port' strings, "
                 f"got {addresses!r}: {fix}"
             )
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host.strip("[]") or not 1 <= int(port) <= 65535:
+                raise ValueError(
+                    f"TF_CONFIG cluster {kind!r} address {address!r} needs a host and a port "
+                    f"from 1 to 65535: {fix}"
+                )
     task = config.get("task")
     if not isinstance(task, dict) or task.get("type") not in cluster:
         raise ValueError(

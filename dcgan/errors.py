@@ -5,6 +5,7 @@ message that says what to do instead; `run_cli` is the one place that turns them
 """
 
 import argparse
+import errno
 import os
 import sys
 
@@ -61,15 +62,67 @@ def quiet_tensorflow():
     absl.logging.set_verbosity(absl.logging.ERROR)  # Keras's "HDF5 is legacy" notice on every .h5
 
 
-def interrupt_on_sigterm():
-    """SIGTERM (what `kill` and schedulers send) stops a run the way Ctrl-C does: files already
-    written are kept, and the exit code is 130."""
+# Seconds a stop request (Ctrl-C, SIGTERM, SIGHUP) may wait for Python to take it: TensorFlow
+# runs a graph call (a compile, several train steps) in C++, where Python's handlers cannot run.
+STOP_GRACE_S = 3.0
+_SIGNALS = {"received": 0, "delivered": 0, "watching": False}
+
+
+def interrupt_on_signals():
+    """Ctrl-C, SIGTERM (what `kill` and schedulers send) and SIGHUP (a closed terminal) stop a
+    run the same way: files already written are kept, temporary ones removed, exit code 130.
+
+    The stop takes effect within seconds even while TensorFlow runs C++ code that Python's
+    handlers must wait for: each signal also wakes a watcher thread (through
+    `signal.set_wakeup_fd`), which, if the handler has not run after STOP_GRACE_S, removes the
+    temporary files of the writes under way (`files.remove_temporaries`) and ends the process
+    with the same line and code."""
     import signal
+    import threading
 
     def interrupt(signum, frame):
+        _SIGNALS["delivered"] += 1
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, interrupt)
+    _SIGNALS["handler"] = interrupt
+    if _SIGNALS["watching"]:
+        return
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    try:
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: the handlers alone
+        os.close(read), os.close(write)
+        return
+    _SIGNALS["watching"] = True
+    stops = {int(signal.SIGINT), int(signal.SIGTERM), int(signal.SIGHUP)}
+    threading.Thread(target=_watch, args=(read, stops), daemon=True, name="stop").start()
+
+
+def _watch(read, stops):
+    import signal
+    import time
+
+    while True:
+        got = stops & set(os.read(read, 64))
+        # Only a signal that our handler takes: one that another handler was put in for since
+        # (a library's, a notebook's) is theirs to handle.
+        if not any(signal.getsignal(s) is _SIGNALS.get("handler") for s in got):
+            continue
+        _SIGNALS["received"] += 1
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline:
+            if _SIGNALS["delivered"] >= _SIGNALS["received"]:
+                break
+            time.sleep(0.05)
+        else:  # Python never got control back: stop from here
+            from dcgan import files
+
+            files.remove_temporaries()
+            os.write(2, b"\ninterrupted: files already written are kept\n")
+            os._exit(130)
 
 
 def run_cli(main, argv=None):
@@ -77,11 +130,16 @@ def run_cli(main, argv=None):
 
     `main` parses its flags first and imports TensorFlow (through `quiet_tensorflow`) only once
     they are good, so `--help` and flag errors answer at once."""
-    interrupt_on_sigterm()
+    interrupt_on_signals()
     try:
         code = main(argv)
     except (ValueError, OSError) as e:  # UsageError, and the library's FileNotFoundError & co.
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        text = str(e)
+        if isinstance(e, OSError) and e.strerror and e.filename:  # the system's own: name it
+            text = f"{e.filename}: {e.strerror}" + (
+                " (free some space, or write elsewhere)" if e.errno == errno.ENOSPC else ""
+            )
+        print(f"error: {' '.join(text.split())}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         print("interrupted: files already written are kept", file=sys.stderr)

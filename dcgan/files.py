@@ -8,11 +8,13 @@ import contextlib
 import os
 from pathlib import Path
 import shutil
+import stat
 import tempfile
 
 NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
 IMAGE_FORMATS = (".png", ".npz")  # what generated digits can be written as: a grid, or the arrays
 LOCK_NAME = ".lock"  # in a run folder while a process trains it
+LOCK_MAX = 32  # bytes: what a lock holds (a pid); a bigger `.lock` is not one of ours
 
 # Each file the project can be pointed at has one flag and one environment variable.
 ENV = {
@@ -71,17 +73,219 @@ def resolve(name, given=None):
     return shipped(name), "shipped"
 
 
+# What the kinds of special file are called, for the one line that refuses one.
+_SPECIAL = {stat.S_IFSOCK: "socket", stat.S_IFBLK: "block device"}
+
+
+def destination(path):
+    """What writing `path` means, found before anything is written: "new" (nothing there yet),
+    "file", "folder", or "stream": a named pipe or a character device (a terminal,
+    /dev/stdout, /dev/null), which is written directly and never replaced.
+
+    Raises ValueError for what dcgan never writes: a symbolic link to a file or folder (replacing
+    it would cut the user's link, writing through it would write wherever it points; links such
+    as /dev/stdout to a pipe or a terminal are streams), a socket or a block device."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "new"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.stat(path)
+        except OSError:
+            target = None
+        standard = str(path.absolute()).startswith(("/dev/", "/proc/"))  # /dev/stdout & co.
+        if target is not None and (
+            standard or stat.S_ISFIFO(target.st_mode) or stat.S_ISCHR(target.st_mode)
+        ):
+            return "stream"
+        raise ValueError(
+            f"{path} is a symbolic link (to {os.path.realpath(path)}): dcgan replaces the files "
+            "it writes and never writes through a link; name the target itself, or remove the "
+            "link"
+        )
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        return "folder"
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+        return "stream"
+    kind = _SPECIAL.get(stat.S_IFMT(st.st_mode), "special file")
+    raise ValueError(
+        f"{path} is a {kind}: dcgan writes regular files, named pipes and terminals, never a "
+        f"{kind}; pick another path"
+    )
+
+
+def check_destination(path, flag, suffixes=None):
+    """`path` (expanded) if a command may write its output there, checked before the work that
+    fills it (writes nothing): a stream (see `destination`), or a file name ending in one of
+    `suffixes` in a folder that exists and is writable. Raises ValueError naming `flag`."""
+    path = Path(path).expanduser()
+    try:
+        kind = destination(path)
+    except ValueError as e:
+        raise ValueError(f"{flag} {e}") from None
+    if kind == "stream":
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"cannot write {flag} {path} (permission denied): pick another {flag}")
+        return path
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{flag} {path}: unknown extension {path.suffix or '(none)'!r}; "
+            f"use {' or '.join(suffixes)}"
+        )
+    if kind == "folder":
+        raise ValueError(f"{flag} {path} is a folder: give a file name")
+    folder = path.parent
+    if (
+        not folder.is_dir()
+        or not os.access(folder, os.W_OK | os.X_OK)
+        or (kind == "file" and not os.access(path, os.W_OK))
+    ):
+        raise ValueError(
+            f"cannot write {path} (no such folder, or not writable): pick another {flag}"
+        )
+    return path
+
+
+# What a model file may declare, checked before Keras loads it (the shipped ones: 7-9 MB, 100
+# latents or 784 pixels in): the bytes its members inflate to and its weights take, the values
+# its inputs take per digit, and the widths of its layers.
+MAX_MODEL_BYTES = 500_000_000
+MAX_INPUT_VALUES = 65_536
+MAX_LAYER_WIDTH = 65_536
+
+
+def check_model_file(path):
+    """Raises ValueError, naming `path`, when a Keras .keras (zip) or .h5 file declares more
+    than a model of this project could need: checked from the zip's central directory, the
+    HDF5 datasets' shapes and the model's config, before anything is inflated or built (a
+    10 kB file can claim gigabytes). Reads only headers."""
+    import zipfile
+
+    path = Path(path)
+    fix = "pass a model saved by dcgan"
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+                inflated = sum(i.file_size for i in infos)
+                _check_size(path, inflated, "inflates to", fix)
+                for info in infos:
+                    if info.filename.endswith(".h5"):
+                        with zf.open(info) as f:
+                            _check_h5(path, f, fix)
+                    elif info.filename == "config.json":
+                        _check_config(path, zf.read(info), fix)
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+            pass  # not readable as a zip: Keras says so when it loads it
+    else:
+        try:
+            with open(path, "rb") as f:
+                _check_h5(path, f, fix)
+        except OSError:
+            pass
+
+
+def _check_size(path, nbytes, what, fix):
+    if nbytes > MAX_MODEL_BYTES:
+        raise ValueError(
+            f"{path} {what} {nbytes / 1e9:.1f} GB, more than the {MAX_MODEL_BYTES / 1e9:g} GB "
+            f"a model is read at: {fix}"
+        )
+
+
+def _check_h5(path, fileobj, fix):
+    import h5py
+
+    sizes, config = [], None
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            count = 1
+            for d in obj.shape or ():
+                count *= d
+            sizes.append(count * obj.dtype.itemsize)
+
+    try:
+        with h5py.File(fileobj, "r") as h5:
+            h5.visititems(visit)
+            config = h5.attrs.get("model_config")
+    except Exception:  # not HDF5, or damaged: Keras says so when it loads it
+        return
+    _check_size(path, sum(sizes), "declares weights of", fix)
+    if config is not None:
+        _check_config(path, config, fix)
+
+
+def _check_config(path, raw, fix):
+    import json
+    import math
+
+    try:
+        config = json.loads(raw)
+    except (ValueError, TypeError):
+        return
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("batch_shape", "batch_input_shape") and isinstance(value, list):
+                    dims = [d for d in value[1:] if isinstance(d, int)]
+                    if math.prod(dims) > MAX_INPUT_VALUES:
+                        raise ValueError(
+                            f"{path} takes inputs of shape {tuple(value[1:])}, more than the "
+                            f"{MAX_INPUT_VALUES:,} values a digit's model takes: {fix}"
+                        )
+                elif key in ("units", "filters", "input_dim", "output_dim") and (
+                    isinstance(value, int) and value > MAX_LAYER_WIDTH
+                ):
+                    raise ValueError(
+                        f"{path} has a layer with {key} {value:,}, more than the "
+                        f"{MAX_LAYER_WIDTH:,} a digit's model needs: {fix}"
+                    )
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(config)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a fresh temporary path beside `path` (same folder, same suffix, a unique name that
     no user file has), then moves it onto `path` in one step; on any error the temporary file or
-    folder is removed and `path` is left as it was."""
+    folder is removed and `path` is left as it was.
+
+    A named pipe or character device at `path` (a "stream", see `destination`) is yielded as
+    it is, to be written directly: it is never replaced by a regular file. A symbolic link, a
+    socket or a block device raises ValueError before anything is written."""
     path = Path(path)
+    try:
+        with _atomic_path(path) as tmp:
+            yield tmp
+    except OSError as e:
+        if e.filename is not None or not e.errno:
+            raise
+        # A full disk's ENOSPC (from write, fsync or close) names no file: name the one
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from None
+
+
+@contextlib.contextmanager
+def _atomic_path(path):
+    if destination(path) == "stream":
+        yield path
+        return
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )
     os.close(fd)
     tmp = Path(tmp)
+    _TEMPORARIES.add(tmp)
     try:
         yield tmp
         if tmp.is_file():  # on disk before the rename, so a crash leaves the old file or the new
@@ -92,27 +296,101 @@ def atomic_path(path):
             shutil.rmtree(path)
         os.replace(tmp, path)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+    finally:
+        _TEMPORARIES.discard(tmp)
+
+
+_TEMPORARIES = set()  # the temporary files of the atomic writes under way
+
+
+def _remove(tmp):
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_temporaries():
+    """Removes the temporary files of every atomic write under way: for a process about to end
+    without unwinding (a stop request while TensorFlow runs C++ code)."""
+    for tmp in list(_TEMPORARIES):
+        try:
+            _remove(tmp)
+        except OSError:
+            pass
+
+
+def _lock_problem(path, st, head):
+    """Why the `.lock` at `path` (its stat `st`, its first bytes `head`) is not one dcgan wrote,
+    or None: dcgan's is a regular file with no other name, holding nothing or a pid."""
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_nlink != 1:
+        return "has other names (a hard link)"
+    if st.st_size > LOCK_MAX or not (head.strip().isdigit() or not head.strip()):
+        return "holds something other than a process id"
+    return None
+
+
+def _refuse_lock(folder, why):
+    return ValueError(
+        f"{Path(folder) / LOCK_NAME} {why}, so it is not dcgan's run lock and is left untouched: "
+        "move it away, or pick another folder"
+    )
+
+
+def check_lock(folder):
+    """Raises ValueError unless `folder`'s `.lock` is absent or one dcgan left there (reads
+    only), so that a run refuses a folder before its work, not when it takes the lock."""
+    path = Path(folder) / LOCK_NAME
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    head = b""
+    if stat.S_ISREG(st.st_mode) and st.st_size <= LOCK_MAX:
+        with open(path, "rb") as f:
+            head = f.read(LOCK_MAX + 1)
+    why = _lock_problem(path, st, head)
+    if why:
+        raise _refuse_lock(folder, why)
 
 
 @contextlib.contextmanager
 def lock(folder):
     """Holds an exclusive lock on `folder` (through a `.lock` file in it) while the block runs,
     so that two processes never write the same run. The lock goes with the process, however it
-    ends. Raises ValueError when another process holds it."""
+    ends. Raises ValueError when another process holds it, or when the `.lock` there is not one
+    dcgan made (a link, a special file, someone's own file): that is never opened for writing
+    through, nor overwritten."""
     import fcntl
 
     path = Path(folder) / LOCK_NAME
-    f = open(path, "a+")
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666 & ~_umask())
+    except FileExistsError:
+        try:
+            fd = os.open(path, flags)  # O_NOFOLLOW: a symbolic link fails here (ELOOP)
+        except OSError as e:
+            st = os.lstat(path)
+            raise _refuse_lock(folder, _lock_problem(path, st, b"") or e.strerror) from None
+        st = os.fstat(fd)
+        head = os.pread(fd, LOCK_MAX + 1, 0) if stat.S_ISREG(st.st_mode) else b""
+        why = _lock_problem(path, st, head)
+        if why:
+            os.close(fd)
+            raise _refuse_lock(folder, why) from None
+    f = os.fdopen(fd, "r+")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.seek(0)
-        holder = f.read().strip()
+        holder = f.read(LOCK_MAX).strip()
         f.close()
         who = f" (pid {holder})" if holder.isdigit() else ""
         raise ValueError(

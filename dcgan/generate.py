@@ -104,27 +104,19 @@ def check_args(args):
 
 
 def check_out(out):
-    """The output path, checked to have a known extension and a writable folder; writes nothing."""
-    import os
+    """The output path, checked to have a known extension and a writable folder (or to be a
+    pipe or a terminal); writes nothing."""
+    from dcgan.files import check_destination
 
-    out = Path(out).expanduser()
-    if out.suffix.lower() not in IMAGE_FORMATS:
+    if Path(out).expanduser().suffix.lower() not in IMAGE_FORMATS:
         raise UsageError(
-            f"--out {out}: unknown extension {out.suffix or '(none)'!r}; "
+            f"--out {out}: unknown extension {Path(out).suffix or '(none)'!r}; "
             "use .png for a grid or .npz for the arrays"
         )
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a folder: give a file name ending in .png or .npz")
-    folder = out.parent
-    if (
-        not folder.is_dir()
-        or not os.access(folder, os.W_OK)
-        or (out.exists() and not os.access(out, os.W_OK))
-    ):
-        raise UsageError(
-            f"cannot write {out} (no such folder, or not writable): pick another --out"
-        )
-    return out
+    try:
+        return check_destination(out, "--out", IMAGE_FORMATS)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def main(argv=None):

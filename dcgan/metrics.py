@@ -131,12 +131,16 @@ def load_classifier(path=None):
             f"classifier {path}{where} not found: {TRAIN_HINT}, or pass "
             f"--classifier (or set ${ENV['classifier']}) to one"
         )
+    from dcgan.models import check_cost
+
+    files.check_model_file(path)  # what it declares, before anything is inflated
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as e:
         raise ValueError(
             f"{path} is not a loadable Keras model ({type(e).__name__}): {TRAIN_HINT}"
         ) from None
+    check_cost(model, path)  # what running it would cost, before it runs
     if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (
         NUM_CLASSES,
     ):
@@ -462,6 +466,22 @@ def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0,
         k=k,
         digits=digits,
     )
+
+
+# The fewest test digits scores are computed against: FID's covariances of the classifier's
+# features, and the k-NN manifolds, from fewer are noise (the bundled sample has 1,000, MNIST
+# 10,000).
+MIN_REFERENCE = 1000
+
+
+def check_reference(test_images, source):
+    """ValueError unless `source` has at least MIN_REFERENCE test digits to score against."""
+    if len(test_images) < MIN_REFERENCE:
+        raise ValueError(
+            f"{source} has {len(test_images):,} test digits, fewer than the {MIN_REFERENCE:,} "
+            "that FID and the other scores need to mean anything: pass --data a set with at "
+            f"least {MIN_REFERENCE:,} test digits (MNIST has 10,000)"
+        )
 
 
 def load_real(data=None, log=print):

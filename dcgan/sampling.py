@@ -7,7 +7,7 @@ import numpy as np
 
 from dcgan import files
 from dcgan.files import IMAGE_FORMATS, NUM_CLASSES
-from dcgan.models import is_conditional
+from dcgan.models import check_cost, is_conditional
 
 BATCH = 1000  # digits per call of the generator
 # A PNG grid holds at most this many digits (100 x 100, 9,000 pixels a side at scale 3, ~1 GB
@@ -71,7 +71,16 @@ def load_generator(path):
         if path.is_dir():
             model = SavedModelGenerator(path)
         else:
+            files.check_model_file(path)  # what it declares, before anything is inflated
             model = keras.models.load_model(path, compile=False)
+            check_cost(model, path)  # what running it would cost, before it runs
+    except ValueError as e:
+        if str(e).startswith(str(path)):  # the checks' own one line
+            raise
+        raise ValueError(
+            f"{path} is not a loadable Keras model or SavedModel "
+            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
+        ) from None
     except Exception as e:
         raise ValueError(
             f"{path} is not a loadable Keras model or SavedModel "
@@ -93,7 +102,31 @@ def load_generator(path):
             f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
             "-> 28x28x1 images; is it a discriminator? pass the generator instead"
         )
+    if in_shape[1] > files.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
+        raise ValueError(
+            f"{path} takes {in_shape[1]:,} latents, more than the {files.MAX_INPUT_VALUES:,} "
+            "a digit's generator takes: pass a generator saved by dcgan.train"
+        )
+    model._dcgan_source = str(path)  # named by the errors about what it draws
+    # A few digits now, so that a generator whose weights went bad fails before any work.
+    z = np.zeros((2, in_shape[1]), np.float32)
+    probe = [z, np.arange(2)] if is_conditional(model) else z
+    check_finite(model, model(probe, training=False))
     return model
+
+
+def check_finite(generator, images):
+    """`images` as float32 numpy; ValueError naming the generator when any value is NaN or
+    infinite (drawn as black, such digits would pass for output)."""
+    x = np.asarray(images, np.float32)
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        name = getattr(generator, "_dcgan_source", None) or getattr(generator, "name", "")
+        raise ValueError(
+            f"the generator {name} drew {bad:,} NaN or infinite pixel values, not digits (its "
+            "weights went bad, or it is not a trained generator): pass --model another one"
+        )
+    return x
 
 
 def latent_dim(generator):
@@ -227,7 +260,7 @@ def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=No
                 else np.asarray(z[start:stop], np.float32)
             )
             inputs = zb if digits is None else [zb, digits[start:stop]]
-            yield to_uint8(generator(inputs, training=False))
+            yield to_uint8(check_finite(generator, generator(inputs, training=False)))
 
     return batches()
 

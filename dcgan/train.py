@@ -161,6 +161,12 @@ def parser():
         "the new total)",
     )
     a(
+        "--new-data",
+        action="store_true",
+        help="with --resume: go on with training digits other than those the run was trained "
+        "on (without it, other data is refused)",
+    )
+    a(
         "--worker-timeout",
         type=float,
         default=300.0,
@@ -176,7 +182,16 @@ JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config
 
 # What a resumed run may change: more epochs, data that moved, how it reports, and whether XLA
 # compiles the step (the same arithmetic; the nets and their weights stay as they were).
-RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout", "jit_compile", "log_every"}
+RESUME_FLAGS = {
+    "resume",
+    "epochs",
+    "data",
+    "quiet",
+    "worker_timeout",
+    "jit_compile",
+    "log_every",
+    "new_data",
+}
 
 
 def given_flags(argv):
@@ -199,7 +214,7 @@ def config_from(args, argv):
         raise UsageError(
             f"{names} would change the run that --resume continues, which keeps the settings in "
             f"its config.json: drop {names}, or start a new run (--resume takes --epochs, --data, "
-            "--jit-compile, --log-every)"
+            "--jit-compile, --log-every, --new-data)"
         )
     cfg = Config.of_run(args.resume)
     if "jit_compile" in given_flags(argv):
@@ -220,6 +235,8 @@ def main(argv=None):
         cfg = config_from(args, argv)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if args.new_data and not args.resume:
+        raise UsageError("--new-data goes with --resume: a new run takes any --data")
     if not 0 < args.worker_timeout < float("inf"):
         raise UsageError(
             f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout}"
@@ -238,6 +255,7 @@ def main(argv=None):
         log=lambda m: print(m, file=sys.stderr),
         command=command,
         worker_timeout=args.worker_timeout,
+        new_data=args.new_data,
     )
     print(closing(run_dir, time.monotonic() - start))
     print(f"run written to {run_dir}")

@@ -242,6 +242,7 @@ def find_resume_state(run_dir, log=print):
             f"{run_dir} is not a run (no config.json): pass --resume a run directory written "
             "by dcgan.train"
         )
+    files.check_lock(run_dir)  # before any work: a `.lock` that is not ours stays untouched
     state, epoch = latest_state(run_dir, log)
     if state is None and any(run_dir.glob(STATE_GLOB)):
         raise ValueError(
@@ -272,9 +273,50 @@ def load_training_data(cfg, log=print):
     return x, y, source
 
 
+def data_digest(images):
+    """A short fingerprint of the training images, kept in config.json: resume compares it."""
+    import hashlib
+
+    import numpy as np
+
+    return hashlib.sha256(np.ascontiguousarray(images).data).hexdigest()[:16]
+
+
+def check_resume_data(run_dir, images, source, new_data=False, log=print):
+    """Resuming `run_dir` on other training digits than it was trained on (another count, or
+    another fingerprint) is refused, unless `new_data` asks for it (then said so through
+    `log`): silently, a run of 4,000 digits would go on with 60,000."""
+    saved = json.loads((Path(run_dir) / "config.json").read_text())
+    count, digest = saved.get("train_images"), saved.get("train_digest")
+    if (count in (None, len(images))) and digest in (None, data_digest(images)):
+        return
+    before = f"{count:,} digits" if isinstance(count, int) else "other digits"
+    before += f" of {saved['data_source']}" if saved.get("data_source") else ""
+    if not new_data:
+        raise ValueError(
+            f"{run_dir} was trained on {before}, but {source} has {len(images):,} other ones: "
+            "resume with --data naming what it was trained on, or pass --new-data to go on "
+            "with these"
+        )
+    log(f"note: {run_dir} was trained on {before}; going on with {source} (--new-data)")
+
+
 def steps_per_epoch(cfg, n_images):
     full = n_images // (cfg.batch_size // 2)
     return full if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, full)
+
+
+def bound_steps_per_execution(cfg, steps, log=print):
+    """`cfg` with --steps-per-execution at most the steps of one epoch (said so through `log`
+    when it was more): a graph call longer than the epoch does no more work, only a longer
+    compile, and delays every stop request by as long."""
+    if cfg.steps_per_execution <= steps:
+        return cfg
+    log(
+        f"--steps-per-execution {cfg.steps_per_execution} is more than the {steps} steps of an "
+        f"epoch: using {steps}"
+    )
+    return dataclasses.replace(cfg, steps_per_execution=steps)
 
 
 def check_replicas(cfg, strategy):
@@ -318,6 +360,8 @@ def check_new_run_dir(path):
             f"--out {path} is a folder with other files in it, not a dcgan run: "
             "pick a new or empty folder, so nothing of yours is overwritten"
         )
+    if path.is_dir():  # empty but for a `.lock`: only one a killed dcgan run left is taken
+        files.check_lock(path)
     return path
 
 
@@ -382,7 +426,8 @@ def prepare_evaluation(cfg, log=print):
     from dcgan import data, metrics
 
     classifier = metrics.load_classifier()
-    test_images, test_digits, _ = data.load(cfg.data, "test", log=lambda m: None)
+    test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
+    metrics.check_reference(test_images, source)
     return classifier, metrics.reference_features(classifier, test_images, labels=test_digits)
 
 
@@ -438,6 +483,8 @@ def write_run_config(run_dir, cfg, resume, **facts):
             epochs=cfg.epochs,
             data=cfg.data,
             data_source=facts["data_source"],
+            train_images=facts["train_images"],
+            train_digest=facts["train_digest"],
             jit_compile=cfg.jit_compile,
             nets=cfg.nets,
             log_every=cfg.log_every,
@@ -475,7 +522,15 @@ def diverged(epoch, run_dir):
     )
 
 
-def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeout=300.0):
+def run(
+    cfg,
+    resume=None,
+    verbose="auto",
+    log=print,
+    command=None,
+    worker_timeout=300.0,
+    new_data=False,
+):
     """Trains a DCGAN as `cfg` says.
 
     Every setting, the data, TF_CONFIG and the classifier (for `eval_every`) are checked, and
@@ -491,6 +546,8 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
         log: where notes and warnings go (the start banner is printed).
         command: the command line that started the run, kept in config.json.
         worker_timeout: several machines: seconds to wait for every worker to join.
+        new_data: with `resume`, go on with training digits other than the run's (else an
+            error).
     Returns:
         The run directory (a `Path`).
     Raises:
@@ -511,16 +568,23 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
     if not resume:
         check_new_run_dir(cfg.out)
     state, start_epoch = find_resume_state(resume, log) if resume else (None, 0)
+    if resume:
+        from dcgan.checkpoints import check_resumable
+
+        check_resumable(resume, start_epoch, log)
     if start_epoch >= cfg.epochs and cb.Checkpoints.finished(resume, cfg.ema):
         raise ValueError(
             f"{resume} already has {start_epoch} epochs and its final models: pass a larger "
             "--epochs to go on"
         )
     x, y, source = load_training_data(cfg, log)
+    if resume:
+        check_resume_data(resume, x, source, new_data, log)
     evaluation = prepare_evaluation(cfg, log) if cfg.eval_every else None
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
     steps = steps_per_epoch(cfg, len(x))
+    cfg = bound_steps_per_execution(cfg, steps, log)
     gan = build(cfg, strategy)
     restore(gan, state, strategy)
     with contextlib.ExitStack() as held:
@@ -533,6 +597,7 @@ def run(cfg, resume=None, verbose="auto", log=print, command=None, worker_timeou
             resume,
             data_source=source,
             train_images=len(x),
+            train_digest=data_digest(x),
             steps_per_epoch=steps,
             replicas=strategy.num_replicas_in_sync,
             strategy=type(strategy).__name__,

@@ -48,6 +48,9 @@ def execute(path, save=True, timeout=3600):
 
 def main(argv):
     os.environ.pop("DCGAN_NB_FAST", None)
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
     for var, default in (
         ("DCGAN_GENERATOR", HERE.parent / "saved_models" / "generator.h5"),
         (
@@ -56,14 +59,27 @@ def main(argv):
         ),
     ):
         if not os.environ.get(var) and not default.exists():
-            print(
+            raise ValueError(
                 f"no generator at {default}: put the shipped one there, or set {var} to a "
-                "generator .h5",
-                file=sys.stderr,
+                "generator .h5"
             )
-            return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     paths = [HERE / Path(a).name for a in argv] or NOTEBOOKS
+    unknown = [a for a, path in zip(argv, paths) if not path.is_file() or path.suffix != ".ipynb"]
+    if unknown or any(a.startswith("-") for a in argv):
+        names = ", ".join(p.name for p in NOTEBOOKS)
+        raise ValueError(
+            f"no notebook {', '.join(unknown or argv)} in {HERE}: name one or more of {names} "
+            "(or none, for all of them)"
+        )
+    try:
+        import nbclient  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as e:
+        raise ValueError(
+            f"{e.name} is not installed: pip install nbclient nbformat ipykernel "
+            "(the project's test extra)"
+        ) from None
     for path in paths:
         start = time.time()
         print(f"{path.name} ...", end=" ", flush=True)
@@ -73,4 +89,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.path.insert(0, str(HERE.parent))
+    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+
+    run_cli(main, sys.argv[1:])

@@ -279,3 +279,52 @@ def test_column_labels_and_fortran_order_read_as_saved(tmp_path, digits):
     got, labels, _ = data.load(str(tmp_path / "d.npz"))
     np.testing.assert_array_equal(got, x)
     np.testing.assert_array_equal(labels, y)
+
+
+def _zeros_gz(path, header, nbytes):
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(header)
+        block = bytes(1 << 24)
+        for start in range(0, nbytes, len(block)):
+            f.write(block[: min(len(block), nbytes - start)])
+
+
+@pytest.mark.parametrize("kind", ["idx.gz", "npz"])
+def test_a_compressed_claim_far_past_its_size_is_refused_before_inflating(
+    kind, tmp_path, monkeypatch, capsys
+):
+    """A few hundred kB that claim (and would inflate to) 200 MB of digits: refused from the
+    header and the compressed size, in one line, without inflating it."""
+    n = 255_102  # 200 MB of 28x28 digits
+    if kind == "idx.gz":
+        folder = tmp_path / "idx"
+        folder.mkdir()
+        header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
+        _zeros_gz(folder / "train-images-idx3-ubyte.gz", header, n * 784)
+        write_idx(folder / "train-labels-idx1-ubyte", (n,), bytes(n))
+        given = folder
+    else:
+        given = tmp_path / "zeros.npz"
+        with zipfile.ZipFile(given, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            with z.open("x_train.npy", "w", force_zip64=True) as f:
+                f.write(npy_bytes((n, 28, 28)))
+                block = bytes(1 << 24)
+                for start in range(0, n * 784, len(block)):
+                    f.write(block[: min(len(block), n * 784 - start)])
+            z.writestr("y_train.npy", npy_bytes((n,), body=bytes(n)))
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) < 2_000_000
+    inflated = []
+    real_read = gzip.GzipFile.read
+    monkeypatch.setattr(
+        gzip.GzipFile, "read", lambda self, k=-1: inflated.append(k) or real_read(self, k)
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, ["--data", str(given), "--quiet"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "refused before inflating it" in err and "200.0 MB" in err, err
+    assert sum(k for k in inflated if k > 0) < 1000  # the header only
+    assert not list(work.iterdir())

@@ -60,6 +60,19 @@ CASES = [
     ("train", ["--lr", "nan"], ["--lr must be a number"], None),
     ("train", ["--ema", "1"], ["--ema must be less than 1"], None),
     ("train", ["--epochs", "10000000"], ["--epochs must be at most 1,000,000"], None),
+    # train: a `.lock` that dcgan did not make (here a link to a user's file) is never written
+    (
+        "train",
+        ["--data", "sample", "--out", "{lock_link_folder}"],
+        ["not dcgan's run lock", "move it away"],
+        None,
+    ),
+    (
+        "train",
+        ["--resume", "{lock_link_run}", "--epochs", "2"],
+        ["not dcgan's run lock", "move it away"],
+        None,
+    ),
     # train --resume: settings come from the run; its config.json and state must fit
     (
         "train",
@@ -74,6 +87,13 @@ CASES = [
         None,
     ),
     ("train", ["--resume", "{malformed_config_run}"], ["no readable config.json"], None),
+    (
+        "train",
+        ["--resume", "{run}", "--data", "{one_class_npz}", "--epochs", "2"],
+        ["was trained on 4,000 digits", "has 100 other ones", "--new-data"],
+        None,
+    ),
+    ("train", ["--new-data"], ["--new-data goes with --resume"], None),
     (
         "train",
         ["--resume", "{edited_config_run}"],
@@ -114,6 +134,16 @@ CASES = [
         ["--interpolate needs one digit", "--digit 0-9"],
         None,
     ),
+    # generate & evaluate: a generator whose output is NaN is an error naming it, not black digits
+    ("generate", ["--model", "{nan_generator}"], ["NaN or infinite", "nan_generator.h5"], None),
+    ("evaluate", ["--model", "{nan_generator}"], ["NaN or infinite", "nan_generator.h5"], None),
+    # evaluate: scores against a handful of real digits would mean nothing
+    (
+        "evaluate",
+        ["--images", "{images}", "--data", "{five_test_digits}"],
+        ["has 5 test digits", "at least 1,000"],
+        None,
+    ),
     # evaluate: images that are empty, truncated or not uint8; a discriminator; counts; flags
     ("evaluate", ["--images", "{empty_images}"], ["(0, 28, 28)", "28x28"], None),
     ("evaluate", ["--images", "{truncated_images}"], ["cannot read", "pass --images"], SUB),
@@ -134,7 +164,40 @@ CASES = [
         ["exactly one of"],
         None,
     ),
-    ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be at least 1"], None),
+    ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be from 1"], None),
+    ("evaluate", ["--train-classifier", "--epochs", "10000000"], ["--epochs must be from 1"], None),
+    ("evaluate", ["--model", "{generator}", "--seed", "-1"], ["--seed must be from 0"], None),
+    # evaluate: every output is checked before the work that fills it; the shipped models stay
+    (
+        "evaluate",
+        ["--train-classifier", "--data", "sample", "--out", "{shipped_classifier}"],
+        ["among the shipped models", "never replaced"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--train-classifier", "--data", "sample", "--out", "classifier.txt"],
+        ["unknown extension '.txt'", ".h5 or .keras"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--train-classifier", "--data", "sample", "--json", "{a_file}/x.json"],
+        ["cannot write", "pick another --json"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--images", "{images}", "--data", "sample", "--json", "{a_file}/x.json"],
+        ["cannot write", "pick another --json"],
+        None,
+    ),
+    (
+        "evaluate",
+        ["--images", "{images}", "--data", "sample", "--json", "{lock_link_folder}/.lock"],
+        ["--json", "is a symbolic link", "never writes through a link"],
+        None,
+    ),
 ]
 
 
@@ -191,6 +254,18 @@ def paths(tiny_run, tmp_path_factory):
         text = "{not json" if change is None else json.dumps({**config, **change})
         (folder / "config.json").write_text(text)
 
+    from dcgan import files
+
+    p["shipped_classifier"] = files.shipped("classifier")
+    notes = p.setdefault("users_notes", d / "notes") / "notes.txt"
+    notes.parent.mkdir()
+    notes.write_text("the user's own notes\n")
+    (p.setdefault("lock_link_folder", d / "lock_link_folder")).mkdir()
+    (p["lock_link_folder"] / ".lock").symlink_to(notes)
+    shutil.copytree(tiny_run, p.setdefault("lock_link_run", d / "lock_link_run"))
+    (p["lock_link_run"] / ".lock").unlink(missing_ok=True)
+    (p["lock_link_run"] / ".lock").symlink_to(notes)
+
     wrong = keras.Sequential([keras.Input((100,)), keras.layers.Dense(10)])
     wrong.save(p.setdefault("wrong_shape_h5", d / "wrong_shape.h5"))
     gen = (tiny_run / "generator.h5").read_bytes()
@@ -204,7 +279,18 @@ def paths(tiny_run, tmp_path_factory):
         images=digits,
         digits=np.full(100, 10),
     )
-    np.savez(d / "images.npz", images=digits)
+    np.savez(p.setdefault("images", d / "images.npz"), images=digits)
+    np.savez(
+        p.setdefault("five_test_digits", d / "five.npz"),
+        x_train=digits,
+        y_train=np.arange(100) % 10,
+        x_test=digits[:5],
+        y_test=np.arange(5),
+    )
+    nan = keras.models.load_model(tiny_run / "generator.h5", compile=False)
+    kernel = next(v for v in nan.weights if "kernel" in v.path)
+    kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    nan.save(p.setdefault("nan_generator", d / "nan_generator.h5"))
     imgs = (d / "images.npz").read_bytes()
     (p.setdefault("truncated_images", d / "truncated_images.npz")).write_bytes(
         imgs[: len(imgs) // 2]
@@ -265,8 +351,11 @@ def watched(paths, tiny_run):
         "malformed_config_run",
         "edited_config_run",
         "other_model_run",
+        "users_notes",
+        "lock_link_folder",
+        "lock_link_run",
     )
-    return [tiny_run, *(paths[n] for n in names)]
+    return [tiny_run, paths["shipped_classifier"].parent, *(paths[n] for n in names)]
 
 
 @pytest.mark.parametrize(
@@ -284,6 +373,21 @@ def watched(paths, tiny_run):
             '"task": {"type": "worker", "index": 2}}',
             ["task index 2 is out of range", "numbered 0 to 1"],
         ),
+        # numbers are range-checked where they enter: a port past 65535, a port 0, no host
+        (
+            '{"cluster": {"worker": ["localhost:99999"]}, "task": {"type": "worker"}}',
+            ["'localhost:99999' needs a host and a port from 1 to 65535"],
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:1", "localhost:70000"]}, '
+            '"task": {"type": "worker", "index": 0}}',
+            ["'localhost:70000' needs a host and a port from 1 to 65535"],
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:0"]}, "task": {"type": "worker"}}',
+            ["port from 1 to 65535"],
+        ),
+        ('{"cluster": {"worker": [":2222"]}, "task": {"type": "worker"}}', ["needs a host"]),
     ],
 )
 def test_bad_tf_config(value, words, paths, tiny_run, tmp_path, monkeypatch, capsys):

@@ -60,6 +60,35 @@ def test_falls_back_to_sample_when_mnist_unreachable(monkeypatch):
     assert len(said) == 1 and "sample" in said[0] and "\n" not in said[0]
 
 
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_mnist_asked_for_by_name_is_never_replaced_by_the_sample(
+    how, monkeypatch, tmp_path, capsys
+):
+    import keras
+
+    from dcgan import train
+    from dcgan.errors import run_cli
+
+    def offline():
+        raise Exception("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    argv = ["--data", "mnist"]
+    if how == "environment":
+        monkeypatch.setenv(data.ENV_VAR, "mnist")
+        argv = []
+    with pytest.raises(FileNotFoundError, match="asks for it by name"):
+        data.load(*argv[1:])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, [*argv, "--epochs", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "MNIST could not be downloaded" in err and "--data sample" in err
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
     "make, words",
     [

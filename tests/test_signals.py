@@ -1,0 +1,130 @@
+"""A stop request (Ctrl-C, SIGTERM, SIGHUP) takes effect within seconds, even while TensorFlow
+runs C++ code for minutes, and leaves no temporary file; --steps-per-execution is bounded by
+the epoch."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dcgan import train
+from dcgan.errors import STOP_GRACE_S, run_cli
+
+from conftest import cli_env
+
+# A long TensorFlow graph call (C++, where Python's signal handlers cannot run, as in a compile
+# or a --steps-per-execution call), inside an atomic write that has begun its temporary file.
+BLOCKED = """
+import sys
+from dcgan import files
+from dcgan.errors import quiet_tensorflow, run_cli
+
+def main(argv):
+    quiet_tensorflow()
+    import tensorflow as tf
+
+    @tf.function(autograph=False)
+    def spin(x):
+        return tf.while_loop(lambda i, x: i < 10**9, lambda i, x: (i + 1, tf.sin(x)), (0, x))[1]
+
+    with files.atomic_path(sys.argv[1]) as tmp:
+        tmp.write_text("half")
+        print("ready", flush=True)
+        spin(tf.constant(1.0))
+    return 0
+
+run_cli(main)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
+    out = tmp_path / "scores.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BLOCKED, str(out)],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        assert [p.name.startswith(".scores.") for p in tmp_path.iterdir()] == [True]
+        time.sleep(2)  # past the tracing (Python), into the graph call (C++)
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        code = proc.wait(timeout=STOP_GRACE_S + 10)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 130, err
+    assert took < STOP_GRACE_S + 3, took
+    assert "interrupted: files already written are kept" in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir()), "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
+    """The watcher leaves a process alone whose handler ran: it unwinds normally."""
+    script = BLOCKED.replace("spin(tf.constant(1.0))", "__import__('time').sleep(60)")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "a.json")],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(sig)
+        code = proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 130 and err.count("interrupted") == 1, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_steps_per_execution_is_bounded_by_the_epoch(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = "--epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --quiet"
+    argv += " --jit-compile off --steps-per-execution 10000 --out run"
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, argv.split())
+    err = capsys.readouterr().err
+    assert e.value.code == 0, err
+    assert "--steps-per-execution 10000 is more than the 2 steps of an epoch: using 2" in err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["steps_per_execution"] == 2
+
+
+def test_training_stops_within_seconds_in_the_middle_of_a_graph_call(tmp_path):
+    """An epoch of 15 steps in one graph call (--steps-per-execution 15) takes longer than the
+    grace on 2 cores: SIGTERM still ends the run within seconds, leaving no temporary file."""
+    run = tmp_path / "run"
+    argv = "--epochs 50 --batch-size 256 --data sample --steps-per-epoch 15 --quiet"
+    argv += f" --jit-compile off --steps-per-execution 15 --save-every 100 --out {run}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcgan.train", *argv.split()],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not proc.stdout.readline().startswith("discriminator"):  # the banner: fit next
+            assert proc.poll() is None, proc.stderr.read()
+        time.sleep(6)  # inside the first calls: compiling, then 15 steps
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=STOP_GRACE_S + 30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 130, err
+    assert took < STOP_GRACE_S + 5, took
+    assert not [p for p in run.rglob("*.tmp*")], "a temporary file was left behind"
