@@ -74,6 +74,13 @@ def parser():
     )
     a("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch, for quick runs")
     a(
+        "--minutes",
+        type=float,
+        default=None,
+        help="end the run at the first epoch boundary after this many minutes of training, every "
+        "final file written (--epochs still caps it)",
+    )
+    a(
         "--save-every",
         type=int,
         default=d.save_every,
@@ -167,9 +174,9 @@ def parser():
 
 JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config.jit_compile
 
-# What a resumed run may change: more epochs, data that moved, how it reports, and whether XLA
-# compiles the step (the same arithmetic; the nets and their weights stay as they were).
-RESUME_FLAGS = {"resume", "epochs", "data", "quiet", "worker_timeout", "jit_compile"}
+# What a resumed run may change: more epochs or minutes, data that moved, how it reports, and
+# whether XLA compiles the step (the same arithmetic; the nets and their weights stay as they were).
+RESUME_FLAGS = {"resume", "epochs", "minutes", "data", "quiet", "worker_timeout", "jit_compile"}
 
 
 def given_flags(argv):
@@ -192,7 +199,7 @@ def config_from(args, argv):
         raise UsageError(
             f"{names} would change the run that --resume continues, which keeps the settings in "
             f"its config.json: drop {names}, or start a new run (--resume takes --epochs, --data, "
-            "--jit-compile)"
+            "--minutes, --jit-compile)"
         )
     cfg = Config.of_run(args.resume)
     if "jit_compile" in given_flags(argv):
@@ -201,6 +208,7 @@ def config_from(args, argv):
         cfg.epochs = args.epochs
     if args.data is not None:  # the same data, moved
         cfg.data = args.data
+    cfg.minutes = args.minutes  # a limit on this session of training, not the run's
     return cfg.checked()
 
 
