@@ -51,8 +51,7 @@ def attach(gan):
     """Makes `gan.fit` train with this adapter (called by `DCGAN.compile` on JAX)."""
     pair = OptimizerPair(gan.d_optimizer, gan.g_optimizer)
     pair._gan = gan
-    gan.optimizer = pair
-    pair.build()
+    gan.optimizer = pair  # built by fit (or by resume's `load_state`), as on TensorFlow
 
 
 def _positions(state_variables, wanted):

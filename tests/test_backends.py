@@ -6,6 +6,7 @@ One process has one Keras backend: this one is TensorFlow's, so every JAX side r
 subprocess with KERAS_BACKEND=jax (arrays in and out through .npz files)."""
 
 import csv
+import dataclasses
 import importlib.util
 import json
 import textwrap
@@ -50,6 +51,7 @@ def jax_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # a JAX run in a fresh interpreter (~1 min on 2 cores)
 def test_a_jax_run_writes_the_whole_run_folder(jax_run):
     config = json.loads((jax_run / "config.json").read_text())
     assert config["backend"] == "jax" and "jax" in config
@@ -85,9 +87,12 @@ def test_a_jax_run_writes_the_whole_run_folder(jax_run):
     assert x.shape == (2, 28, 28, 1) and np.all(np.abs(x) <= 1)
 
 
-def test_resume_under_the_other_backend_is_refused(jax_run):
+def test_resume_under_the_other_backend_is_refused(tmp_path):
+    config = {**dataclasses.asdict(Config(data="sample")), "backend": "jax"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="trained on the jax backend.*KERAS_BACKEND=jax"):
-        run(Config.of_run(jax_run), resume=jax_run)
+        run(Config.of_run(tmp_path), resume=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"], "nothing written"
 
 
 @pytest.mark.slow  # three JAX runs of the conditional nets (~3 min on 2 cores)
