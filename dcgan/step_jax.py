@@ -5,7 +5,7 @@ Keras's JAX `fit` passes a step (trainable, non-trainable, optimizer, metric) va
 and takes them back, and it carries only `model.optimizer`'s variables (keras-team/keras#19358).
 A GAN has two optimizers, so on JAX `model.optimizer` is an `OptimizerPair` whose variables are
 both optimizers' (D's then G's): `fit` then carries, syncs and purges them like any model's,
-and everything else about `fit` (callbacks, progress bar, `stop_training`, steps_per_execution,
+and everything else about `fit` (callbacks, progress bar, `stop_training`,
 `keras.distribution`) stays Keras's.
 """
 
@@ -22,9 +22,9 @@ class OptimizerPair:
     """`model.optimizer` for Keras's JAX `fit`: D's and G's optimizers, seen as one. Only what
     `fit` and its callbacks read is here; the step applies each optimizer itself."""
 
-    def __init__(self, d_optimizer, g_optimizer):
-        self.optimizers = [d_optimizer, g_optimizer]  # TensorBoard logs each learning rate
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+    def __init__(self, gan):
+        self.gan, self.d_optimizer, self.g_optimizer = gan, gan.d_optimizer, gan.g_optimizer
+        self.optimizers = [self.d_optimizer, self.g_optimizer]  # TensorBoard logs each rate
 
     @property
     def variables(self):
@@ -40,18 +40,14 @@ class OptimizerPair:
 
     def build(self, variables=None):
         # Each optimizer keeps slots for its own net's weights only.
-        self.d_optimizer.build(self._gan.discriminator.trainable_variables)
-        self.g_optimizer.build(self._gan.generator.trainable_variables)
-
-    def scale_loss(self, loss):
-        return loss
+        self.d_optimizer.build(self.gan.discriminator.trainable_variables)
+        self.g_optimizer.build(self.gan.generator.trainable_variables)
 
 
 def attach(gan):
-    """Makes `gan.fit` train with this adapter (called by `DCGAN.compile` on JAX)."""
-    pair = OptimizerPair(gan.d_optimizer, gan.g_optimizer)
-    pair._gan = gan
-    gan.optimizer = pair  # built by fit (or by resume's `load_state`), as on TensorFlow
+    """Makes `gan.fit` train with this adapter (called by `DCGAN.compile` on JAX). The pair is
+    built by fit (or by resume's `load_state`), as the optimizers are on TensorFlow."""
+    gan.optimizer = OptimizerPair(gan)
 
 
 def _positions(state_variables, wanted):
