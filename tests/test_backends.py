@@ -112,6 +112,13 @@ def test_stop_after_epoch_1_then_resume_is_bit_identical(tmp_path):
             np.testing.assert_array_equal(x, y, err_msg=name)
 
 
+def test_several_machines_are_refused_on_jax(tmp_path):
+    cluster = '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
+    proc = train_jax(*TINY, "--out", tmp_path / "run", TF_CONFIG=cluster)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr[-3000:]
+    assert "TensorFlow backend only" in proc.stderr and not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
 def test_nan_guard_under_jax(tmp_path):
     run_dir = tmp_path / "run"
