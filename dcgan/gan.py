@@ -184,6 +184,8 @@ class DCGAN(keras.Model):
         )
 
     def targets(self, n, real, key, stream):
+        """n targets for real or fake images, drawn from `stream`'s key. Overridable with
+        `draws`: a test gives both backends the same targets."""
         return noise.targets(n, real, key(stream), self.target_kind)
 
     # --- The TensorFlow adapter: GradientTape under tf.distribute ------------------------------
