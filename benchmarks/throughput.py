@@ -1,6 +1,7 @@
 """Training throughput: the reference's loop against the project's train step, in one process.
 
     python benchmarks/throughput.py [--steps 20] [--data sample|PATH] [--variants ...]
+    python benchmarks/throughput.py --backend tensorflow,jax   # both Keras backends, a table each
 
 (a) reference: the original script's loop, made to train D under Keras 3 (each model's train
     function traced while its own weights are trainable), two `train_on_batch` calls per step,
@@ -9,10 +10,14 @@
     under each precision / steps_per_execution / XLA setting asked for, training the built-in
     nets or their fast twins (`--nets`, saved as the same built-in nets).
 Images/s counts the batch (256 = 128 real + 128 generated for D, 256 for G) per step.
+`--backend` runs the table under each Keras backend named (one process per backend, since a
+process has one). (a) runs on TensorFlow only; on JAX every variant is the built-in nets under
+XLA, so each precision is timed once.
 """
 
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -29,6 +34,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan import data, models  # noqa: E402
+from dcgan.distribute import get_strategy  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
 
@@ -119,7 +125,7 @@ def project(x, batch, precision, spe, jit, nets):
     cfg = Config(
         batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit, nets=nets
     ).resolved()
-    gan = build(cfg, tf.distribute.get_strategy())
+    gan = build(cfg, get_strategy())
     ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
     marks = []
     clock = keras.callbacks.LambdaCallback(
@@ -160,22 +166,49 @@ def main():
         help="precision:steps_per_execution:jit (0/1/auto)[:nets (fast/builtin/auto, default "
         "auto)]; auto is what a run here picks, so auto:1:auto:auto is the default training",
     )
+    p.add_argument(
+        "--backend",
+        default=None,
+        help="comma-separated Keras backends to time, each in its own process (default: this "
+        "one, KERAS_BACKEND)",
+    )
     args = p.parse_args()
+    backends = args.backend.split(",") if args.backend else [keras.backend.backend()]
+    if backends != [keras.backend.backend()]:
+        for b in backends:  # each backend in a process of its own, the same flags
+            print(f"== KERAS_BACKEND={b}", flush=True)
+            given = sys.argv[1:]
+            argv = [
+                a
+                for a, prev in zip(given, [None, *given])
+                if not a.startswith("--backend") and prev != "--backend"
+            ]
+            env = {**os.environ, "KERAS_BACKEND": b}
+            code = subprocess.call([sys.executable, __file__, *argv, "--backend", b], env=env)
+            if code:
+                sys.exit(code)
+        return
     x, _, source = data.load(args.data, log=lambda m: None)
     gpus = tf.config.list_logical_devices("GPU")
     fp32_peak, bf16_peak, mhz = cpu_peak_gflops()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores at {mhz:.0f} MHz, "
         f"{'GPUs: ' + str(len(gpus)) if gpus else 'no GPU'}; TensorFlow {tf.__version__}, Keras "
-        f"{keras.__version__}"
+        f"{keras.__version__}, backend {keras.backend.backend()}"
     )
     print(
         f"data: {source}; batch {args.batch_size}; median of {args.rounds} rounds of "
         f"{args.steps} steps "
         f"after {args.warmup} warm-up"
     )
-    runs = {"(a) reference loop (train_on_batch x2, scipy)": reference_loop(x, args.batch_size)}
-    g, d = runs[next(iter(runs))][1:]
+    # The reference loop's trick (freeze D between two compiled models) needs TensorFlow's
+    # trace-once train functions: JAX's train_on_batch gathers D's trainable variables at every
+    # call, and the frozen D has none. On JAX the (b) rows compare with each other only.
+    jax = keras.backend.backend() == "jax"
+    runs = {}
+    if not jax:
+        runs["(a) reference loop (train_on_batch x2, scipy)"] = reference_loop(x, args.batch_size)
+    g, d = next(iter(runs.values()))[1:] if runs else models.build_pair()
     runs = {k: v[0] for k, v in runs.items()}
     for v in args.variants:
         precision, spe, jit, nets = (v + ":auto").split(":")[:4]
@@ -185,11 +218,14 @@ def main():
             f"(b) fit: {cfg.nets}, {cfg.precision}, steps/exec {spe}"
             f"{', XLA' if cfg.jit_compile else ''}"
         )
-        runs[name] = project(x, args.batch_size, cfg.precision, int(spe), cfg.jit_compile, cfg.nets)
+        if name not in runs:  # on JAX, variants that differ in TensorFlow's settings only are one
+            runs[name] = project(
+                x, args.batch_size, cfg.precision, int(spe), cfg.jit_compile, cfg.nets
+            )
     d_before = [np.array(w) for w in d.weights]
     for run in runs.values():  # warm-up: tracing, oneDNN primitive caches
         run(args.warmup)
-    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), (
+    assert jax or any(not np.array_equal(a, np.array(b)) for a, b in zip(d_before, d.weights)), (
         "reference D did not train"
     )
     # This machine's speed drifts (shared host): variants take turns, each round, and the median
@@ -207,7 +243,7 @@ def main():
     print(
         f"{'variant':<52}{'images/s':>10}{'(min-max)':>12}{'x ref':>7}{'GFLOP/s':>9}{'% peak':>8}"
     )
-    ref = float(np.median(rates[next(iter(rates))]))
+    ref = float(np.median(next(iter(rates.values()))))  # the first row is 1.00
     for name, r in rates.items():
         ips = float(np.median(r))
         peak = bf16_peak if "bfloat16" in name else fp32_peak

@@ -160,12 +160,17 @@ class SampleGrid(Writer):
 
 class Evaluate(Writer):
     """Every `every` epochs: FID of `n` digits against the test digits, logged as `fid` (and
-    `fid_ema`) into history and the progress bar; the best generator so far is kept as
-    generator_best.h5. FID depends on n: compare only runs scored with the same n."""
+    `fid_ema`) into history and the progress bar. FID depends on n: compare only runs scored
+    with the same n.
 
-    def __init__(self, run_dir, every, reference, n=2000, seed=0, classifier=None):
+    With `selection` (features of training digits), the generator kept as generator_best.h5 is
+    the one with the lowest FID against those, logged as `fid_train`: the EMA generator when
+    there is one, else G. The test digits then only report, so what is kept is not picked by
+    the numbers it is later judged on. Without it (older callers), the test FID picks G."""
+
+    def __init__(self, run_dir, every, reference, n=2000, seed=0, classifier=None, selection=None):
         """reference: test digits, or their `metrics.reference_features`; classifier: a loaded
-        one, or a path for `metrics.load_classifier`."""
+        one, or a path for `metrics.load_classifier`; selection: training digits' features."""
         super().__init__()
         self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
         from dcgan import metrics
@@ -175,28 +180,73 @@ class Evaluate(Writer):
         self.classifier = classifier if loaded else metrics.load_classifier(classifier)
         if not isinstance(reference, dict):
             reference = metrics.reference_features(self.classifier, reference)
-        self.reference = reference
+        self.reference, self.selection = reference, selection
         best = self.run_dir / "best.json"
-        self.best = json.loads(best.read_text())["fid"] if best.exists() else float("inf")
+        saved = json.loads(best.read_text()) if best.exists() else {}
+        # A best.json scored against other digits does not compare: the next score replaces it.
+        same = saved.get("against") == ("training digits" if selection else None)
+        self.best = saved["fid"] if saved and same else float("inf")
 
-    def _fid(self, generator):
-        return self.metrics.evaluate_generator(
-            generator, self.classifier, self.reference, n=self.n, seed=self.seed
-        )["fid"]
+    def _fids(self, generator):
+        """FID against the test digits and, with `selection`, against the training digits, of
+        one draw of n digits."""
+        m = self.metrics
+        digits = sampling.check_digits(generator, None, self.n)
+        images = sampling.generate_batches(generator, self.n, self.seed, digits=digits)
+        feats, _ = m.features_and_probs(self.classifier, images)
+        stats = m.gaussian_stats(feats)
+        fids = [m.frechet_distance(*stats, r["mu"], r["sigma"]) for r in (self.reference,)]
+        if self.selection is not None:
+            fids.append(m.frechet_distance(*stats, self.selection["mu"], self.selection["sigma"]))
+        return fids
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         due = (epoch + 1) % self.every == 0 and not self.failed
-        logs["fid"] = self._fid(self.model.generator) if due else float("nan")
+        nan = [float("nan")] * 2
+        raw = self._fids(self.model.generator) if due else nan
+        logs["fid"] = raw[0]
+        candidate, scores, kind = self.model.generator, raw, "raw"
         if self.model.ema_generator is not None:
-            logs["fid_ema"] = self._fid(self.model.calibrated_ema()) if due else float("nan")
-        if due and logs["fid"] < self.best:
-            self.best = logs["fid"]
-            atomic_save(self.model.generator, self.run_dir / "generator_best.h5")
-            files.write_text(
-                self.run_dir / "best.json",
-                json.dumps({"epoch": epoch + 1, "fid": self.best, "n": self.n}),
-            )
+            ema = self._fids(self.model.calibrated_ema()) if due else nan
+            logs["fid_ema"] = ema[0]
+            if self.selection is not None:
+                candidate, scores, kind = self.model.ema_generator, ema, "ema"
+        if self.selection is not None:
+            logs["fid_train"] = scores[1]
+        else:  # no training digits: the test FID of G picks, as before
+            scores = [raw[0], raw[0]]
+        if due and scores[1] < self.best:
+            self.best = scores[1]
+            candidate.trainable = True  # saved like G, so that it loads ready to fine-tune
+            try:
+                atomic_save(candidate, self.run_dir / "generator_best.h5")
+            finally:
+                candidate.trainable = kind == "raw"
+            best = {"epoch": epoch + 1, "fid": self.best, "n": self.n}
+            if self.selection is not None:
+                best.update(against="training digits", generator=kind, fid_test=scores[0])
+            files.write_text(self.run_dir / "best.json", json.dumps(best))
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Ends training at the first epoch boundary after `minutes` of it (`--minutes`); the run
+    then ends as one that reached its last epoch, every final file written."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        if time.monotonic() - self.start >= self.seconds:
+            self.model.stop_training = True
 
 
 class History(keras.callbacks.Callback):

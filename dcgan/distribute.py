@@ -1,5 +1,7 @@
-"""Picks the `tf.distribute` strategy: several workers, all GPUs, or the default."""
+"""Picks the `tf.distribute` strategy (several workers, all GPUs, or the default), or on JAX
+`keras.distribution.DataParallel` over this machine's devices."""
 
+import contextlib
 import json
 import os
 import signal
@@ -61,11 +63,52 @@ def tf_config():
     return config
 
 
+def backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+class JaxDevices:
+    """On JAX, what the trainer asks of a strategy: `scope()` and `num_replicas_in_sync`.
+    Several devices train with `keras.distribution.DataParallel`: one program over the global
+    batch, each device holding a slice of it, so k devices compute what one would (the batch
+    statistics and the loss's mean are the global batch's without any synchronizing layer)."""
+
+    def __init__(self):
+        import jax
+        import keras
+
+        devices = jax.devices()
+        self.num_replicas_in_sync = len(devices)
+        self.distribution = (
+            keras.distribution.DataParallel(devices=devices) if len(devices) > 1 else None
+        )
+
+    def scope(self):
+        return self.distribution.scope() if self.distribution else contextlib.nullcontext()
+
+    def __repr__(self):
+        return "DataParallel" if self.distribution else "OneDevice"
+
+
+def strategy_name(strategy):
+    return repr(strategy) if isinstance(strategy, JaxDevices) else type(strategy).__name__
+
+
 def get_strategy(worker_timeout=300.0):
     """MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored over the GPUs when there are
-    any, else the default (one device) strategy. Raises ValueError for a malformed TF_CONFIG,
-    TimeoutError when the other workers do not come up within `worker_timeout` seconds."""
+    any, else the default (one device) strategy; on JAX, `JaxDevices`. Raises ValueError for a
+    malformed TF_CONFIG (or any TF_CONFIG on JAX), TimeoutError when the other workers do not
+    come up within `worker_timeout` seconds."""
     config = tf_config()
+    if backend() == "jax":
+        if config:
+            raise ValueError(
+                "TF_CONFIG names a cluster, but several machines train on the TensorFlow backend "
+                "only: unset TF_CONFIG, or set KERAS_BACKEND=tensorflow"
+            )
+        return JaxDevices()
     if config:
         wait_for_workers(config, worker_timeout)
         # Joining installs TensorFlow's own SIGINT/SIGTERM handling; ours stays in charge.
@@ -140,7 +183,8 @@ def best_precision():
 
     bf16 where the hardware does bf16 math (Ampere+ GPUs; CPUs with AVX512_BF16 or AMX, where
     oneDNN runs bf16 convolutions at twice the fp32 rate), fp16 with loss scaling on older
-    tensor-core GPUs, float32 elsewhere.
+    tensor-core GPUs, float32 elsewhere. On JAX, the same rule for GPUs; float32 on CPUs, where
+    XLA (which JAX always compiles with) has no fast bf16 kernels (0.79x measured under TF's XLA).
 
     $DCGAN_AUTO_PRECISION, when set, is the pick instead: CI runs the precision-sensitive tests
     under both CPU paths whatever host it lands on, and a user can pin what `auto` means.
@@ -153,6 +197,14 @@ def best_precision():
                 "fix it or unset it"
             )
         return forced
+    if backend() == "jax":
+        import jax
+
+        gpu = jax.devices()[0]
+        if gpu.platform != "gpu":
+            return "float32"
+        cc = tuple(int(p) for p in str(getattr(gpu, "compute_capability", "0.0")).split("."))
+        return "mixed_bfloat16" if cc >= (8, 0) else "mixed_float16" if cc >= (7, 0) else "float32"
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))

@@ -1,7 +1,9 @@
-"""`DCGAN(keras.Model)`: the train step. Nets come from models.py, random draws from noise.py."""
+"""`DCGAN(keras.Model)`: the recipe of one training step, written once in `keras.ops`, and the
+TensorFlow adapter that takes and applies its gradients (the JAX one is `dcgan.step_jax`). Nets
+come from models.py, random draws from noise.py."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from dcgan import noise
 from dcgan.files import NUM_CLASSES
@@ -14,6 +16,8 @@ METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
 def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_kind="truncated"):
     """Sets a generator's BatchNormalization statistics to the mean of its own batch statistics
     over `batches` noise batches: what averaged (EMA) weights need before inference."""
+    import numpy as np
+
     norms = [
         layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)
     ]
@@ -23,19 +27,65 @@ def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_k
     for i in range(batches):
         for layer in norms:  # moving = i/(i+1) moving + 1/(i+1) batch: an exact running mean
             layer.momentum = i / (i + 1)
-        z = noise.latent(
-            (batch_size, generator.inputs[0].shape[-1]), noise.make_seed(seed, -1, i), noise_kind
+        # TensorFlow's draws under every backend: the same statistics for the same weights.
+        z = np.asarray(
+            noise.latent(
+                (batch_size, generator.inputs[0].shape[-1]),
+                noise.make_seed(seed, -1, i),
+                noise_kind,
+            )
         )
         # A conditional G sees every digit equally often, as generation asks for them.
-        generator(
-            net_inputs(
-                z, tf.range(batch_size) % NUM_CLASSES if is_conditional(generator) else None
-            ),
-            training=True,
-        )
+        digits = np.arange(batch_size, dtype="int32") % NUM_CLASSES
+        generator(net_inputs(z, digits if is_conditional(generator) else None), training=True)
     for layer, m, t in zip(norms, momenta, trainable):
         layer.momentum, layer.trainable = m, t
     return generator
+
+
+# --- The recipe: what every backend computes, in keras.ops --------------------------------------
+
+
+def global_mean(per_example, replicas=1):
+    """Sum over this replica's examples / the global count: the mean over all replicas once
+    their sums are added (`replicas` is 1 where one program sees the global batch, as on JAX)."""
+    count = ops.cast(ops.shape(per_example)[0] * replicas, per_example.dtype)
+    return ops.sum(per_example) / count
+
+
+def d_batch(images, digits, fake, fake_digits, real_targets, fake_targets):
+    """D's batch: the real images then G's, each with the digit it claims to be (None when
+    unconditional), the (soft) targets, and the hard 1/0 labels D's accuracy is read against."""
+    n, m = ops.shape(images)[0], ops.shape(fake)[0]
+    x = ops.concatenate([images, ops.cast(fake, images.dtype)], axis=0)
+    if digits is not None:
+        digits = ops.concatenate([digits, fake_digits], axis=0)
+    y = ops.concatenate([real_targets, fake_targets], axis=0)
+    return net_inputs(x, digits), y, ops.concatenate([ops.ones((n, 1)), ops.zeros((m, 1))], axis=0)
+
+
+def ema_decay(decay, step):
+    """The EMA's decay after `step` updates of G. Warm-up as in
+    tf.train.ExponentialMovingAverage(num_updates): early on the average would otherwise hold
+    the random initial weights for thousands of steps."""
+    t = ops.cast(step, "float32")
+    return ops.minimum(decay, (1.0 + t) / (10.0 + t))
+
+
+def ema_update(decay, average, weight):
+    return decay * average + (1.0 - decay) * ops.cast(weight, average.dtype)
+
+
+def step_values(d_loss, g_loss, p, hard, n):
+    """What a step logs: both losses, D's accuracy against the hard labels, and D's mean output
+    on the `n` real images (first in its batch) and on G's."""
+    return {
+        "d_loss": d_loss,
+        "g_loss": g_loss,
+        "d_acc": ops.mean(ops.cast(ops.equal(ops.cast(p > 0.5, "float32"), hard), "float32")),
+        "d_real": ops.mean(p[:n]),
+        "d_fake": ops.mean(p[n:]),
+    }
 
 
 class DCGAN(keras.Model):
@@ -88,6 +138,10 @@ class DCGAN(keras.Model):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         self.bce = keras.losses.BinaryCrossentropy(reduction=None)
+        if keras.backend.backend() == "jax":
+            from dcgan import step_jax
+
+            step_jax.attach(self)
 
     @property
     def metrics(self):
@@ -96,17 +150,28 @@ class DCGAN(keras.Model):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
-    # Random draws. Overridable: tests feed the same noise to one and two devices.
-    def draws(self, images):
+    # Random draws. Overridable: tests feed the same noise to one and two devices, and to both
+    # backends.
+    def draws(self, images, step=None):
         """(G's inputs for D's fake half, G's inputs for its own update, key) for this step, where
-        key(stream) is the stateless seed of a `noise.Stream`, unique to (seed, step, replica)."""
-        ctx = tf.distribute.get_replica_context()
-        replica = ctx.replica_id_in_sync_group if ctx else 0
-        step = self.g_optimizer.iterations
-        n = tf.shape(images)[0]
+        key(stream) is the stateless seed of a `noise.Stream`, unique to (seed, step, replica).
+        `step` (G's updates so far) is given by the JAX step, which holds it in its state; under
+        TensorFlow it is G's optimizer's `iterations`, and the replica is tf.distribute's."""
+        if step is None:
+            import tensorflow as tf
 
-        def key(stream):
-            return noise.make_seed(self.seed, step, replica, int(stream))
+            ctx = tf.distribute.get_replica_context()
+            replica = ctx.replica_id_in_sync_group if ctx else 0
+            step = self.g_optimizer.iterations
+
+            def key(stream):
+                return noise.make_seed(self.seed, step, replica, int(stream))
+        else:  # one program over the global batch: one replica
+
+            def key(stream):
+                return noise.jax_key(self.seed, step, 0, int(stream))
+
+        n = ops.shape(images)[0]
 
         def g_inputs(count, latents, digits):
             z = noise.latent((count, self.latent_dim), key(latents), self.noise_kind)
@@ -118,60 +183,55 @@ class DCGAN(keras.Model):
             key,
         )
 
-    def _global(self, per_example):
-        """Sum over this replica's examples / global count: the distributed mean."""
-        ctx = tf.distribute.get_replica_context()
-        replicas = ctx.num_replicas_in_sync if ctx else 1
-        count = tf.cast(tf.shape(per_example)[0] * replicas, per_example.dtype)
-        return tf.reduce_sum(per_example) / count, tf.reduce_mean(per_example)
+    def targets(self, n, real, key, stream):
+        """n targets for real or fake images, drawn from `stream`'s key. Overridable with
+        `draws`: a test gives both backends the same targets."""
+        return noise.targets(n, real, key(stream), self.target_kind)
+
+    # --- The TensorFlow adapter: GradientTape under tf.distribute ------------------------------
 
     def _update(self, net, optimizer, x, y, weights):
         """One step of `optimizer` on BCE(y, net(x)), applied to `weights` and nothing else."""
+        import tensorflow as tf
+
+        ctx = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             p = net(x, training=True)
-            loss, local = self._global(self.bce(y, p))
+            per_example = self.bce(y, p)
+            loss = global_mean(per_example, ctx.num_replicas_in_sync if ctx else 1)
             scaled = optimizer.scale_loss(loss)
         optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
-        return local, p
+        return ops.mean(per_example), p
 
     def train_discriminator(self, images, digits, fake_inputs, key):
         """One D update on real `images` (with their `digits`, None if unconditional) and
         G(fake_inputs). Returns (local loss, predictions, hard targets)."""
         fake = self.generator(fake_inputs, training=True)
-        n, m = tf.shape(images)[0], tf.shape(fake)[0]
-        x = tf.concat([images, tf.cast(fake, images.dtype)], axis=0)
-        if digits is not None:  # each image with the digit it claims to be
-            digits = tf.concat([digits, fake_inputs[1]], axis=0)
-        y = tf.concat(
-            [
-                noise.targets(n, True, key(Stream.REAL_TARGETS), self.target_kind),
-                noise.targets(m, False, key(Stream.FAKE_TARGETS), self.target_kind),
-            ],
-            axis=0,
+        n, m = ops.shape(images)[0], ops.shape(fake)[0]
+        x, y, hard = d_batch(
+            images,
+            digits,
+            fake,
+            fake_inputs[1] if digits is not None else None,
+            self.targets(n, True, key, Stream.REAL_TARGETS),
+            self.targets(m, False, key, Stream.FAKE_TARGETS),
         )
         local, p = self._update(
-            self.discriminator,
-            self.d_optimizer,
-            net_inputs(x, digits),
-            y,
-            self.discriminator.trainable_weights,
+            self.discriminator, self.d_optimizer, x, y, self.discriminator.trainable_weights
         )
-        return local, p, tf.concat([tf.ones((n, 1)), tf.zeros((m, 1))], axis=0)
+        return local, p, hard
 
     def train_generator(self, g_inputs, key):
         """One G update through G -> D with "real" targets; D's weights are read, not written."""
-        n = tf.shape(tf.nest.flatten(g_inputs)[0])[0]
-        y = noise.targets(n, True, key(Stream.G_TARGETS), self.target_kind)
+        n = ops.shape(keras.tree.flatten(g_inputs)[0])[0]
+        y = self.targets(n, True, key, Stream.G_TARGETS)
         local, _ = self._update(
             self.adversarial, self.g_optimizer, g_inputs, y, self.generator.trainable_weights
         )
         if self.ema_generator is not None:
-            # Warm-up as in tf.train.ExponentialMovingAverage(num_updates): early on the average
-            # would otherwise hold the random initial weights for thousands of steps.
-            t = tf.cast(self.g_optimizer.iterations, tf.float32)
-            d = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
+            d = ema_decay(self.ema_decay, self.g_optimizer.iterations)
             for e, w in self._ema_pairs:
-                e.assign(d * e + (1.0 - d) * tf.cast(w, e.dtype))
+                e.assign(ema_update(d, e, w))
         return local
 
     def calibrated_ema(self):
@@ -183,22 +243,18 @@ class DCGAN(keras.Model):
             self._ema_calibrated_at = step
         return self.ema_generator
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        if keras.backend.backend() == "jax":  # Keras's JAX trainer passes the state, wants it back
+            from dcgan import step_jax
+
+            return step_jax.train_step(self, *args)
+        (data,) = args
         # Batches are images, or (images, digits) for a conditional GAN.
-        images, digits = (data[0], tf.cast(data[1], tf.int32)) if self.conditional else (data, None)
+        images, digits = (data[0], ops.cast(data[1], "int32")) if self.conditional else (data, None)
         fake_inputs, g_inputs, key = self.draws(images)
         d_loss, p, hard = self.train_discriminator(images, digits, fake_inputs, key)
         g_loss = self.train_generator(g_inputs, key)
-        n = tf.shape(images)[0]
-        values = {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_acc": tf.reduce_mean(
-                tf.cast(tf.equal(tf.cast(p > 0.5, tf.float32), hard), tf.float32)
-            ),
-            "d_real": tf.reduce_mean(p[:n]),
-            "d_fake": tf.reduce_mean(p[n:]),
-        }
+        values = step_values(d_loss, g_loss, p, hard, ops.shape(images)[0])
         for name, v in values.items():
             self.trackers[name].update_state(v)
         return {name: t.result() for name, t in self.trackers.items()}

@@ -12,7 +12,7 @@ weights less those biases; `export` turns one back into the built-in-layer net, 
 goes through it.
 
 TensorFlow is imported by the twins alone: the built-in nets build under any Keras backend
-(scripts/train_jax.py trains them on JAX).
+(`KERAS_BACKEND=jax python -m dcgan.train` trains them on JAX).
 """
 
 import keras

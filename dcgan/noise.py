@@ -2,8 +2,12 @@
 
 Every draw is a pure function of (seed, step, replica, salt), so it works inside `tf.function`,
 gives each `tf.distribute` replica its own numbers, and resumes exactly: the step counter is
-the optimizer's `iterations`, which the checkpoint already holds. TensorFlow is imported where a
-draw is made, so the ranges and streams below also serve scripts/train_jax.py.
+the optimizer's `iterations`, which the checkpoint already holds.
+
+Two kinds of seed: `make_seed`'s TensorFlow seed, and `jax_key`'s JAX key for the JAX train step
+(drawn inside `jax.jit`, where TensorFlow ops cannot run). Each draw takes either and draws with
+the matching library: the same distributions, not the same numbers. TensorFlow's numbers stay
+what they were, since resuming a saved run replays them.
 """
 
 import enum
@@ -41,25 +45,54 @@ def make_seed(seed, *parts):
     return s
 
 
+def jax_key(seed, *parts):
+    """The JAX twin of `make_seed`: a key folded from the seed and integers (or traced ints)."""
+    import jax
+
+    key = jax.random.key(int(seed))
+    for p in parts:
+        key = jax.random.fold_in(key, p)
+    return key
+
+
+def _jax(seed):
+    """jax.random when `seed` is a JAX key, else None (a TensorFlow seed)."""
+    if type(seed).__module__.startswith("jax"):
+        import jax
+
+        return jax.random
+    return None
+
+
 def truncated_normal(shape, low, high, seed, dtype="float32"):
     """Standard normal truncated to [low, high] by inverting the CDF.
 
     Exact for any interval (unlike rejection or `truncated_normal`, which cuts at 2 sigma only),
     and made of ops that XLA and every device support.
     """
-    import tensorflow as tf
-
     cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2.0))
     lo, hi = cdf(low), cdf(high)
+    if rng := _jax(seed):
+        import jax
+
+        u = rng.uniform(seed, shape, minval=lo, maxval=hi)
+        return jax.scipy.special.ndtri(u).astype(dtype)
+    import tensorflow as tf
+
     u = tf.random.stateless_uniform(shape, seed, minval=lo, maxval=hi, dtype=tf.float32)
     return tf.cast(tf.math.ndtri(u), dtype)
 
 
 def latent(shape, seed, kind="truncated"):
-    import tensorflow as tf
-
     if kind == "truncated":
         return truncated_normal(shape, *NOISE_RANGE, seed)
+    if rng := _jax(seed):
+        if kind == "normal":
+            return rng.normal(seed, shape)
+        if kind == "uniform":
+            return rng.uniform(seed, shape, minval=-1.0, maxval=1.0)
+    import tensorflow as tf
+
     if kind == "normal":
         return tf.random.stateless_normal(shape, seed)
     if kind == "uniform":
@@ -69,6 +102,8 @@ def latent(shape, seed, kind="truncated"):
 
 def digits(n, seed):
     """n digits (int32), each of 0-9 equally likely: the digits G is asked for."""
+    if rng := _jax(seed):
+        return rng.randint(seed, (n,), 0, NUM_CLASSES, dtype="int32")
     import tensorflow as tf
 
     return tf.random.stateless_uniform((n,), seed, minval=0, maxval=NUM_CLASSES, dtype=tf.int32)
@@ -76,9 +111,13 @@ def digits(n, seed):
 
 def targets(n, real, seed, kind="soft"):
     """Targets of shape (n, 1): soft ones drawn fresh, or hard 1/0."""
-    import tensorflow as tf
-
     if kind == "hard":
+        if _jax(seed):
+            import jax.numpy as jnp
+
+            return jnp.full((n, 1), 1.0 if real else 0.0, "float32")
+        import tensorflow as tf
+
         return tf.fill((n, 1), 1.0 if real else 0.0)
     if kind == "soft":
         return truncated_normal((n, 1), *(REAL_RANGE if real else FAKE_RANGE), seed)

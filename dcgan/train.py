@@ -3,6 +3,7 @@
 python -m dcgan.train --epochs 20 --data path/to/mnist.npz
 python -m dcgan.train --conditional --epochs 8 --data path/to/mnist.npz
 python -m dcgan.train --resume runs/20261124-120000 --epochs 40
+KERAS_BACKEND=jax python -m dcgan.train --epochs 20 --data path/to/mnist.npz
 """
 
 import argparse
@@ -75,6 +76,13 @@ def parser():
     )
     a("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch, for quick runs")
     a(
+        "--minutes",
+        type=float,
+        default=None,
+        help="end the run at the first epoch boundary after this many minutes of training, every "
+        "final file written (--epochs still caps it)",
+    )
+    a(
         "--save-every",
         type=int,
         default=d.save_every,
@@ -141,7 +149,7 @@ def parser():
         default="auto",
         choices=JIT_FLAG,
         help="compile the train step with XLA; auto: on for float32 on a CPU, where it measured "
-        "~1.7x faster, off elsewhere (default: auto; the flag alone means on)",
+        "~1.7x faster, off elsewhere; always on under JAX (default: auto; the flag alone means on)",
     )
     a(
         "--nets",
@@ -149,7 +157,8 @@ def parser():
         choices=NETS,
         help="fast: train the nets' faster twins (fused batch norm, no bias before it, a "
         "cheaper dropout mask), saved as the built-in-layer nets; builtin: train those "
-        "directly, as runs from before this flag did; auto: fast unless XLA compiles the step "
+        "directly, as runs from before this flag did, and always under JAX; auto: fast unless XLA "
+        "compiles the step "
         f"(default: {d.nets})",
     )
     a(
@@ -180,17 +189,19 @@ def parser():
 
 JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config.jit_compile
 
-# What a resumed run may change: more epochs, data that moved, how it reports, and whether XLA
-# compiles the step (the same arithmetic; the nets and their weights stay as they were).
+# What a resumed run may change: more epochs or minutes, data that moved (and, said so, other
+# data), how it reports, and whether XLA compiles the step (the same arithmetic; the nets and
+# their weights stay as they were).
 RESUME_FLAGS = {
     "resume",
     "epochs",
+    "minutes",
     "data",
+    "new_data",
     "quiet",
     "worker_timeout",
     "jit_compile",
     "log_every",
-    "new_data",
 }
 
 
@@ -214,7 +225,7 @@ def config_from(args, argv):
         raise UsageError(
             f"{names} would change the run that --resume continues, which keeps the settings in "
             f"its config.json: drop {names}, or start a new run (--resume takes --epochs, --data, "
-            "--jit-compile, --log-every, --new-data)"
+            "--minutes, --new-data, --jit-compile, --log-every)"
         )
     cfg = Config.of_run(args.resume)
     if "jit_compile" in given_flags(argv):
@@ -225,6 +236,7 @@ def config_from(args, argv):
         cfg.log_every = args.log_every
     if args.data is not None:  # the same data, moved
         cfg.data = args.data
+    cfg.minutes = args.minutes  # a limit on this session of training, not the run's
     return cfg.checked()
 
 

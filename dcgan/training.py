@@ -61,13 +61,16 @@ class Config:
     eval_every: int = None
     eval_samples: int = 2000
     nets: str = "auto"
+    minutes: float = None
 
     def resolved(self):
         """A copy with the arch-dependent defaults and the precision filled in, every value
         checked. Raises ValueError naming the flag and what to pass instead."""
         c = self.checked()
-        from dcgan.distribute import best_jit, best_precision
+        from dcgan.distribute import backend, best_jit, best_precision
 
+        if backend() == "jax":  # JAX compiles every step; the fast twins are TensorFlow kernels
+            c.jit_compile, c.nets = True, "builtin"
         if c.precision == "auto":
             c.precision = best_precision()
         if c.jit_compile == "auto":
@@ -137,6 +140,7 @@ BOUNDS = {
     "steps_per_execution": (int, 1, 10_000, False),
     "eval_every": (int, 1, 1_000_000, True),
     "eval_samples": (int, 50, 100_000, False),  # FID of fewer digits is noise
+    "minutes": (float, 0.0, 10**7, True),  # > 0: ends at the first epoch boundary past it
 }
 CHOICES = {
     "arch": ARCHS,
@@ -146,7 +150,8 @@ CHOICES = {
     "nets": NETS,
     "jit_compile": JIT,
 }
-OPEN = {"lr": (True, True), "beta1": (False, True), "ema": (True, True)}  # exclusive ends
+# Which ends are exclusive.
+OPEN = {"lr": (True, True), "beta1": (False, True), "ema": (True, True), "minutes": (True, False)}
 
 
 def _check_field(name, value):
@@ -376,12 +381,14 @@ def write_config(run_dir, cfg, **facts):
 def summary(cfg, gan, run_dir, source, strategy):
     """The start banner: what is trained where, on what; also saved as summary.txt. Parameters
     are counted on the nets the run saves (a training twin has no bias before batch norm)."""
+    from dcgan.distribute import backend, strategy_name
     from dcgan.models import export
 
     lines = [
         f"run directory  {run_dir}",
         f"data           {source}",
-        f"strategy       {type(strategy).__name__} ({strategy.num_replicas_in_sync} replica(s))",
+        f"strategy       {strategy_name(strategy)} ({strategy.num_replicas_in_sync} replica(s)), "
+        f"{backend()} backend",
         f"precision      {cfg.precision}",
         f"generator      {export(gan.generator).count_params():,} parameters"
         + (" (conditional)" if gan.conditional else ""),
@@ -421,14 +428,25 @@ def truncate_history(csv_path, epochs):
         files.write_text(csv_path, "".join(lines[: 1 + epochs]))
 
 
-def prepare_evaluation(cfg, log=print):
-    """(classifier, reference features) for `eval_every`, loaded before anything is written."""
+# The training digits the best generator is picked against: as many as the test split has.
+SELECTION_DIGITS = 10_000
+
+
+def prepare_evaluation(cfg, train_images, train_digits, log=print):
+    """(classifier, test reference, training reference) features for `eval_every`, loaded
+    before anything is written. The best generator is picked against training digits, so the
+    test digits that `dcgan.evaluate` reports on never choose what is kept."""
     from dcgan import data, metrics
 
     classifier = metrics.load_classifier()
     test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
     metrics.check_reference(test_images, source)
-    return classifier, metrics.reference_features(classifier, test_images, labels=test_digits)
+    pick = slice(-SELECTION_DIGITS, None)
+    return (
+        classifier,
+        metrics.reference_features(classifier, test_images, labels=test_digits),
+        metrics.reference_features(classifier, train_images[pick], labels=train_digits[pick]),
+    )
 
 
 def make_callbacks(cfg, run_dir, chief, evaluation=None):
@@ -448,6 +466,7 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None):
                 cfg.eval_samples,
                 cfg.seed + 2,
                 evaluation[0],
+                selection=evaluation[2],
             )
         ]
         if cfg.eval_every
@@ -459,7 +478,8 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None):
     grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=board)
     guard = cb.StopOnNaN([*evaluate, checkpoints, grids])
     loggers = [cb.History(run_dir), board]
-    return guard, [guard, *evaluate, *loggers, checkpoints, grids]
+    clock = [cb.TimeLimit(cfg.minutes)] if cfg.minutes else []
+    return guard, [guard, *evaluate, *loggers, checkpoints, grids, *clock]
 
 
 def choose_run_dir(cfg, resume):
@@ -475,8 +495,9 @@ def choose_run_dir(cfg, resume):
 
 
 def write_run_config(run_dir, cfg, resume, **facts):
-    """config.json of a new run; a resumed run's gets only what may change: epochs, data and
-    whether XLA compiles the step (and the nets an older run trained, now written down)."""
+    """config.json of a new run; a resumed run's gets only what may change: epochs, data,
+    minutes and whether XLA compiles the step (and the nets an older run trained, now written
+    down)."""
     if resume and run_dir == Path(resume):
         saved = json.loads((run_dir / "config.json").read_text())
         saved.update(
@@ -488,10 +509,25 @@ def write_run_config(run_dir, cfg, resume, **facts):
             jit_compile=cfg.jit_compile,
             nets=cfg.nets,
             log_every=cfg.log_every,
+            minutes=cfg.minutes,
         )
         files.write_text(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     else:
         write_config(run_dir, cfg, **facts)
+
+
+def check_backend(run_dir):
+    """Refuses to resume a run under another Keras backend: its random draws, and the state
+    its resume file holds, are its own backend's. Runs from before the backend was recorded
+    trained on TensorFlow."""
+    from dcgan.distribute import backend
+
+    saved = json.loads((Path(run_dir) / "config.json").read_text()).get("backend", "tensorflow")
+    if saved != backend():
+        raise ValueError(
+            f"{run_dir} was trained on the {saved} backend and this is {backend()}: resume it "
+            f"with KERAS_BACKEND={saved}, or start a new run"
+        )
 
 
 def restore(gan, state, strategy):
@@ -502,6 +538,12 @@ def restore(gan, state, strategy):
     if state is not None:
         with strategy.scope():  # load_state builds the optimizers: their slots are distributed
             load_state(gan, state)
+
+
+def jax_version():
+    import sys
+
+    return {"jax": sys.modules["jax"].__version__} if "jax" in sys.modules else {}
 
 
 def diverged(epoch, run_dir):
@@ -561,7 +603,7 @@ def run(
 
     from dcgan import callbacks as cb
     from dcgan import data
-    from dcgan.distribute import get_strategy, tf_config
+    from dcgan.distribute import backend, get_strategy, strategy_name, tf_config
 
     cfg = cfg.resolved()
     tf_config()
@@ -571,6 +613,7 @@ def run(
     if resume:
         from dcgan.checkpoints import check_resumable
 
+        check_backend(resume)
         check_resumable(resume, start_epoch, log)
     if start_epoch >= cfg.epochs and cb.Checkpoints.finished(resume, cfg.ema):
         raise ValueError(
@@ -580,7 +623,7 @@ def run(
     x, y, source = load_training_data(cfg, log)
     if resume:
         check_resume_data(resume, x, source, new_data, log)
-    evaluation = prepare_evaluation(cfg, log) if cfg.eval_every else None
+    evaluation = prepare_evaluation(cfg, x, y, log) if cfg.eval_every else None
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
     steps = steps_per_epoch(cfg, len(x))
@@ -600,9 +643,11 @@ def run(
             train_digest=data_digest(x),
             steps_per_epoch=steps,
             replicas=strategy.num_replicas_in_sync,
-            strategy=type(strategy).__name__,
+            strategy=strategy_name(strategy),
+            backend=backend(),
             tensorflow=tf.__version__,
             keras=keras.__version__,
+            **jax_version(),
             command=command,
         )
         if resume:
@@ -627,15 +672,17 @@ def run(
             repeat=True,
             digits=y if cfg.conditional else None,
         ).skip(start_epoch * steps)
-        gan.fit(
-            ds,
-            epochs=cfg.epochs,
-            initial_epoch=start_epoch,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,
-        )
+        # JAX's fit runs under the distribution (tf.distribute's fit needs no scope).
+        with strategy.scope() if backend() == "jax" else contextlib.nullcontext():
+            gan.fit(
+                ds,
+                epochs=cfg.epochs,
+                initial_epoch=start_epoch,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,
+            )
     if guard.bad_epoch is not None:
         raise diverged(guard.bad_epoch, run_dir)
     return run_dir

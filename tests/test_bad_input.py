@@ -59,6 +59,8 @@ CASES = [
     ("train", ["--lr", "inf"], ["--lr must be finite"], None),
     ("train", ["--lr", "nan"], ["--lr must be a number"], None),
     ("train", ["--ema", "1"], ["--ema must be less than 1"], None),
+    ("train", ["--minutes", "0"], ["--minutes must be greater than 0"], None),
+    ("train", ["--minutes", "1e9"], ["--minutes must be at most 10,000,000"], None),
     ("train", ["--epochs", "10000000"], ["--epochs must be at most 1,000,000"], None),
     # train: a `.lock` that dcgan did not make (here a link to a user's file) is never written
     (

@@ -76,3 +76,16 @@ def test_minutes_to_reach_interpolates_between_marks():
     assert minutes_to_reach(curve, 30.0) == 9.0  # halfway from 40 at 6 min to 20 at 12 min
     assert minutes_to_reach(curve, 50.0) == 6.0  # already there at the first mark
     assert minutes_to_reach(curve, 5.0) is None
+
+
+@pytest.mark.slow
+def test_throughput_times_each_backend_in_one_run():
+    pytest.importorskip("jax", reason="JAX is not installed: pip install dcgan[jax]")
+    out = bench(
+        "throughput.py",
+        *("--backend", "tensorflow,jax", "--steps", "1", "--rounds", "1", "--warmup", "1"),
+        *("--batch-size", "16", "--variants", "float32:1:0"),
+    )
+    assert out.count("== KERAS_BACKEND=") == 2 and "backend jax" in out, out
+    rows = [line for line in out.splitlines() if line.startswith("(b)")]
+    assert len(rows) == 2, out

@@ -190,9 +190,11 @@ def test_brief_training_beats_untrained_on_every_metric(tmp_path, python_cli):
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert rows[0]["fid"] == "nan"
-    assert float(rows[2]["fid"]) == pytest.approx(
-        json.loads((run / "best.json").read_text())["fid"], rel=1e-5
-    )
+    # Kept: the EMA generator, picked by its FID against training digits.
+    best = json.loads((run / "best.json").read_text())
+    assert (best["against"], best["generator"]) == ("training digits", "ema")
+    assert float(rows[2]["fid_train"]) == pytest.approx(best["fid"], rel=1e-5)
+    assert float(rows[2]["fid_ema"]) == pytest.approx(best["fid_test"], rel=1e-5)
     classifier = metrics.load_classifier(SHIPPED)
     ref = metrics.reference_features(classifier, data.load("sample", "test")[0])
     trained = metrics.evaluate_generator(

@@ -54,3 +54,32 @@ def test_seeds_reproduce_and_separate():
 def test_works_in_tf_function():
     f = tf.function(lambda step: noise.latent((8, 100), noise.make_seed(0, step)))
     assert f(tf.constant(1, tf.int64)).shape == (8, 100)
+
+
+@pytest.mark.parametrize(
+    "low, high, draw",
+    [
+        (-1.0, 1.0, lambda k: noise.latent((10_000,), k)),
+        (0.7, 1.2, lambda k: noise.targets(10_000, True, k)),
+        (0.0, 0.3, lambda k: noise.targets(10_000, False, k)),
+    ],
+)
+def test_jax_keys_draw_the_same_distributions(low, high, draw):
+    pytest.importorskip("jax", reason="JAX is not installed: pip install dcgan[jax]")
+    x = np.asarray(draw(noise.jax_key(1234, 0, 0, 2))).ravel()
+    assert x.min() >= low and x.max() <= high
+    assert stats.kstest(x, stats.truncnorm(low, high).cdf).pvalue > 0.01
+
+
+def test_jax_keys_reproduce_and_separate():
+    jax = pytest.importorskip("jax", reason="JAX is not installed: pip install dcgan[jax]")
+    a = np.asarray(noise.latent((4, 100), noise.jax_key(7, 3, 0, 0)))
+    assert np.array_equal(a, np.asarray(noise.latent((4, 100), noise.jax_key(7, 3, 0, 0))))
+    for other in ((7, 4, 0, 0), (7, 3, 0, 1), (8, 3, 0, 0)):  # step, stream, seed
+        assert not np.allclose(a, np.asarray(noise.latent((4, 100), noise.jax_key(*other))))
+    digits = noise.digits(10_000, noise.jax_key(0, 1))
+    assert digits.dtype == "int32" and set(np.unique(np.asarray(digits))) == set(range(10))
+    # Inside jax.jit, with a traced step: the train step's case.
+    f = jax.jit(lambda step: noise.latent((8, 100), noise.jax_key(0, step), "uniform"))
+    assert f(np.int32(1)).shape == (8, 100)
+    assert set(np.asarray(noise.targets(5, False, noise.jax_key(0), "hard")).ravel()) == {0.0}

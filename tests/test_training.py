@@ -147,3 +147,21 @@ def test_make_run_dir_never_reuses_a_run(trained_run):
 def test_steps_per_epoch_is_a_full_pass_or_the_cap():
     assert training.steps_per_epoch(Config(batch_size=256), 60000) == 468
     assert training.steps_per_epoch(Config(batch_size=256, steps_per_epoch=5), 60000) == 5
+
+
+def test_minutes_ends_at_an_epoch_boundary_with_every_final_file(tmp_path):
+    cfg = Config(
+        arch="mlp",
+        epochs=5,
+        steps_per_epoch=1,
+        batch_size=32,
+        data="sample",
+        minutes=1e-6,
+        out=str(tmp_path / "run"),
+    )
+    run_dir = training.run(cfg, verbose=0, log=lambda m: None)
+    rows = (run_dir / "history.csv").read_text().splitlines()
+    assert len(rows) == 2, "one epoch, then the time was up"
+    for name in ("generator.h5", "generator.keras", "discriminator.h5", "generator_ema.h5"):
+        assert (run_dir / name).exists(), name
+    assert json.loads((run_dir / "config.json").read_text())["minutes"] == 1e-6
