@@ -131,8 +131,6 @@ RUN_FILES = (
 RUN_FOLDERS = {
     "samples": "the run's folder of sample grids",
     "logs": "the run's TensorBoard logs",
-    "logs/train": "the run's TensorBoard logs",
-    "logs/samples": "the run's TensorBoard images",
     "generator_e*_savedmodel": "a SavedModel the run exported",
 }
 # The columns losses.png is drawn from: every row of history.csv needs a number in each.

@@ -87,7 +87,6 @@ DAMAGE = {
     "state epoch float": (lambda r: _state_epoch(r, 1.5), ["every checkpoint", "damaged"]),
     "samples file": (lambda r: _to_file(r / "samples"), ["samples is a file"]),
     "logs file": (lambda r: _to_file(r / "logs"), ["logs is a file"]),
-    "logs/train file": (lambda r: _to_file(r / "logs" / "train"), ["train is a file"]),
     "samples link": (
         lambda r: (shutil.rmtree(r / "samples"), (r / "samples").symlink_to(r.parent)),
         ["samples is a symbolic link"],
