@@ -188,6 +188,18 @@ class DCGAN(keras.Model):
         `draws`: a test gives both backends the same targets."""
         return noise.targets(n, real, key(stream), self.target_kind)
 
+    def discriminator_batch(self, images, digits, fake, fake_inputs, key):
+        """`d_batch` for real `images` (and their `digits`, None if unconditional) and G's
+        `fake` drawn from `fake_inputs`, with this step's targets."""
+        return d_batch(
+            images,
+            digits,
+            fake,
+            fake_inputs[1] if digits is not None else None,
+            self.targets(ops.shape(images)[0], True, key, Stream.REAL_TARGETS),
+            self.targets(ops.shape(fake)[0], False, key, Stream.FAKE_TARGETS),
+        )
+
     # --- The TensorFlow adapter: GradientTape under tf.distribute ------------------------------
 
     def _update(self, net, optimizer, x, y, weights):
@@ -207,15 +219,7 @@ class DCGAN(keras.Model):
         """One D update on real `images` (with their `digits`, None if unconditional) and
         G(fake_inputs). Returns (local loss, predictions, hard targets)."""
         fake = self.generator(fake_inputs, training=True)
-        n, m = ops.shape(images)[0], ops.shape(fake)[0]
-        x, y, hard = d_batch(
-            images,
-            digits,
-            fake,
-            fake_inputs[1] if digits is not None else None,
-            self.targets(n, True, key, Stream.REAL_TARGETS),
-            self.targets(m, False, key, Stream.FAKE_TARGETS),
-        )
+        x, y, hard = self.discriminator_batch(images, digits, fake, fake_inputs, key)
         local, p = self._update(
             self.discriminator, self.d_optimizer, x, y, self.discriminator.trainable_weights
         )

@@ -13,7 +13,7 @@ import jax
 import keras
 from keras import ops
 
-from dcgan.gan import d_batch, ema_decay, ema_update, global_mean, step_values
+from dcgan.gan import ema_decay, ema_update, global_mean, step_values
 from dcgan.models import net_inputs
 from dcgan.noise import Stream
 
@@ -114,14 +114,7 @@ def train_step(gan, state, data):
     n = images.shape[0]
 
     fake, g_ntv = g.stateless_call(g_tv, g_ntv, fake_inputs, training=True)
-    x, y, hard = d_batch(
-        images,
-        digits,
-        fake,
-        fake_inputs[1] if digits is not None else None,
-        gan.targets(n, True, key, Stream.REAL_TARGETS),
-        gan.targets(fake.shape[0], False, key, Stream.FAKE_TARGETS),
-    )
+    x, y, hard = gan.discriminator_batch(images, digits, fake, fake_inputs, key)
 
     def d_loss(d_tv):
         p, new_ntv = d.stateless_call(d_tv, d_ntv, x, training=True)
