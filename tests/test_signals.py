@@ -40,16 +40,21 @@ run_cli(main)
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
-    out = tmp_path / "scores.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", BLOCKED, str(out)],
+def start(script, out):
+    """`script` in a fresh interpreter, writing `out`; it prints "ready" once the write began."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(out)],
         env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
+    out = tmp_path / "scores.json"
+    proc = start(BLOCKED, out)
     try:
         assert proc.stdout.readline() == "ready\n"
         assert [p.name.startswith(".scores.") for p in tmp_path.iterdir()] == [True]
@@ -71,13 +76,7 @@ def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
 def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
     """The watcher leaves a process alone whose handler ran: it unwinds normally."""
     script = BLOCKED.replace("spin(tf.constant(1.0))", "__import__('time').sleep(60)")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(tmp_path / "a.json")],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(script, tmp_path / "a.json")
     try:
         assert proc.stdout.readline() == "ready\n"
         proc.send_signal(sig)
