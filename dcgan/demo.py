@@ -11,8 +11,8 @@ comes from the other generator, and the page says so). A typed seed draws as it 
 Enter needed; "New digits" picks a new random seed and shows it in the seed box. A seed that is
 not a whole number from 0 to 2**31 - 1 (3.5, -1, abc, 1e400, an empty box) is a message in the
 page, never rounded: the seed boxes are text boxes, so whatever is typed reaches the page's own
-check. Uploads are refused (the page takes none) and Gradio deletes the images it drew after ten
-minutes. The models load once, when the page starts.
+check. Uploads over 1 kB are refused (the page takes none) and Gradio deletes the images it drew
+once they are ten minutes old. The models load once, when the page starts.
 """
 
 import decimal

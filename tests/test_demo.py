@@ -8,6 +8,7 @@ Set DCGAN_DEMO_SCREENSHOT=path.png to have the browser test save a screenshot of
 
 import base64
 import io
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -387,6 +389,74 @@ def test_page_says_what_it_does(page):
     assert block(page, "styles_caption").value == demo_cli.styles_caption(ANY)
 
 
+def test_page_deletes_the_images_it_drew(page):
+    """Gradio keeps each drawn image as a file: the page has it delete them after a while."""
+    every, age = page.delete_cache
+    assert (every, age) == demo_cli.CACHE_DELETE and 0 < every <= 600 and 0 < age <= 3600
+
+
+def test_launch_caps_uploads():
+    options = demo_cli.launch_options("127.0.0.1", 7860)
+    assert options["max_file_size"] == demo_cli.MAX_FILE_SIZE
+    assert options["share"] is False and options["server_name"] == "127.0.0.1"
+
+
+def post(url, body, content_type):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_served_page_refuses_uploads_and_answers_hostile_input_in_the_page():
+    """The page launched as `main` launches it, on 127.0.0.1: an upload larger than the cap is
+    refused (413); a hostile digit or seed sent to its API comes back as the page's message,
+    not a Gradio error, and the server stays up."""
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)
+    page = demo_cli.build(StubDemo())
+    port = free_port()
+    page.launch(**demo_cli.launch_options("127.0.0.1", port))
+    base = f"http://127.0.0.1:{port}/gradio_api"
+    try:
+        boundary = "demo-test-boundary"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + b"\0" * 2_000_000
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        status, text = post(f"{base}/upload", body, f"multipart/form-data; boundary={boundary}")
+        assert status == 413 and "maximum allowed size" in text, (status, text[:200])
+        for data, words in (
+            (["7", "abc", "2"], "seed 'abc' is not a number"),
+            (["7", "1", "1e400"], "to seed 1e400 is outside"),
+            (["7", "", "2"], "seed is empty"),
+            (["7", ["1"], "2"], "is not a number"),  # the Textbox makes it "['1']"
+            (["12", "1", "2"], "pick one of 0-9"),
+            ([None, "1", "2"], "pick one of 0-9"),
+        ):
+            status, text = post(f"{base}/call/show", json.dumps({"data": data}).encode(), JSON)
+            assert status == 200, (data, status, text)
+            event = json.loads(text)["event_id"]
+            with urllib.request.urlopen(f"{base}/call/show/{event}", timeout=60) as r:
+                answer = r.read().decode()
+            assert "event: complete" in answer and words in answer, (data, answer)
+            assert "**Cannot draw that:**" in answer, answer
+        status, text = post(
+            f"{base}/call/show", json.dumps({"data": ["7", "5", "6"]}).encode(), JSON
+        )
+        assert status == 200, "the server is still up"
+    finally:
+        page.close()
+
+
+JSON = "application/json"
+
+
 def test_float32_compiled_copy_draws_the_same_digits():
     """What the page runs (a float32 copy, XLA-compiled) draws what the saved generator does."""
     from dcgan import files, sampling
@@ -424,6 +494,33 @@ def test_busy_port(capsys):
         and "pass another --port" in err
     )
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "host, words",
+    [
+        ("999.1.1.1", "is not an address this machine can serve on"),
+        ("nohost.invalid", "is not an address this machine can serve on"),
+        ("::zz", "is not an address this machine can serve on"),
+        ("", "is not an address this machine can serve on"),
+        ("192.0.2.1", "is not an address of this machine"),  # TEST-NET-1: no machine's
+    ],
+)
+def test_bad_host(capsys, host, words):
+    """A host that does not resolve, or is not this machine's, names the host and asks for
+    another --host, not another --port."""
+    code, err = run_main(["--host", host, "--port", str(free_port())], capsys)
+    assert code == 2 and err.startswith(f"error: --host {host!r} {words}"), err
+    assert "pass another --host" in err and "--port" not in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_host_from_the_command_line(python_cli):
+    """The real `python -m dcgan.demo --host 999.1.1.1`: one line, exit 2, no traceback."""
+    proc = python_cli("-m", "dcgan.demo", "--host", "999.1.1.1", "--port", free_port())
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().startswith("error: --host '999.1.1.1'"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("flag", ["--model", "--conditional-model"])
