@@ -724,6 +724,23 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     if shown.group(1) == "12345":
         assert image_src(browser, "grid") == grid
 
+    # text, an overflowing number, an empty box: the page's message, never Gradio's error popup
+    for typed, words in (
+        ("abc", "seed 'abc' is not a number"),
+        ("1e400", "seed 1e400 is outside"),
+        ("-inf", "seed -inf is outside"),
+        ("", "seed is empty"),
+    ):
+        type_seed(typed)
+        if not typed:  # emptying the box sends no input event in Gradio: Enter submits it
+            seed.send_keys(Keys.ENTER)
+        wait_for(lambda words=words: words in message(), f"the message about {typed!r}")
+        toasts = browser.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body'], .toast-body")
+        assert not toasts, [t.text for t in toasts]
+        assert "Traceback" not in browser.page_source
+    type_seed("3.5")
+    wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
+
     browser.find_element(By.ID, "new").click()
     wait_for(
         lambda: re.match(r"Seed (\d+):", message()) and seed.get_attribute("value") != "3.5",
