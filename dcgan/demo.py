@@ -70,7 +70,8 @@ def shown(value):
 
 
 def as_decimal(value):
-    """`value` as an exact Decimal, "nothing", "not a number" or "outside" (an infinity)."""
+    """`value` as an exact Decimal, or why it is not a seed: "nothing", "not a number", "outside"
+    (an infinity, a number too large for Decimal) or "not whole" (a fraction too small for it)."""
     if value is None or isinstance(value, bool):  # True is 1 to Python, not a seed to a person
         return "nothing" if value is None else "not a number"
     if isinstance(value, numbers.Integral):
@@ -89,9 +90,15 @@ def as_decimal(value):
     named = NAMED.get(text.lstrip("+-").lower())
     if named:
         return named
-    if not NUMBER.fullmatch(text):
+    match = NUMBER.fullmatch(text)
+    if not match:
         return "not a number"
-    return decimal.Decimal(text)
+    try:
+        return decimal.Decimal(text)
+    except decimal.InvalidOperation:  # an exponent past Decimal's limits: 1e-99999999999999999
+        if not match.group(1).strip("0."):
+            return decimal.Decimal(0)  # zero, whatever its exponent
+        return "not whole" if "-" in match.group(2) else "outside"
 
 
 def check_seed(seed, name="seed"):

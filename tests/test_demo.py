@@ -174,6 +174,9 @@ HUGE = 10**400  # float(HUGE) raises OverflowError
         ("1e400", "seed 1e400 is outside"),
         ("1e999999999", "is outside"),
         ("1e-999999999", "is not a whole number"),
+        ("1e-99999999999999999999", "is not a whole number"),  # past Decimal's exponents
+        ("1e99999999999999999999", "is outside"),
+        ("1" * 100_000 + ".5", "is outside"),
         ("1 2", "seed '1 2' is not a number"),
         ("0x10", "seed '0x10' is not a number"),
         ("1_000", "seed '1_000' is not a number"),
@@ -202,6 +205,7 @@ def test_check_seed_gives_the_message_whatever_it_is_given(seed, words):
         ("+12", 12),
         ("12.0", 12),
         ("1e3", 1000),
+        ("0e-99999999999999999999", 0),
         ("0", 0),
         (str(SEED_MAX), SEED_MAX),
         (np.int64(5), 5),
