@@ -9,12 +9,19 @@ digit of another seed's grid; and the conditional generator's digits 0-9 from th
 noise vector, so all ten share one style (with "any", that style is not the grid's: the grid
 comes from the other generator, and the page says so). A typed seed draws as it is typed, no
 Enter needed; "New digits" picks a new random seed and shows it in the seed box. A seed that is
-not a whole number from 0 to 2**31 - 1 (3.5, -1) is a message in the page, never rounded. The
-models load once, when the page starts.
+not a whole number from 0 to 2**31 - 1 (3.5, -1, abc, 1e400, an empty box) is a message in the
+page, never rounded: the seed boxes are text boxes, so whatever is typed reaches the page's own
+check. Uploads over 1 kB are refused (the page takes none) and Gradio deletes the images it drew
+once they are ten minutes old. The models load once, when the page starts.
 """
 
+import decimal
+import errno
 import importlib.util
+import math
+import numbers
 import os
+import re
 import socket
 import time
 
@@ -31,29 +38,97 @@ WALK_STEPS = 10  # digits in the latent walk, both ends included
 SCALE = 2  # each pixel is shown as SCALE x SCALE
 ANY = "any"
 CHOICES = [ANY] + [str(d) for d in range(10)]
+# The page takes no uploads: Gradio's upload endpoint refuses a body larger than this.
+MAX_FILE_SIZE = "1kb"
+# Gradio's delete_cache: every CACHE_EVERY_S, delete the files it made (drawn images) older than
+# CACHE_AGE_S.
+CACHE_EVERY_S, CACHE_AGE_S = 300, 600
+CACHE_DELETE = (CACHE_EVERY_S, CACHE_AGE_S)
+
+
+# A seed as typed: digits, maybe a fraction or an exponent ("12", "3.5", "1e3"); not "0x10" or
+# "1_000", which Python would read but a person would not type as a seed.
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+NAMED = {"nan": "not a number", "inf": "outside", "infinity": "outside"}  # float()'s words
+LONGEST = 40  # characters of a bad value the message shows
+
+
+def shown(value):
+    """`value` as the page's message names it: repr, on one line, at most LONGEST characters,
+    whatever its type or size (repr of an int of 5,000 digits raises; this does not)."""
+    if isinstance(value, str) and (
+        NUMBER.fullmatch(value.strip()) or value.strip().lstrip("+-").lower() in NAMED
+    ):
+        value = value.strip()  # a number as typed: 3.5, not '3.5'
+        return value if len(value) <= LONGEST else value[: LONGEST - 3] + "..."
+    try:
+        text = repr(value)
+    except Exception:  # an int too long for str()
+        text = f"a number of {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    text = " ".join(text.split())
+    return text if len(text) <= LONGEST else text[: LONGEST - 3] + "..."
+
+
+def as_decimal(value):
+    """`value` as an exact Decimal, or why it is not a seed: "nothing", "not a number", "outside"
+    (an infinity, a number too large for Decimal) or "not whole" (a fraction too small for it)."""
+    if value is None or isinstance(value, bool):  # True is 1 to Python, not a seed to a person
+        return "nothing" if value is None else "not a number"
+    if isinstance(value, numbers.Integral):
+        value = int(value)  # Decimal(int) goes through str: 4,300 digits at most
+        return decimal.Decimal(value) if value.bit_length() < 64 else "outside"
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if math.isnan(value):
+            return "not a number"
+        return decimal.Decimal(value) if math.isfinite(value) else "outside"
+    if not isinstance(value, str):  # a list, a dict, ...
+        return "not a number"
+    text = value.strip()
+    if not text:
+        return "nothing"
+    named = NAMED.get(text.lstrip("+-").lower())
+    if named:
+        return named
+    match = NUMBER.fullmatch(text)
+    if not match:
+        return "not a number"
+    try:
+        return decimal.Decimal(text)
+    except decimal.InvalidOperation:  # an exponent past Decimal's limits: 1e-99999999999999999
+        if not match.group(1).strip("0."):
+            return decimal.Decimal(0)  # zero, whatever its exponent
+        return "not whole" if "-" in match.group(2) else "outside"
 
 
 def check_seed(seed, name="seed"):
-    """The seed as an int, or ValueError saying which seeds the page takes. A fraction (3.5) is
-    an error, not rounded: the same seed must always mean the same digits."""
-    try:
-        value = float(seed)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if value == value and 0 <= value <= SEED_MAX and value == int(value):
-        return int(value)
-    shown = "nothing" if seed is None or seed == "" else repr(seed)
-    whole = value != value or abs(value) == float("inf") or value == int(value)
-    problem = "is outside the seeds this page takes" if whole else "is not a whole number"
-    raise ValueError(f"{name} {shown} {problem}: type a whole number from 0 to {SEED_MAX:,}")
+    """The seed as an int, or ValueError saying which seeds the page takes, whatever `seed` is
+    (a number, a string as typed, None, a list...). A fraction (3.5) is an error, not rounded:
+    the same seed must always mean the same digits."""
+    value = as_decimal(seed)
+    if isinstance(value, decimal.Decimal):
+        if not 0 <= value <= SEED_MAX:
+            value = "outside"
+        elif value != value.to_integral_value():
+            value = "not whole"
+        else:
+            return int(value)
+    if value == "nothing":
+        raise ValueError(f"{name} is empty: type a whole number from 0 to {SEED_MAX:,}")
+    problem = {
+        "not a number": "is not a number",
+        "outside": "is outside the seeds this page takes",
+        "not whole": "is not a whole number",
+    }[value]
+    raise ValueError(f"{name} {shown(seed)} {problem}: type a whole number from 0 to {SEED_MAX:,}")
 
 
 def check_choice(choice):
-    """'any' -> None, '0'..'9' -> the digit; ValueError otherwise."""
-    choice = str(choice).strip()
-    if choice not in CHOICES:
-        raise ValueError(f"digit {choice!r}: pick one of 0-9, or {ANY}")
-    return None if choice == ANY else int(choice)
+    """'any' -> None, '0'..'9' -> the digit; ValueError otherwise, whatever `choice` is."""
+    text = choice.strip() if isinstance(choice, str) else None
+    if text not in CHOICES:
+        raise ValueError(f"digit {shown(choice)}: pick one of 0-9, or {ANY}")
+    return None if text == ANY else int(text)
 
 
 def upscale(image, scale=SCALE):
@@ -298,8 +373,8 @@ same digits.
 - **A typed seed draws as you type**, no Enter needed.
 - **New digits** picks a new random seed, shows it in the seed box and draws it, so you can come
   back to it. A seed you typed is drawn as typed, never replaced before it is drawn.
-- Seeds are whole numbers from 0 to {SEED_MAX:,}: anything else (3.5, -1) is a message here,
-  never rounded.
+- Seeds are whole numbers from 0 to {SEED_MAX:,}: anything else (3.5, -1, abc) is a message
+  here, never rounded.
 """
 
 
@@ -318,13 +393,23 @@ def build(demo):
             return (*[gr.skip()] * 4, message, gr.skip())
         return *images, styles_caption(choice), message, check_seed(seed)
 
-    with gr.Blocks(title="dcgan: draw me a digit") as page:
+    def seed_box(value, label, elem_id, **kw):
+        """A seed box: a Textbox, so whatever is typed reaches `check_seed` (a message in the
+        page); a gr.Number would answer text, "1e400" or an empty box with Gradio's error."""
+        return gr.Textbox(
+            value=str(value), label=label, elem_id=elem_id, lines=1, max_lines=1, **kw
+        )
+
+    # Gradio keeps every drawn image in its cache folder: delete what is older than CACHE_AGE_S.
+    with gr.Blocks(title="dcgan: draw me a digit", delete_cache=CACHE_DELETE) as page:
         gr.Markdown(INTRO, elem_id="intro")
         drawn = gr.State(None)  # the seed of what the page shows
         with gr.Row():
             choice = gr.Radio(CHOICES, value=ANY, label="Digit", elem_id="digit", scale=3)
-            # precision=None: a fraction reaches check_seed (a message), not rounded by Gradio
-            seed = gr.Number(value=1, label=f"Seed (0 to {SEED_MAX:,})", elem_id="seed", scale=1)
+            # any value, not only a choice, reaches check_choice (a message in the page) rather
+            # than Gradio's error for a value outside the choices
+            choice.preprocess = lambda payload: payload
+            seed = seed_box(1, f"Seed (0 to {SEED_MAX:,})", "seed", scale=1)
             new = gr.Button("New digits", variant="primary", elem_id="new", scale=1)
         message = gr.Markdown(elem_id="message")
         image = dict(
@@ -342,7 +427,7 @@ def build(demo):
                     "### Latent walk\nA straight line in latent space from the grid's "
                     "first digit to the first digit of another seed's grid."
                 )
-                to_seed = gr.Number(value=2, label="Walk to seed", elem_id="to_seed")
+                to_seed = seed_box(2, "Walk to seed", "to_seed")
                 walk = gr.Image(elem_id="walk", **image)
         inputs, outputs = [choice, seed, to_seed], [grid, walk, row, caption, message, drawn]
         gr.Examples(
@@ -400,15 +485,48 @@ def parser():
 
 
 def check_port(host, port):
-    """UsageError unless `port` on `host` is free to serve on."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+    """UsageError unless `host` is an address of this machine and `port` on it is free to serve
+    on; the message says which of the two to change."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError, ValueError) as e:  # gaierror is an OSError
+        why = getattr(e, "strerror", None) or " ".join(str(e).split())
+        raise UsageError(
+            f"--host {host!r} is not an address this machine can serve on ({why}): "
+            "pass another --host, such as 127.0.0.1 or 0.0.0.0"
+        ) from None
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         try:
-            s.bind((host, port))
+            s.bind(address)
         except OSError as e:
+            why = e.strerror or " ".join(str(e).split())
+            if e.errno == errno.EADDRNOTAVAIL:  # a valid address, but not one of this machine's
+                raise UsageError(
+                    f"--host {host!r} is not an address of this machine ({why}): "
+                    "pass another --host, such as 127.0.0.1 or 0.0.0.0"
+                ) from None
             raise UsageError(
-                f"cannot serve on {host}:{port} ({e.strerror}): "
+                f"cannot serve on {host}:{port} ({why}): "
                 "pass another --port, or stop what uses this one"
             ) from None
+
+
+def launch_options(host, port):
+    """What `main` passes to Gradio's launch (besides the theme): where to serve, no share link,
+    no browser, and uploads capped at MAX_FILE_SIZE (the page takes none)."""
+    return dict(
+        server_name=host,
+        server_port=port,
+        ssr_mode=False,
+        share=False,
+        inbrowser=False,
+        footer_links=[],
+        max_file_size=MAX_FILE_SIZE,
+        prevent_thread_lock=True,
+        quiet=True,
+    )
 
 
 def main(argv=None):
@@ -430,17 +548,7 @@ def main(argv=None):
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
     try:
-        page.launch(
-            server_name=args.host,
-            server_port=args.port,
-            ssr_mode=False,
-            share=False,
-            inbrowser=False,
-            theme=theme,
-            footer_links=[],
-            prevent_thread_lock=True,
-            quiet=True,
-        )
+        page.launch(**launch_options(args.host, args.port), theme=theme)
     except OSError as e:  # the port was taken since check_port
         raise UsageError(
             f"cannot serve on {args.host}:{args.port} ({' '.join(str(e).split())}): "

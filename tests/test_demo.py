@@ -8,6 +8,7 @@ Set DCGAN_DEMO_SCREENSHOT=path.png to have the browser test save a screenshot of
 
 import base64
 import io
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -112,10 +114,17 @@ def test_show_gives_scaled_images_and_a_message(demo):
         ("7", 2.5, 2, "seed 2.5 is not a whole number"),
         ("7", 3.5, 2, "type a whole number from 0 to 2,147,483,647"),
         ("any", 1, 0.25, "to seed 0.25 is not a whole number"),
-        ("7", None, 2, "seed nothing"),
-        ("7", float("nan"), 2, "outside the seeds"),
+        ("7", None, 2, "seed is empty"),
+        ("7", "", 2, "seed is empty"),
+        ("7", float("nan"), 2, "seed nan is not a number"),
         ("7", 1, 10**30, "to seed"),
+        ("7", "abc", 2, "seed 'abc' is not a number"),
+        ("7", "1", "1e400", "to seed 1e400 is outside"),
+        ("7", 10**400, 2, "is outside"),
         ("12", 1, 2, "pick one of 0-9, or any"),
+        (["7"], 1, 2, "pick one of 0-9, or any"),
+        (None, 1, 2, "pick one of 0-9, or any"),
+        (7, 1, 2, "pick one of 0-9, or any"),
     ],
 )
 def test_bad_input_in_the_page_is_a_message(demo, choice, seed, to_seed, words):
@@ -130,6 +139,83 @@ def test_a_fraction_is_never_rounded():
         with pytest.raises(ValueError, match="is not a whole number"):
             demo_cli.check_seed(fraction)
     assert demo_cli.check_seed(3.0) == 3 and demo_cli.check_seed(SEED_MAX) == SEED_MAX
+
+
+HUGE = 10**400  # float(HUGE) raises OverflowError
+
+
+@pytest.mark.parametrize(
+    "seed, words",
+    [
+        (HUGE, f"seed {repr(HUGE)[:37]}... is outside"),
+        (-HUGE, "is outside"),
+        (10**5000, "seed a number of 5,001 digits is outside"),  # too long for repr
+        ("9" * 5000, "seed 999"),
+        (2**63, "is outside"),
+        (SEED_MAX + 1, "is outside"),
+        (-1, "seed -1 is outside"),
+        (True, "seed True is not a number"),
+        (False, "seed False is not a number"),
+        (None, "seed is empty"),
+        ("", "seed is empty"),
+        ("   ", "seed is empty"),
+        ([], "seed [] is not a number"),
+        ([1], "seed [1] is not a number"),
+        ({"a": 1}, "seed {'a': 1} is not a number"),
+        (object(), "is not a number"),
+        (float("nan"), "seed nan is not a number"),
+        (float("inf"), "seed inf is outside"),
+        (float("-inf"), "seed -inf is outside"),
+        (np.float64("nan"), "is not a number"),
+        ("abc", "seed 'abc' is not a number"),
+        ("NaN", "seed NaN is not a number"),
+        ("Infinity", "seed Infinity is outside"),
+        ("-inf", "seed -inf is outside"),
+        ("1e400", "seed 1e400 is outside"),
+        ("1e999999999", "is outside"),
+        ("1e-999999999", "is not a whole number"),
+        ("1e-99999999999999999999", "is not a whole number"),  # past Decimal's exponents
+        ("1e99999999999999999999", "is outside"),
+        ("1" * 100_000 + ".5", "is outside"),
+        ("1 2", "seed '1 2' is not a number"),
+        ("0x10", "seed '0x10' is not a number"),
+        ("1_000", "seed '1_000' is not a number"),
+        ("12abc", "is not a number"),
+        ("7\n8", "seed '7\\n8' is not a number"),  # one line, as repr writes it
+        ("3.5", "seed 3.5 is not a whole number"),
+        (b"12", "seed b'12' is not a number"),
+    ],
+    ids=lambda value: demo_cli.shown(value)[:24],  # str() of 10**5000 raises
+)
+def test_check_seed_gives_the_message_whatever_it_is_given(seed, words):
+    """Any value, however large or odd its type, is a ValueError naming it (at most 40
+    characters of it) and the seeds the page takes: never OverflowError or a TypeError."""
+    with pytest.raises(ValueError) as e:
+        demo_cli.check_seed(seed)
+    message = str(e.value)
+    assert words in message and message.endswith("type a whole number from 0 to 2,147,483,647")
+    assert len(message) < 150 and "\n" not in message, message
+
+
+@pytest.mark.parametrize(
+    "seed, expected",
+    [
+        ("12", 12),
+        (" 12 ", 12),
+        ("+12", 12),
+        ("12.0", 12),
+        ("1e3", 1000),
+        ("0e-99999999999999999999", 0),
+        ("0", 0),
+        (str(SEED_MAX), SEED_MAX),
+        (np.int64(5), 5),
+        (np.float32(6.0), 6),
+        (7.0, 7),
+    ],
+)
+def test_check_seed_takes_a_whole_number_however_written(seed, expected):
+    got = demo_cli.check_seed(seed)
+    assert got == expected and type(got) is int
 
 
 # --- what the page says ------------------------------------------------------------------------
@@ -199,7 +285,8 @@ class StubDemo:
 
     def show(self, choice, seed, to_seed):
         try:
-            demo_cli.check_seed(seed)
+            demo_cli.check_seed(seed), demo_cli.check_seed(to_seed, "to seed")
+            demo_cli.check_choice(choice)
         except ValueError as e:
             return None, None, None, f"**Cannot draw that:** {e}"
         image = np.zeros((4, 4), np.uint8)
@@ -235,8 +322,7 @@ def test_page_draws_a_typed_seed_without_enter(page):
 
 def test_page_message_names_the_seed_still_shown(page):
     """Typing 3.5 draws 3 on the way; the message about 3.5 says the digits are seed 3's."""
-    shows = [f.fn for f in page.fns.values() if f.name == "show" and len(f.inputs) == 4]
-    show = shows[0]
+    show = page_show(page)
     *_, message, drawn = show("7", 3.5, 2, 3)
     assert "seed 3.5 is not a whole number" in message, message
     assert message.endswith("(the digits shown are still seed 3's)"), message
@@ -246,8 +332,52 @@ def test_page_message_names_the_seed_still_shown(page):
 
 def test_page_passes_a_fraction_on_unrounded(page):
     for elem_id in ("seed", "to_seed"):
-        number = block(page, elem_id)
-        assert number.precision is None and number.preprocess(3.5) == 3.5, elem_id
+        box = block(page, elem_id)
+        assert box.preprocess("3.5") == "3.5", elem_id
+
+
+def page_show(page):
+    (show,) = {f.fn for f in page.fns.values() if f.name == "show" and len(f.inputs) == 4}
+    return show
+
+
+@pytest.mark.parametrize(
+    "seed",
+    ["abc", "NaN", "Infinity", "-inf", "1e400", "", "1_000", "0x10", ["1"], 10**400],
+    ids=lambda value: demo_cli.shown(value)[:24],
+)
+def test_every_typed_seed_reaches_the_pages_message(page, seed):
+    """What the browser sends for a seed box goes through Gradio's own preprocessing (a
+    gr.Number would refuse text with a blank Gradio error) into `show`, which answers with
+    the page's one-line message, keeping the digits shown."""
+    show = page_show(page)
+    for elem_id, name in (("seed", "seed"), ("to_seed", "to seed")):
+        box = block(page, elem_id)
+        typed = box.preprocess(seed)
+        args = ("7", typed, "2") if elem_id == "seed" else ("7", "1", typed)
+        out = show(*args, 5)
+        message = out[-2]
+        assert message.startswith(f"**Cannot draw that:** {name} "), message
+        assert "type a whole number from 0 to 2,147,483,647" in message
+        assert message.endswith("(the digits shown are still seed 5's)") and "\n" not in message
+
+
+@pytest.mark.parametrize("choice", ["12", "", None, ["7"], 7, {"a": 1}])
+def test_every_digit_choice_reaches_the_pages_message(page, choice):
+    """A digit not among the choices (sent to the page's API) reaches `check_choice`, not
+    Gradio's error for a value outside the radio's choices."""
+    radio = block(page, "digit")
+    message = page_show(page)(radio.preprocess(choice), "1", "2", None)[-2]
+    assert message.startswith("**Cannot draw that:** digit") and "pick one of 0-9" in message
+
+
+def test_seed_boxes_show_what_new_digits_and_the_examples_write(page):
+    for elem_id in ("seed", "to_seed"):
+        box = block(page, elem_id)
+        assert box.max_lines == 1  # one line: an <input>, typed into like a number box
+        assert box.postprocess(demo_cli.next_seed("x", None)).isdigit()
+        assert box.postprocess(123) == "123"
+    assert [block(page, "seed").value, block(page, "to_seed").value] == ["1", "2"]
 
 
 def test_page_says_what_it_does(page):
@@ -261,6 +391,74 @@ def test_page_says_what_it_does(page):
         demo_cli.check_choice(choice)
     assert demo_cli.CARDS_URL in block(page, "cards").value
     assert block(page, "styles_caption").value == demo_cli.styles_caption(ANY)
+
+
+def test_page_deletes_the_images_it_drew(page):
+    """Gradio keeps each drawn image as a file: the page has it delete them after a while."""
+    every, age = page.delete_cache
+    assert (every, age) == demo_cli.CACHE_DELETE and 0 < every <= 600 and 0 < age <= 3600
+
+
+def test_launch_caps_uploads():
+    options = demo_cli.launch_options("127.0.0.1", 7860)
+    assert options["max_file_size"] == demo_cli.MAX_FILE_SIZE
+    assert options["share"] is False and options["server_name"] == "127.0.0.1"
+
+
+def post(url, body, content_type):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_served_page_refuses_uploads_and_answers_hostile_input_in_the_page():
+    """The page launched as `main` launches it, on 127.0.0.1: an upload larger than the cap is
+    refused (413); a hostile digit or seed sent to its API comes back as the page's message,
+    not a Gradio error, and the server stays up."""
+    pytest.importorskip("gradio", reason=GRADIO_SKIP)
+    page = demo_cli.build(StubDemo())
+    port = free_port()
+    page.launch(**demo_cli.launch_options("127.0.0.1", port))
+    base = f"http://127.0.0.1:{port}/gradio_api"
+    try:
+        boundary = "demo-test-boundary"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + b"\0" * 2_000_000
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        status, text = post(f"{base}/upload", body, f"multipart/form-data; boundary={boundary}")
+        assert status == 413 and "maximum allowed size" in text, (status, text[:200])
+        for data, words in (
+            (["7", "abc", "2"], "seed 'abc' is not a number"),
+            (["7", "1", "1e400"], "to seed 1e400 is outside"),
+            (["7", "", "2"], "seed is empty"),
+            (["7", ["1"], "2"], "is not a number"),  # the Textbox makes it "['1']"
+            (["12", "1", "2"], "pick one of 0-9"),
+            ([None, "1", "2"], "pick one of 0-9"),
+        ):
+            status, text = post(f"{base}/call/show", json.dumps({"data": data}).encode(), JSON)
+            assert status == 200, (data, status, text)
+            event = json.loads(text)["event_id"]
+            with urllib.request.urlopen(f"{base}/call/show/{event}", timeout=60) as r:
+                answer = r.read().decode()
+            assert "event: complete" in answer and words in answer, (data, answer)
+            assert "**Cannot draw that:**" in answer, answer
+        status, text = post(
+            f"{base}/call/show", json.dumps({"data": ["7", "5", "6"]}).encode(), JSON
+        )
+        assert status == 200, "the server is still up"
+    finally:
+        page.close()
+
+
+JSON = "application/json"
 
 
 def test_float32_compiled_copy_draws_the_same_digits():
@@ -300,6 +498,33 @@ def test_busy_port(capsys):
         and "pass another --port" in err
     )
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "host, words",
+    [
+        ("999.1.1.1", "is not an address this machine can serve on"),
+        ("nohost.invalid", "is not an address this machine can serve on"),
+        ("::zz", "is not an address this machine can serve on"),
+        ("", "is not an address this machine can serve on"),
+        ("192.0.2.1", "is not an address of this machine"),  # TEST-NET-1: no machine's
+    ],
+)
+def test_bad_host(capsys, host, words):
+    """A host that does not resolve, or is not this machine's, names the host and asks for
+    another --host, not another --port."""
+    code, err = run_main(["--host", host, "--port", str(free_port())], capsys)
+    assert code == 2 and err.startswith(f"error: --host {host!r} {words}"), err
+    assert "pass another --host" in err and "--port" not in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_host_from_the_command_line(python_cli):
+    """The real `python -m dcgan.demo --host 999.1.1.1`: one line, exit 2, no traceback."""
+    proc = python_cli("-m", "dcgan.demo", "--host", "999.1.1.1", "--port", free_port())
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().startswith("error: --host '999.1.1.1'"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("flag", ["--model", "--conditional-model"])
@@ -502,6 +727,23 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     assert shown and shown.group(1) in ("3", "12345"), message()
     if shown.group(1) == "12345":
         assert image_src(browser, "grid") == grid
+
+    # text, an overflowing number, an empty box: the page's message, never Gradio's error popup
+    for typed, words in (
+        ("abc", "seed 'abc' is not a number"),
+        ("1e400", "seed 1e400 is outside"),
+        ("-inf", "seed -inf is outside"),
+        ("", "seed is empty"),
+    ):
+        type_seed(typed)
+        if not typed:  # emptying the box sends no input event in Gradio: Enter submits it
+            seed.send_keys(Keys.ENTER)
+        wait_for(lambda words=words: words in message(), f"the message about {typed!r}")
+        toasts = browser.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body'], .toast-body")
+        assert not toasts, [t.text for t in toasts]
+        assert "Traceback" not in browser.page_source
+    type_seed("3.5")
+    wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
 
     browser.find_element(By.ID, "new").click()
     wait_for(
