@@ -14,7 +14,6 @@ TOP = (
     "saved_models/",
     "tests/",
     "benchmarks/",
-    "scripts/",
     "LICENSE",
 )
 

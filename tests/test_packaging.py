@@ -25,7 +25,7 @@ RAW_URL = "https://raw.githubusercontent.com/dcgan-project/dcgan/main/"
 COMMANDS = ("train", "generate", "evaluate", "demo")
 # What the tests read besides the package: they and conftest.py, the notebooks and benchmarks
 # they run, the files the README and docs/ name, the shipped models with their records.
-TEST_FOLDERS = ("tests", "docs", "notebooks", "benchmarks", "scripts", "saved_models", "dcgan")
+TEST_FOLDERS = ("tests", "docs", "notebooks", "benchmarks", "saved_models", "dcgan")
 TOP_FILES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-DATA", "MANIFEST.in")
 # Never in an sdist: what git ignores here, and git itself.
 LOCAL = ("runs", "__pycache__", ".pytest_cache", "build", "dist", ".whl", ".ipynb_checkpoints")
