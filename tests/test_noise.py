@@ -7,15 +7,15 @@ import tensorflow as tf
 
 from dcgan import noise
 
+# (low, high, a draw of 10,000 from a seed or key): the noise and both kinds of soft target.
+DRAWS = [
+    (-1.0, 1.0, lambda key: noise.latent((10_000,), key)),
+    (0.7, 1.2, lambda key: noise.targets(10_000, True, key)),
+    (0.0, 0.3, lambda key: noise.targets(10_000, False, key)),
+]
 
-@pytest.mark.parametrize(
-    "low, high, draw",
-    [
-        (-1.0, 1.0, lambda s: noise.latent((10_000,), s)),
-        (0.7, 1.2, lambda s: noise.targets(10_000, True, s)),
-        (0.0, 0.3, lambda s: noise.targets(10_000, False, s)),
-    ],
-)
+
+@pytest.mark.parametrize("low, high, draw", DRAWS)
 def test_matches_scipy_truncnorm(low, high, draw):
     x = draw(noise.make_seed(1234)).numpy().ravel()
     assert x.min() >= low and x.max() <= high
@@ -56,14 +56,7 @@ def test_works_in_tf_function():
     assert f(tf.constant(1, tf.int64)).shape == (8, 100)
 
 
-@pytest.mark.parametrize(
-    "low, high, draw",
-    [
-        (-1.0, 1.0, lambda k: noise.latent((10_000,), k)),
-        (0.7, 1.2, lambda k: noise.targets(10_000, True, k)),
-        (0.0, 0.3, lambda k: noise.targets(10_000, False, k)),
-    ],
-)
+@pytest.mark.parametrize("low, high, draw", DRAWS)
 def test_jax_keys_draw_the_same_distributions(low, high, draw):
     pytest.importorskip("jax", reason="JAX is not installed: pip install dcgan[jax]")
     x = np.asarray(draw(noise.jax_key(1234, 0, 0, 2))).ravel()
