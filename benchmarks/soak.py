@@ -57,11 +57,7 @@ def fixtures(run, scratch):
             sys.exit(
                 f"error: {run} has no state_eNNNN.npz and generator.h5: pass --run a finished run"
             )
-        import json
-
-        saved = json.loads((run / "config.json").read_text())
-        fields = {f for f in training.Config.__dataclass_fields__}
-        cfg = training.Config(**{k: v for k, v in saved.items() if k in fields}).resolved()
+        cfg = training.Config.of_run(run).resolved()
         return state, run / "generator.h5", training.build(cfg, strategy)
     cfg = training.Config(batch_size=32, data="sample").resolved()
     gan = training.build(cfg, strategy)

@@ -127,7 +127,7 @@ def main():
     x, _, source = data.load(args.data, log=lambda m: None)
     test, _, _ = data.load(args.data, "test", log=lambda m: None)
     classifier = metrics.load_classifier()
-    ref = metrics.reference_features(classifier, test)
+    ref = metrics.real_features(classifier, test)
 
     def score(generator):
         return float(

@@ -5,12 +5,17 @@ import csv
 import io
 import json
 from pathlib import Path
+import time
 
 import keras
+from matplotlib.figure import Figure
 import numpy as np
+from PIL import Image
+import tensorflow as tf
 
-from dcgan import checkpoints, files, sampling
+from dcgan import checkpoints, ema, files, metrics, sampling
 from dcgan.checkpoints import atomic_save
+from dcgan.classifier import features_and_probs, load_classifier
 
 
 class Writer(keras.callbacks.Callback):
@@ -36,13 +41,8 @@ class Checkpoints(Writer):
         d = self.run_dir
         atomic_save(gan.generator, d / f"generator{tag}.h5")
         atomic_save(gan.discriminator, d / f"discriminator{tag}.h5")
-        if gan.ema_generator is not None:
-            ema = gan.calibrated_ema()
-            ema.trainable = True  # saved like G, so that it loads ready to fine-tune
-            try:
-                atomic_save(ema, d / f"generator_ema{tag}.h5")
-            finally:
-                ema.trainable = False
+        if gan.ema is not None:
+            atomic_save(gan.calibrated_ema(), d / ema.FILE.replace(".h5", f"{tag}.h5"), True)
 
     def save_final(self, gan):
         """The end-of-training models; also what completes a run killed while writing them."""
@@ -50,9 +50,9 @@ class Checkpoints(Writer):
         atomic_save(gan.generator, self.run_dir / "generator.keras")
 
     @classmethod
-    def finished(cls, run_dir, ema):
+    def finished(cls, run_dir, with_ema):
         """True when `run_dir` holds every final model."""
-        names = cls.FINAL + (("generator_ema.h5",) if ema else ())
+        names = cls.FINAL + ((ema.FILE,) if with_ema else ())
         return all((Path(run_dir) / name).exists() for name in names)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -144,8 +144,6 @@ class SampleGrid(Writer):
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))
         if frames:
-            from PIL import Image
-
             images = [Image.open(f).convert("L") for f in frames]
             with files.atomic_path(self.dir.parent / "progress.gif") as tmp:
                 images[0].save(
@@ -168,19 +166,16 @@ class Evaluate(Writer):
     there is one, else G. The test digits then only report, so what is kept is not picked by
     the numbers it is later judged on. Without it (older callers), the test FID picks G."""
 
-    def __init__(self, run_dir, every, reference, n=2000, seed=0, classifier=None, selection=None):
-        """reference: test digits, or their `metrics.reference_features`; classifier: a loaded
-        one, or a path for `metrics.load_classifier`; selection: training digits' features."""
+    def __init__(self, run_dir, every, test, n=2000, seed=0, classifier=None, selection=None):
+        """test: test digits, or their `metrics.real_features`; classifier: a loaded one, or a
+        path for `classifier.load_classifier`; selection: training digits' features."""
         super().__init__()
         self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
-        from dcgan import metrics
-
-        self.metrics = metrics
         loaded = hasattr(classifier, "predict")
-        self.classifier = classifier if loaded else metrics.load_classifier(classifier)
-        if not isinstance(reference, dict):
-            reference = metrics.reference_features(self.classifier, reference)
-        self.reference, self.selection = reference, selection
+        self.classifier = classifier if loaded else load_classifier(classifier)
+        if not isinstance(test, dict):
+            test = metrics.real_features(self.classifier, test)
+        self.test, self.selection = test, selection
         best = self.run_dir / "best.json"
         saved = json.loads(best.read_text()) if best.exists() else {}
         # A best.json scored against other digits does not compare: the next score replaces it.
@@ -190,14 +185,14 @@ class Evaluate(Writer):
     def _fids(self, generator):
         """FID against the test digits and, with `selection`, against the training digits, of
         one draw of n digits."""
-        m = self.metrics
         digits = sampling.check_digits(generator, None, self.n)
         images = sampling.generate_batches(generator, self.n, self.seed, digits=digits)
-        feats, _ = m.features_and_probs(self.classifier, images)
-        stats = m.gaussian_stats(feats)
-        fids = [m.frechet_distance(*stats, r["mu"], r["sigma"]) for r in (self.reference,)]
+        stats = metrics.gaussian_stats(features_and_probs(self.classifier, images)[0])
+        fids = [metrics.frechet_distance(*stats, self.test["mu"], self.test["sigma"])]
         if self.selection is not None:
-            fids.append(m.frechet_distance(*stats, self.selection["mu"], self.selection["sigma"]))
+            fids.append(
+                metrics.frechet_distance(*stats, self.selection["mu"], self.selection["sigma"])
+            )
         return fids
 
     def on_epoch_end(self, epoch, logs=None):
@@ -207,22 +202,18 @@ class Evaluate(Writer):
         raw = self._fids(self.model.generator) if due else nan
         logs["fid"] = raw[0]
         candidate, scores, kind = self.model.generator, raw, "raw"
-        if self.model.ema_generator is not None:
-            ema = self._fids(self.model.calibrated_ema()) if due else nan
-            logs["fid_ema"] = ema[0]
+        if self.model.ema is not None:
+            averaged = self._fids(self.model.calibrated_ema()) if due else nan
+            logs["fid_ema"] = averaged[0]
             if self.selection is not None:
-                candidate, scores, kind = self.model.ema_generator, ema, "ema"
+                candidate, scores, kind = self.model.ema_generator, averaged, "ema"
         if self.selection is not None:
             logs["fid_train"] = scores[1]
         else:  # no training digits: the test FID of G picks, as before
             scores = [raw[0], raw[0]]
         if due and scores[1] < self.best:
             self.best = scores[1]
-            candidate.trainable = True  # saved like G, so that it loads ready to fine-tune
-            try:
-                atomic_save(candidate, self.run_dir / "generator_best.h5")
-            finally:
-                candidate.trainable = kind == "raw"
+            atomic_save(candidate, self.run_dir / "generator_best.h5", trainable=True)
             best = {"epoch": epoch + 1, "fid": self.best, "n": self.n}
             if self.selection is not None:
                 best.update(against="training digits", generator=kind, fid_test=scores[0])
@@ -238,13 +229,9 @@ class TimeLimit(keras.callbacks.Callback):
         self.seconds = 60.0 * minutes
 
     def on_train_begin(self, logs=None):
-        import time
-
         self.start = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        import time
-
         if time.monotonic() - self.start >= self.seconds:
             self.model.stop_training = True
 
@@ -283,7 +270,6 @@ def read_history(path):
 def plot_history(csv_path, png_path):
     # A bare Figure, not pyplot: `matplotlib.use("Agg")` here would switch the caller's backend
     # (in a notebook, training from `run()` would silence every later inline plot).
-    from matplotlib.figure import Figure
 
     rows = read_history(csv_path)
     if not rows:
@@ -328,8 +314,6 @@ class TensorBoard(keras.callbacks.Callback):
         return epoch * steps + (steps if batch is None else batch + 1)
 
     def _write(self, step, scalars=(), images=()):
-        import tensorflow as tf
-
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
         with self._writer.as_default(step=step):

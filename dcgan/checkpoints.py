@@ -1,28 +1,38 @@
 """What lets a run survive: models saved atomically, resume state written and found again."""
 
+import csv
+from fnmatch import fnmatch
+import json
+import math
 import os
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from dcgan import files
+from dcgan.models import export
 
 STATE_GLOB = "state_e*.npz"
 
 
-def atomic_save(model, path):
+def atomic_save(model, path, trainable=None):
     """Saves `model` to `path` (.h5, .keras, or a SavedModel folder for any other name) through a
     temporary name, so a crash never leaves half a file; a failed save leaves `path` as it was.
-    A training twin is saved as its built-in-layer net (`models.export`)."""
-    from dcgan.models import export
-
+    A training twin is saved as its built-in-layer net (`models.export`). `trainable=True` saves
+    a frozen net (the EMA generator) like G, so that it loads ready to fine-tune."""
     path, model = Path(path), export(model)
-    with files.atomic_path(path) as tmp:
-        if path.suffix in (".h5", ".keras"):
-            model.save(tmp)
-        else:  # SavedModel folder: export wants a path that does not exist yet
-            tmp.unlink()
-            model.export(str(tmp), verbose=False)
+    was = model.trainable
+    model.trainable = was if trainable is None else trainable
+    try:
+        with files.atomic_path(path) as tmp:
+            if path.suffix in (".h5", ".keras"):
+                model.save(tmp)
+            else:  # SavedModel folder: export wants a path that does not exist yet
+                tmp.unlink()
+                model.export(str(tmp), verbose=False)
+    finally:
+        model.trainable = was
     return path
 
 
@@ -147,8 +157,6 @@ def check_resumable(run_dir, epoch, log=print):
     land outside it), a folder where the run writes a file or a file where it keeps a folder,
     a history.csv that does not parse or stops before `epoch`, a damaged best.json or sample
     grid."""
-    from fnmatch import fnmatch
-
     run_dir = Path(run_dir)
     for folder, dirs, names in os.walk(run_dir):  # does not follow links
         for name in dirs + names:
@@ -181,9 +189,6 @@ def check_resumable(run_dir, epoch, log=print):
 
 
 def _check_history(path, epoch, log):
-    import csv
-    import math
-
     if not path.exists():
         if epoch:
             log(f"{path} is missing: a new one starts at epoch {epoch + 1}")
@@ -225,9 +230,6 @@ def _check_history(path, epoch, log):
 
 
 def _check_best(path):
-    import json
-    import math
-
     if not path.exists():
         return
     try:
@@ -246,7 +248,6 @@ def _check_best(path):
 def _check_grids(folder):
     if not folder.is_dir():
         return
-    from PIL import Image
 
     for p in sorted(folder.glob("epoch_*.png")):
         try:

@@ -11,7 +11,9 @@ from pathlib import Path
 import zipfile
 import zlib
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from dcgan.files import ENV, NUM_CLASSES
 
@@ -48,8 +50,6 @@ def load(source=None, split="train", log=print):
     if source == "sample":
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
     if source in ("mnist", "fashion_mnist"):
-        import keras
-
         try:
             (xtr, ytr), (xte, yte) = getattr(keras.datasets, source).load_data()
             return (xtr, ytr, source) if split == "train" else (xte, yte, source)
@@ -325,8 +325,6 @@ def load_images(path, max_images=None):
     """(uint8 (n, 28, 28), digits (n,) or None) from the 'images' (and 'digits') arrays of a
     .npz such as `dcgan.generate --out x.npz` writes; more than `max_images` digits are refused
     from the header, before they are read. Raises FileNotFoundError or ValueError."""
-    from dcgan.metrics import check_images
-
     path = Path(path)
     fix = "pass --images a .npz holding uint8 (n, 28, 28) digits under the key 'images'"
     if not path.is_file():
@@ -360,6 +358,24 @@ def load_images(path, max_images=None):
         ):
             raise ValueError(f"{path}: 'digits' must hold one digit 0-9 per image: {fix}")
     return x, digits
+
+
+def check_images(images, where="images"):
+    """uint8 (n, 28, 28) (a trailing channel of 1 is dropped), else ValueError."""
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
+        raise ValueError(
+            f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
+            "28x28 greyscale digits"
+        )
+    if x.dtype != np.uint8:
+        raise ValueError(
+            f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
+            "output with dcgan.sampling.to_uint8"
+        )
+    return x
 
 
 def read_idx(path):
@@ -430,8 +446,6 @@ def _read_idx_dir(folder, split, log=print):
 
 def to_float(images):
     """uint8 (or any 0..255 numbers) -> float32 in [-1, 1], with a channel axis."""
-    import tensorflow as tf
-
     x = tf.cast(images, tf.float32)
     if x.shape.rank == 3:
         x = x[..., None]
@@ -445,8 +459,6 @@ def make_dataset(images, batch_size, seed=None, repeat=False, digits=None):
     The uint8 array stays in memory (47 MB for MNIST) and is scaled per batch, which is cheaper
     than holding or scaling float copies.
     """
-    import tensorflow as tf
-
     if digits is None:
         ds, scale = tf.data.Dataset.from_tensor_slices(images), to_float
     else:

@@ -18,15 +18,21 @@ once they are ten minutes old. The models load once, when the page starts.
 import decimal
 import errno
 import importlib.util
+import json
 import math
 import numbers
 import os
+from pathlib import Path
 import re
 import socket
 import time
 
-from dcgan.errors import CliParser, UsageError, run_cli
+import numpy as np
+
+from dcgan import files
+from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV
+from dcgan.settings import MODEL_HELP
 
 SEED_MAX = 2**31 - 1  # seeds the page takes: 0 .. SEED_MAX
 # The shipped generators' model cards, where the page links to them.
@@ -132,7 +138,6 @@ def check_choice(choice):
 
 
 def upscale(image, scale=SCALE):
-    import numpy as np
 
     return np.kron(image, np.ones((scale, scale), image.dtype)) if scale > 1 else image
 
@@ -249,7 +254,6 @@ class Demo:
     def walk(self, choice, seed, to_seed, steps=WALK_STEPS):
         """A strip of `steps` digits on a straight line in latent space from the first digit of
         `seed`'s grid to the first digit of `to_seed`'s grid, one uint8 image."""
-        import numpy as np
 
         g, digit = self._pick(choice)
         dim = self.sampling.latent_dim(g)
@@ -282,7 +286,6 @@ class Demo:
 
 
 def new_seed():
-    import numpy as np
 
     return int(np.random.default_rng().integers(SEED_MAX + 1))
 
@@ -323,10 +326,6 @@ def cards_markdown(shipped_dir=None, shipped=True):
     """Links to the shipped models' cards with their scores (from the scores.json beside them).
     `shipped`: whether the page runs the shipped generators (else it says the cards describe
     those, not the ones the page runs)."""
-    import json
-    from pathlib import Path
-
-    from dcgan import files
 
     folder = Path(shipped_dir) if shipped_dir is not None else files.shipped_dir()
 
@@ -465,9 +464,7 @@ def parser():
     a(
         "--model",
         default=None,
-        help="generator for 'any' digit: .h5 or .keras, or a SavedModel folder (runs "
-        f"the graph it holds: only one you trust) (default: ${ENV['generator']}, else the "
-        "shipped one)",
+        help=f"{MODEL_HELP}, for 'any' digit (default: ${ENV['generator']}, else the shipped one)",
     )
     a(
         "--conditional-model",
@@ -535,7 +532,6 @@ def main(argv=None):
     check_port(args.host, args.port)
     if importlib.util.find_spec("gradio") is None:
         raise UsageError('the demo needs Gradio: pip install -e ".[demo]"')
-    from dcgan.errors import quiet_tensorflow
 
     quiet_tensorflow()
     demo = Demo.load(args.model, args.conditional_model)

@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 
+import keras
 import tensorflow as tf
 
 EXAMPLE = (
@@ -64,8 +65,6 @@ def tf_config():
 
 
 def backend():
-    import keras
-
     return keras.backend.backend()
 
 
@@ -77,7 +76,6 @@ class JaxDevices:
 
     def __init__(self):
         import jax
-        import keras
 
         devices = jax.devices()
         self.num_replicas_in_sync = len(devices)

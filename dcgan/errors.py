@@ -7,7 +7,12 @@ message that says what to do instead; `run_cli` is the one place that turns them
 import argparse
 import errno
 import os
+import signal
 import sys
+import threading
+import time
+
+from dcgan import __version__, files
 
 
 class UsageError(ValueError):
@@ -27,7 +32,6 @@ class CliParser(argparse.ArgumentParser):
             epilog="\n".join(lines[1:]).strip("\n") or None,
             **kwargs,
         )
-        from dcgan import __version__
 
         self.add_argument(
             "--version", action="version", version=f"dcgan {__version__}", help="print the version"
@@ -35,6 +39,11 @@ class CliParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see --help)")
+
+
+def cannot_write(path, error, flag):
+    """The line for an output that failed while being written (an OSError), naming the flag."""
+    return f"cannot write {path} ({error.strerror}): pick another {flag}"
 
 
 def quiet_tensorflow():
@@ -77,8 +86,6 @@ def interrupt_on_signals():
     `signal.set_wakeup_fd`), which, if the handler has not run after STOP_GRACE_S, removes the
     temporary files of the writes under way (`files.remove_temporaries`) and ends the process
     with the same line and code."""
-    import signal
-    import threading
 
     def interrupt(signum, frame):
         _SIGNALS["delivered"] += 1
@@ -102,9 +109,6 @@ def interrupt_on_signals():
 
 
 def _watch(read, stops):
-    import signal
-    import time
-
     while True:
         got = stops & set(os.read(read, 64))
         # Only a signal that our handler takes: one that another handler was put in for since
@@ -118,8 +122,6 @@ def _watch(read, stops):
                 break
             time.sleep(0.05)
         else:  # Python never got control back: stop from here
-            from dcgan import files
-
             files.remove_temporaries()
             os.write(2, b"\ninterrupted: files already written are kept\n")
             os._exit(130)

@@ -12,8 +12,10 @@ import json
 import sys
 import time
 
-from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
+from dcgan import files
+from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import ENV, NUM_CLASSES
+from dcgan.settings import DATA_DEFAULT, DATA_HELP, MODEL_HELP
 
 # Digits scored at once, generated (-n) or read (--images): precision and recall compare every
 # pair, so time grows as n^2 (100,000 take about 5 minutes on 2 cores); features are 1 KB each.
@@ -37,8 +39,7 @@ def parser():
     a(
         "--model",
         default=None,
-        help="generator .h5 or .keras, or a SavedModel folder (runs the graph it "
-        "holds: only one you trust), to evaluate",
+        help=f"{MODEL_HELP}, to evaluate",
     )
     a(
         "--images",
@@ -62,8 +63,7 @@ def parser():
     a(
         "--data",
         default=None,
-        help="mnist, sample, a Keras-format .npz or an IDX folder; its test split is "
-        f"the reference (default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)",
+        help=f"{DATA_HELP}; its test split is what the digits are scored against {DATA_DEFAULT}",
     )
     a(
         "--classifier",
@@ -120,7 +120,7 @@ def train(args, log):
     quiet_tensorflow()
     import numpy as np
 
-    from dcgan import data, metrics
+    from dcgan import classifier, data
 
     xtr, ytr, source = data.load(args.data, "train", log=log)
     xte, yte, _ = data.load(args.data, "test", log=log)
@@ -130,14 +130,14 @@ def train(args, log):
             f"all {NUM_CLASSES}: pass --data a labelled MNIST"
         )
     t0 = time.time()
-    model, acc = metrics.train_classifier(
+    model, acc = classifier.train_classifier(
         xtr, ytr, xte, yte, epochs=args.epochs, seed=args.seed, verbose=2
     )
     wall = time.time() - t0
     try:
-        metrics.save_classifier(model, out)
+        classifier.save_classifier(model, out)
     except OSError as e:
-        raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
+        raise UsageError(cannot_write(out, e, "--out")) from None
     print(
         f"classifier trained on {len(xtr)} digits of {source} for {args.epochs} epochs in "
         f"{wall:.0f} s"
@@ -166,7 +166,6 @@ def check_classifier_out(out):
     """--out of --train-classifier, checked before the training (writes nothing): a .h5 or
     .keras file in a writable folder, and never a file of the shipped models, which --help
     promises are not replaced."""
-    from dcgan import files
 
     try:
         out = files.check_destination(out, "--out", (".h5", ".keras"))
@@ -183,12 +182,11 @@ def check_classifier_out(out):
 
 
 def _write_json(path, obj):
-    from dcgan import files
 
     try:
         files.write_text(path, json.dumps(obj, indent=2) + "\n")
     except OSError as e:
-        raise UsageError(f"cannot write {path} ({e.strerror}): pick another --json") from None
+        raise UsageError(cannot_write(path, e, "--json")) from None
 
 
 def main(argv=None):
@@ -197,8 +195,6 @@ def main(argv=None):
     if not 0 <= args.seed < 2**63:  # numpy's generators take no negative seed, and only 64 bits
         raise UsageError(f"--seed must be from 0 to {2**63 - 1}, got {args.seed}")
     if args.json:  # before the work that fills it
-        from dcgan import files
-
         try:
             files.check_destination(args.json, "--json")
         except ValueError as e:
@@ -225,18 +221,19 @@ def main(argv=None):
     if args.model and args.n <= args.k:
         raise UsageError(f"-n {args.n} digits are too few for --k {args.k}: use more than {args.k}")
     quiet_tensorflow()
+    from dcgan import classifier as classifiers
     from dcgan import data, metrics, sampling
 
     # Everything the user named is read and checked before the long part (drawing and scoring).
     if args.images:
         images, digits = data.load_images(args.images, max_images=MAX_IMAGES)
         what = f"{len(images)} digits in {args.images}"
-    classifier = metrics.load_classifier(args.classifier)
+    classifier = classifiers.load_classifier(args.classifier)
     if args.model:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
     real = metrics.load_real(args.data, log=log)
-    metrics.check_reference(real["test"], real["source"])
+    metrics.check_test_split(real["test"], real["source"])
     if args.model and len(real["train"]) < args.n:
         log(
             f"warning: {real['source']} has {len(real['train']):,} training digits, so the "
@@ -261,7 +258,7 @@ def main(argv=None):
     ref = results["reference"]
     print(
         f"{what} vs {ref['n']} test digits of {ref['data']}; classifier "
-        f"{metrics.classifier_path(args.classifier)}"
+        f"{classifiers.classifier_path(args.classifier)}"
     )
     name = "generated" if args.model else "images"  # JSON keeps the key "generated" for both
     print(format_table({name: results["generated"], "real (floor)": results["real"]}))
@@ -280,7 +277,7 @@ def main(argv=None):
                 "images": args.images,
                 "seed": args.seed,
                 "k": args.k,
-                "classifier": str(metrics.classifier_path(args.classifier)),
+                "classifier": str(classifiers.classifier_path(args.classifier)),
             },
         )
     return 0

@@ -5,14 +5,22 @@ Imports nothing heavy, so the command lines can use it before TensorFlow loads.
 """
 
 import contextlib
+import fcntl
+from importlib.resources import files
+import json
+import math
 import os
 from pathlib import Path
 import shutil
 import stat
 import tempfile
+import zipfile
 
 NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
 IMAGE_FORMATS = (".png", ".npz")  # what generated digits can be written as: a grid, or the arrays
+# A PNG grid holds at most this many digits (100 x 100, 9,000 pixels a side at scale 3, ~1 GB
+# while matplotlib draws it); more go to an .npz.
+MAX_GRID = 10_000
 LOCK_NAME = ".lock"  # in a run folder while a process trains it
 LOCK_MAX = 32  # bytes: what a lock holds (a pid); a bigger `.lock` is not one of ours
 
@@ -38,8 +46,6 @@ def shipped_dir():
     `importlib.resources`; in a checkout or an editable install, `saved_models/` at the
     repository root, which the wheel build maps to that package folder.
     """
-    from importlib.resources import files
-
     installed = files("dcgan") / "saved_models"
     if installed.is_dir():
         return Path(str(installed))
@@ -150,6 +156,26 @@ def check_destination(path, flag, suffixes=None):
     return path
 
 
+def check_image_format(path, name=None):
+    """ValueError, naming `name` (default: the path), unless `path` ends in one of
+    IMAGE_FORMATS."""
+    suffix = Path(path).suffix
+    if suffix.lower() not in IMAGE_FORMATS:
+        raise ValueError(
+            f"{name or path}: unknown extension {suffix or '(none)'!r}; "
+            "use .png for a grid or .npz for the arrays"
+        )
+
+
+def check_grid(count, name=None):
+    """ValueError, naming `name` if given, unless `count` digits fit in one PNG grid."""
+    if count > MAX_GRID:
+        raise ValueError(
+            f"{name + ': ' if name else ''}{count:,} digits are too many for one PNG grid (at "
+            f"most {MAX_GRID:,}): ask for fewer, or write them to an .npz"
+        )
+
+
 # What a model file may declare, checked before Keras loads it (the shipped ones: 7-9 MB, 100
 # latents or 784 pixels in): the bytes its members inflate to and its weights take, the values
 # its inputs take per digit, and the widths of its layers.
@@ -163,8 +189,6 @@ def check_model_file(path):
     than a model of this project could need: checked from the zip's central directory, the
     HDF5 datasets' shapes and the model's config, before anything is inflated or built (a
     10 kB file can claim gigabytes). Reads only headers."""
-    import zipfile
-
     path = Path(path)
     fix = "pass a model saved by dcgan"
     if zipfile.is_zipfile(path):
@@ -221,9 +245,6 @@ def _check_h5(path, fileobj, fix):
 
 
 def _check_config(path, raw, fix):
-    import json
-    import math
-
     try:
         config = json.loads(raw)
     except (ValueError, TypeError):
@@ -367,8 +388,6 @@ def lock(folder):
     ends. Raises ValueError when another process holds it, or when the `.lock` there is not one
     dcgan made (a link, a special file, someone's own file): that is never opened for writing
     through, nor overwritten."""
-    import fcntl
-
     path = Path(folder) / LOCK_NAME
     flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:

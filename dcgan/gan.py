@@ -6,41 +6,11 @@ import keras
 from keras import ops
 
 from dcgan import noise
-from dcgan.files import NUM_CLASSES
-from dcgan.models import build_adversarial, is_conditional, net_inputs
+from dcgan.ema import EMA
+from dcgan.models import build_adversarial, is_conditional, latent_dim, net_inputs
 from dcgan.noise import Stream
 
 METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
-
-
-def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_kind="truncated"):
-    """Sets a generator's BatchNormalization statistics to the mean of its own batch statistics
-    over `batches` noise batches: what averaged (EMA) weights need before inference."""
-    import numpy as np
-
-    norms = [
-        layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    momenta, trainable = [layer.momentum for layer in norms], [layer.trainable for layer in norms]
-    for layer in norms:  # BatchNormalization updates its statistics only when trainable
-        layer.trainable = True
-    for i in range(batches):
-        for layer in norms:  # moving = i/(i+1) moving + 1/(i+1) batch: an exact running mean
-            layer.momentum = i / (i + 1)
-        # TensorFlow's draws under every backend: the same statistics for the same weights.
-        z = np.asarray(
-            noise.latent(
-                (batch_size, generator.inputs[0].shape[-1]),
-                noise.make_seed(seed, -1, i),
-                noise_kind,
-            )
-        )
-        # A conditional G sees every digit equally often, as generation asks for them.
-        digits = np.arange(batch_size, dtype="int32") % NUM_CLASSES
-        generator(net_inputs(z, digits if is_conditional(generator) else None), training=True)
-    for layer, m, t in zip(norms, momenta, trainable):
-        layer.momentum, layer.trainable = m, t
-    return generator
 
 
 # --- The recipe: what every backend computes, in keras.ops --------------------------------------
@@ -62,18 +32,6 @@ def d_batch(images, digits, fake, fake_digits, real_targets, fake_targets):
         digits = ops.concatenate([digits, fake_digits], axis=0)
     y = ops.concatenate([real_targets, fake_targets], axis=0)
     return net_inputs(x, digits), y, ops.concatenate([ops.ones((n, 1)), ops.zeros((m, 1))], axis=0)
-
-
-def ema_decay(decay, step):
-    """The EMA's decay after `step` updates of G. Warm-up as in
-    tf.train.ExponentialMovingAverage(num_updates): early on the average would otherwise hold
-    the random initial weights for thousands of steps."""
-    t = ops.cast(step, "float32")
-    return ops.minimum(decay, (1.0 + t) / (10.0 + t))
-
-
-def ema_update(decay, average, weight):
-    return decay * average + (1.0 - decay) * ops.cast(weight, average.dtype)
 
 
 def step_values(d_loss, g_loss, p, hard, n):
@@ -115,21 +73,11 @@ class DCGAN(keras.Model):
         self.discriminator = discriminator
         self.adversarial = build_adversarial(generator, discriminator)
         self.conditional = is_conditional(generator)
-        self.latent_dim = generator.inputs[0].shape[-1]
+        self.latent_dim = latent_dim(generator)
         self.noise_kind, self.target_kind, self.seed = noise_kind, target_kind, int(seed)
-        self.ema_decay = ema_decay
-        self.ema_generator = None
-        if ema_decay:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False
-            # Only trainable weights are averaged: BatchNormalization statistics of averaged
-            # weights are not the average of the statistics (we measured FID 155 vs 9 that way),
-            # so `calibrated_ema` re-estimates them before the EMA generator is used.
-            self._ema_pairs = [
-                (e, w) for e, w in zip(self.ema_generator.weights, generator.weights) if w.trainable
-            ]
-            self._ema_calibrated_at = None
+        self.ema = EMA(generator, ema_decay, seed, noise_kind) if ema_decay else None
+        # An attribute, so that Keras tracks its weights with the GAN's (JAX's fit carries them).
+        self.ema_generator = None if self.ema is None else self.ema.generator
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         # The nets arrive built; without this, fit would try to build by calling the GAN on images.
         self.built = True
@@ -142,6 +90,14 @@ class DCGAN(keras.Model):
             from dcgan import step_jax
 
             step_jax.attach(self)
+
+    def objective(self, y, p, replicas=1):
+        """(the loss to differentiate, the per-example BCE) of predictions `p` for targets `y`
+        (the adapters' one loss: `global_mean` of the per-example BCE)."""
+        per_example = self.bce(y, p)
+        return global_mean(per_example, replicas), per_example
+
+    step_values = staticmethod(step_values)  # for the JAX adapter, which imports no gan.py
 
     @property
     def metrics(self):
@@ -209,8 +165,7 @@ class DCGAN(keras.Model):
         ctx = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             p = net(x, training=True)
-            per_example = self.bce(y, p)
-            loss = global_mean(per_example, ctx.num_replicas_in_sync if ctx else 1)
+            loss, per_example = self.objective(y, p, ctx.num_replicas_in_sync if ctx else 1)
             scaled = optimizer.scale_loss(loss)
         optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
         return ops.mean(per_example), p
@@ -232,24 +187,17 @@ class DCGAN(keras.Model):
         local, _ = self._update(
             self.adversarial, self.g_optimizer, g_inputs, y, self.generator.trainable_weights
         )
-        if self.ema_generator is not None:
-            d = ema_decay(self.ema_decay, self.g_optimizer.iterations)
-            for e, w in self._ema_pairs:
-                e.assign(ema_update(d, e, w))
+        if self.ema is not None:
+            self.ema.update(self.g_optimizer.iterations)
         return local
 
     def calibrated_ema(self):
-        """The EMA generator, its BatchNormalization statistics re-estimated for its own
-        weights (at most once per training step)."""
-        step = int(keras.ops.convert_to_numpy(self.g_optimizer.iterations))  # also distributed
-        if self._ema_calibrated_at != step:
-            recalibrate_batchnorm(self.ema_generator, seed=self.seed, noise_kind=self.noise_kind)
-            self._ema_calibrated_at = step
-        return self.ema_generator
+        """The EMA generator, ready to draw with (see `EMA.calibrated`)."""
+        return self.ema.calibrated(self.g_optimizer.iterations)
 
     def train_step(self, *args):
         if keras.backend.backend() == "jax":  # Keras's JAX trainer passes the state, wants it back
-            from dcgan import step_jax
+            from dcgan import step_jax  # imports jax, which only the JAX backend needs
 
             return step_jax.train_step(self, *args)
         (data,) = args

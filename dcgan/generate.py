@@ -7,13 +7,20 @@ python -m dcgan.generate --digit 7 -n 16 --out sevens.png      # the conditional
 python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit, a style per column
 """
 
-from pathlib import Path
 import sys
 
-from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
-from dcgan.files import ENV, IMAGE_FORMATS, NUM_CLASSES, resolve
-
-MAX_GRID = 10_000  # digits in one PNG grid (sampling.MAX_GRID, without importing TensorFlow)
+from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
+from dcgan.files import (
+    ENV,
+    IMAGE_FORMATS,
+    MAX_GRID,
+    NUM_CLASSES,
+    check_destination,
+    check_grid,
+    check_image_format,
+    resolve,
+)
+from dcgan.settings import MODEL_HELP
 
 # Digits are drawn and written a batch at a time, so this bounds the time and the file
 # (0.8 GB of uint8 before compression), not the memory.
@@ -70,10 +77,8 @@ def parser():
     a(
         "--model",
         default=None,
-        help="generator .h5 or .keras, or a SavedModel folder (runs the graph it holds: only "
-        "one you "
-        f"trust) (default: ${ENV['generator']}, or with --digit ${ENV['conditional_generator']}, "
-        "else the shipped generator)",
+        help=f"{MODEL_HELP} (default: ${ENV['generator']}, or with --digit "
+        f"${ENV['conditional_generator']}, else the shipped generator)",
     )
     return p
 
@@ -106,14 +111,8 @@ def check_args(args):
 def check_out(out):
     """The output path, checked to have a known extension and a writable folder (or to be a
     pipe or a terminal); writes nothing."""
-    from dcgan.files import check_destination
-
-    if Path(out).expanduser().suffix.lower() not in IMAGE_FORMATS:
-        raise UsageError(
-            f"--out {out}: unknown extension {Path(out).suffix or '(none)'!r}; "
-            "use .png for a grid or .npz for the arrays"
-        )
     try:
+        check_image_format(out, f"--out {out}")
         return check_destination(out, "--out", IMAGE_FORMATS)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -124,11 +123,11 @@ def main(argv=None):
     check_args(args)
     out = check_out(args.out)
     total = args.n * (args.interpolate or 1) * (NUM_CLASSES if args.digit == "all" else 1)
-    if out.suffix.lower() == ".png" and total > MAX_GRID:
-        raise UsageError(
-            f"--out {out}: {total:,} digits are too many for one PNG grid (at most "
-            f"{MAX_GRID:,}): ask for fewer, or write them to an .npz (--out digits.npz)"
-        )
+    if out.suffix.lower() == ".png":
+        try:
+            check_grid(total, f"--out {out}")
+        except ValueError as e:
+            raise UsageError(f"{e} (--out digits.npz)") from None
     name = "generator" if args.digit is None else "conditional_generator"
     model_path, source = resolve(name, args.model)
     if source != "flag" and not model_path.exists():
@@ -178,7 +177,7 @@ def main(argv=None):
             shape=shape,
         )
     except OSError as e:
-        raise UsageError(f"cannot write {out} ({e.strerror}): pick another --out") from None
+        raise UsageError(cannot_write(out, e, "--out")) from None
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")
     return 0
 

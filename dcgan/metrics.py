@@ -1,27 +1,26 @@
-"""How good are the digits? Metrics in the feature space of a small MNIST classifier.
-
-Inception-based FID/IS are the wrong tool for 28x28 greyscale digits (ImageNet features of
-upscaled digits barely tell a 4 from a 9), so everything here uses a small convnet trained on
-MNIST: its penultimate layer (128 features) for FID and precision/recall, its softmax for the
-classifier score (the Inception Score recipe), coverage and confidence.
+"""How good are the digits? Scores in the feature space of a small MNIST classifier
+(`dcgan.classifier`): its penultimate layer (128 features) for FID and precision/recall, its
+softmax for the classifier score (the Inception Score recipe), coverage and confidence. Generated
+digits are scored against real ones: the test split (`real_features`), never digits a run was
+trained or picked on.
 
 The metric functions are plain numpy/scipy on arrays, so they are easy to test and reuse:
-
-    classifier = load_classifier()                       # the shipped classifier
+    classifier = load_classifier()                       # dcgan.classifier: the shipped one
     evaluate_generator(generator, classifier, test_images, n=10000, seed=0)
     -> {"fid": ..., "classifier_score": ..., "coverage": ..., "precision": ..., ...}
     compare_to_real(images, data="path/to/mnist.npz")    # what `python -m dcgan.evaluate` prints
 """
 
-from pathlib import Path
+import warnings
 
 import numpy as np
+import scipy.linalg
+from scipy.special import entr, xlogy
 
-from dcgan import files
-from dcgan.files import ENV, NUM_CLASSES
-
-FEATURES_LAYER = "features"
-TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
+from dcgan import data, sampling
+from dcgan.classifier import features_and_probs, load_classifier
+from dcgan.data import check_images
+from dcgan.files import NUM_CLASSES
 
 # Names and direction of the scalar metrics, in table order.
 SCALARS = (
@@ -32,190 +31,6 @@ SCALARS = (
     ("precision", "higher"),
     ("recall", "higher"),
 )
-
-
-# --- the classifier -------------------------------------------------------------------------
-
-
-def build_classifier(dropout=0.4):
-    """uint8-valued images (n, 28, 28, 1) in 0..255 -> class probabilities (n, 10).
-
-    LeNet-like, ~185k weights (0.8 MB as .h5). Scaling is inside the model, so callers feed raw
-    0..255 pixels; the Dense layer named "features" is the penultimate layer used for FID.
-    """
-    import keras
-    from keras import layers
-
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Rescaling(1.0 / 255.0),
-            layers.Conv2D(32, 5, activation="relu"),
-            layers.MaxPooling2D(),  # 24 -> 12
-            layers.Conv2D(64, 5, activation="relu"),
-            layers.MaxPooling2D(),  # 8 -> 4
-            layers.Flatten(),
-            layers.Dropout(dropout),
-            layers.Dense(128, activation="relu", name=FEATURES_LAYER),
-            layers.Dropout(dropout),
-            layers.Dense(NUM_CLASSES, name="logits"),
-            layers.Activation("softmax", dtype="float32", name="probs"),
-        ],
-        name="mnist_classifier",
-    )
-
-
-def _as_input(images):
-    """uint8 (n, 28, 28[, 1]) -> float32 (n, 28, 28, 1) in 0..255, shape checked."""
-    x = check_images(images)
-    return x.astype(np.float32)[..., None]
-
-
-def train_classifier(
-    x_train, y_train, x_test, y_test, epochs=3, batch_size=128, lr=1e-3, seed=0, verbose="auto"
-):
-    """Trains `build_classifier()` on uint8 digits; returns (classifier, test accuracy)."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = build_classifier()
-    model.compile(
-        optimizer=keras.optimizers.Adam(lr),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(
-        _as_input(x_train),
-        np.asarray(y_train).astype(np.int64),
-        batch_size=batch_size,
-        epochs=epochs,
-        verbose=verbose,
-        shuffle=True,
-    )
-    _, probs = features_and_probs(model, x_test)
-    accuracy = float(np.mean(probs.argmax(1) == np.asarray(y_test).astype(np.int64).ravel()))
-    return model, accuracy
-
-
-def save_classifier(model, path):
-    """Writes the classifier without optimizer state (small), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with files.atomic_path(path) as tmp:
-        model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
-    return path
-
-
-def classifier_path(path=None):
-    """`path`, else $DCGAN_CLASSIFIER, else the shipped classifier."""
-    return files.resolve("classifier", path)[0]
-
-
-def load_classifier(path=None):
-    """Loads the MNIST classifier that every metric here reads digits with.
-
-    Args:
-        path: a Keras .h5/.keras classifier (default: $DCGAN_CLASSIFIER, else the shipped one).
-    Returns:
-        A Keras model: uint8-valued images (n, 28, 28, 1) -> probabilities (n, 10).
-    Raises:
-        FileNotFoundError: no classifier there.
-        ValueError: it does not load, or does not map 28x28x1 digits to 10 classes.
-    """
-    import keras
-
-    path, source = files.resolve("classifier", path)
-    if not path.exists():
-        where = f" (from ${ENV['classifier']})" if source.startswith("$") else ""
-        raise FileNotFoundError(
-            f"classifier {path}{where} not found: {TRAIN_HINT}, or pass "
-            f"--classifier (or set ${ENV['classifier']}) to one"
-        )
-    from dcgan.models import check_cost
-
-    files.check_model_file(path)  # what it declares, before anything is inflated
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as e:
-        raise ValueError(
-            f"{path} is not a loadable Keras model ({type(e).__name__}): {TRAIN_HINT}"
-        ) from None
-    check_cost(model, path)  # what running it would cost, before it runs
-    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (
-        NUM_CLASSES,
-    ):
-        raise ValueError(
-            f"{path} maps {model.input_shape} -> {model.output_shape}, not 28x28x1 "
-            f"digits -> 10 classes: pass --classifier an MNIST classifier, or {TRAIN_HINT}"
-        )
-    return model
-
-
-def _feature_model(classifier):
-    """A keras.Model sharing the classifier's layers, with outputs (penultimate, probs).
-
-    The penultimate layer is the one named "features", else the input of the last Dense layer.
-    Built once per classifier and cached on it.
-    """
-    cached = getattr(classifier, "_dcgan_feature_model", None)
-    if cached is not None:
-        return cached
-    import keras
-
-    names = [layer.name for layer in classifier.layers]
-    if FEATURES_LAYER in names:
-        feats = classifier.get_layer(FEATURES_LAYER).output
-    else:
-        dense = [layer for layer in classifier.layers if isinstance(layer, keras.layers.Dense)]
-        if not dense:
-            raise ValueError(
-                f"classifier {classifier.name} has no Dense layer to take features "
-                f"before: {TRAIN_HINT}"
-            )
-        feats = dense[-1].input
-    model = keras.Model(
-        classifier.inputs[0], [feats, classifier.outputs[0]], name="features_and_probs"
-    )
-    classifier._dcgan_feature_model = model
-    return model
-
-
-def features_and_probs(classifier, images_uint8, batch_size=1000):
-    """uint8 (n, 28, 28) -> (penultimate features (n, d) float64, softmax probs (n, 10) float64).
-
-    `images_uint8` may also be an iterator of uint8 batches (as `sampling.generate_batches`
-    gives them): only the features are kept, never all the images. Pixels become floats one
-    batch at a time.
-    """
-    model = _feature_model(classifier)
-    if not hasattr(images_uint8, "__next__"):  # an array (or a list of images), not batches
-        images_uint8 = [check_images(images_uint8)]
-    feats, probs = [], []
-    for batch in images_uint8:
-        x = check_images(batch)
-        for i in range(0, len(x), batch_size):
-            f, p = model(x[i : i + batch_size].astype(np.float32)[..., None], training=False)
-            feats.append(np.asarray(f, np.float64))
-            probs.append(np.asarray(p, np.float64))
-    return np.concatenate(feats), np.concatenate(probs)
-
-
-def check_images(images, where="images"):
-    """uint8 (n, 28, 28) (a trailing channel of 1 is dropped), else ValueError."""
-    x = np.asarray(images)
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
-        raise ValueError(
-            f"{where} have shape {x.shape}, expected (n, 28, 28) with n >= 1: pass "
-            "28x28 greyscale digits"
-        )
-    if x.dtype != np.uint8:
-        raise ValueError(
-            f"{where} are {x.dtype}, expected uint8 pixels 0..255: convert generator "
-            "output with dcgan.sampling.to_uint8"
-        )
-    return x
 
 
 # --- the metrics: numpy/scipy only ----------------------------------------------------------
@@ -249,10 +64,6 @@ def frechet_distance(mu1, s1, mu2, s2):
 def _sqrtm(a, check=True):
     """scipy's matrix square root, quiet about singular input (dead ReLU features make the
     covariances singular; sqrtm still converges). None when the result does not square back."""
-    import warnings
-
-    import scipy.linalg
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         root = scipy.linalg.sqrtm(a)
@@ -279,8 +90,6 @@ def fid(feats_a, feats_b):
 def classifier_score(probs):
     """exp(E_x KL(p(y|x) || p(y))): the Inception Score with this classifier. 1 .. n_classes;
     high when each digit is confidently one class and all classes appear."""
-    from scipy.special import xlogy
-
     p = np.asarray(probs, np.float64)
     p_y = p.mean(0, keepdims=True)
     kl = (xlogy(p, p) - xlogy(p, p_y)).sum(1)
@@ -296,8 +105,6 @@ def class_histogram(probs):
 def coverage(probs):
     """exp(entropy of the predicted-class histogram): the effective number of digit classes
     produced, 1 (one class; mode collapse) .. 10 (all ten equally often)."""
-    from scipy.special import entr
-
     return float(np.exp(entr(class_histogram(probs)).sum()))
 
 
@@ -372,10 +179,11 @@ def precision_recall(real_feats, fake_feats, k=3, chunk=1000):
 # --- putting it together --------------------------------------------------------------------
 
 
-def reference_features(classifier, reference_images, labels=None):
-    """Features of the reference digits, computed once and reusable across `evaluate_images`.
-    With their `labels`, the per-class scores of a conditional generator can be computed too."""
-    feats, probs = features_and_probs(classifier, reference_images)
+def real_features(classifier, images, classes=None):
+    """Features of real digits to score against, computed once and reusable across
+    `evaluate_images`. With their `classes`, the per-class scores of a conditional generator can
+    be computed too."""
+    feats, probs = features_and_probs(classifier, images)
     mu, sigma = gaussian_stats(feats)
     return {
         "feats": feats,
@@ -383,18 +191,18 @@ def reference_features(classifier, reference_images, labels=None):
         "mu": mu,
         "sigma": sigma,
         "n": len(feats),
-        "labels": None if labels is None else np.asarray(labels),
+        "classes": None if classes is None else np.asarray(classes),
     }
 
 
 def per_class_scores(feats, probs, digits, ref):
-    """Digits drawn on request (a conditional generator's, or real ones with their labels):
+    """Digits drawn on request (a conditional generator's, or real ones with their classes):
     `agreement`, the fraction the classifier reads as the digit asked for, overall and per
-    digit, and each digit's FID against the reference digits of that class."""
+    digit, and each digit's FID against the test digits of that class."""
     digits, pred = np.asarray(digits).ravel(), np.asarray(probs).argmax(1)
     rows = []
     for c in range(NUM_CLASSES):
-        mine, theirs = digits == c, ref["labels"] == c
+        mine, theirs = digits == c, ref["classes"] == c
         rows.append(
             {
                 "digit": c,
@@ -406,29 +214,25 @@ def per_class_scores(feats, probs, digits, ref):
     return {"agreement": float((pred == digits).mean()), "per_class": rows}
 
 
-def evaluate_images(classifier, images, reference_images, k=3, digits=None):
-    """All metrics for digits against reference digits (the test split).
+def evaluate_images(classifier, images, real, k=3, digits=None):
+    """All metrics for digits against real digits (the test split).
 
     Args:
         classifier: from `load_classifier`.
         images: uint8 (n, 28, 28), or an iterator of uint8 batches (`sampling.generate_batches`;
             only their features are kept).
-        reference_images: uint8 digits, or the dict from `reference_features` (computed once,
+        real: uint8 digits, or the dict from `real_features` (computed once,
             reused across calls).
         k: neighbours for precision/recall.
         digits: the digit each image was asked to be (a conditional generator's), or None.
     Returns:
         {"n", "fid", "classifier_score", "coverage", "mean_confidence", "precision", "recall":
-        floats, "class_histogram": 10 fractions}; with `digits` and reference labels, also
+        floats, "class_histogram": 10 fractions}; with `digits` and the real digits' classes, also
         `agreement` and `per_class` (see `per_class_scores`).
     Raises:
         ValueError: images that are not uint8 (n, 28, 28).
     """
-    ref = (
-        reference_images
-        if isinstance(reference_images, dict)
-        else reference_features(classifier, reference_images)
-    )
+    ref = real if isinstance(real, dict) else real_features(classifier, real)
     return _scores(*features_and_probs(classifier, images), ref, k, digits)
 
 
@@ -436,7 +240,7 @@ def _scores(feats, probs, ref, k, digits):
     precision, recall = precision_recall(ref["feats"], feats, k=k)
     extra = (
         {}
-        if digits is None or ref.get("labels") is None
+        if digits is None or ref.get("classes") is None
         else per_class_scores(feats, probs, digits, ref)
     )
     return {
@@ -452,17 +256,15 @@ def _scores(feats, probs, ref, k, digits):
     }
 
 
-def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0, k=3):
+def evaluate_generator(generator, classifier, real, n=10000, seed=0, k=3):
     """Draws n digits with `sampling.generate(generator, n, seed)` and returns
     `evaluate_images` of them; a conditional generator is asked for 0-9 in turn and scored per
     digit too. The digits are drawn and read a batch at a time: only their features are kept."""
-    from dcgan import sampling
-
     digits = sampling.check_digits(generator, None, n)
     return evaluate_images(
         classifier,
         sampling.generate_batches(generator, n, seed, digits=digits),
-        reference_images,
+        real,
         k=k,
         digits=digits,
     )
@@ -471,31 +273,29 @@ def evaluate_generator(generator, classifier, reference_images, n=10000, seed=0,
 # The fewest test digits scores are computed against: FID's covariances of the classifier's
 # features, and the k-NN manifolds, from fewer are noise (the bundled sample has 1,000, MNIST
 # 10,000).
-MIN_REFERENCE = 1000
+MIN_TEST_IMAGES = 1000
 
 
-def check_reference(test_images, source):
-    """ValueError unless `source` has at least MIN_REFERENCE test digits to score against."""
-    if len(test_images) < MIN_REFERENCE:
+def check_test_split(test_images, source):
+    """ValueError unless `source` has at least MIN_TEST_IMAGES test digits to score against."""
+    if len(test_images) < MIN_TEST_IMAGES:
         raise ValueError(
-            f"{source} has {len(test_images):,} test digits, fewer than the {MIN_REFERENCE:,} "
+            f"{source} has {len(test_images):,} test digits, fewer than the {MIN_TEST_IMAGES:,} "
             "that FID and the other scores need to mean anything: pass --data a set with at "
-            f"least {MIN_REFERENCE:,} test digits (MNIST has 10,000)"
+            f"least {MIN_TEST_IMAGES:,} test digits (MNIST has 10,000)"
         )
 
 
-def load_real(data=None, log=print):
+def load_real(where=None, log=print):
     """The real digits `compare_to_real` scores against, loaded (and checked) once:
-    {"test", "test_labels", "train", "train_labels", "source"} (see `dcgan.data.load`)."""
-    from dcgan import data as data_lib
-
-    test, test_y, source = data_lib.load(data, "test", log=log)
-    train_x, train_y, _ = data_lib.load(data, "train", log=log)
+    {"test", "test_classes", "train", "train_classes", "source"} (see `dcgan.data.load`)."""
+    test, test_y, source = data.load(where, "test", log=log)
+    train_x, train_y, _ = data.load(where, "train", log=log)
     return {
         "test": test,
-        "test_labels": test_y,
+        "test_classes": test_y,
         "train": train_x,
-        "train_labels": train_y,
+        "train_classes": train_y,
         "source": source,
     }
 
@@ -529,10 +329,10 @@ def compare_to_real(
                 f"{len(images)} generated digits are too few for --k {k}: use more than {k}"
             )
     real = data if isinstance(data, dict) else load_real(data, log)
-    test, train_x, train_y = real["test"], real["train"], real["train_labels"]
+    test, train_x, train_y = real["test"], real["train"], real["train_classes"]
     if len(test) <= k:
-        raise ValueError(f"{len(test)} reference digits are too few for --k {k}: use more than {k}")
-    ref = reference_features(classifier, test, labels=real["test_labels"])
+        raise ValueError(f"{len(test)} test digits are too few for --k {k}: use more than {k}")
+    ref = real_features(classifier, test, classes=real["test_classes"])
     feats, probs = features_and_probs(classifier, images)
     n_real = min(n_real or len(feats), len(train_x))
     for name, count in (("generated", len(feats)), ("real", n_real)):

@@ -15,6 +15,8 @@ TensorFlow is imported by the twins alone: the built-in nets build under any Ker
 (`KERAS_BACKEND=jax python -m dcgan.train` trains them on JAX).
 """
 
+import math
+
 import keras
 from keras import layers
 import numpy as np
@@ -36,6 +38,12 @@ def is_conditional(model):
     model or anything else with Keras's `input_shape`, such as a loaded SavedModel)."""
     shape = model.input_shape
     return isinstance(shape, list) and len(shape) == 2
+
+
+def latent_dim(generator):
+    """The size of a generator's latent vector (of its first input, for a conditional one)."""
+    shape = generator.input_shape
+    return (shape[0] if is_conditional(generator) else shape)[-1]
 
 
 def _inputs(first, name):
@@ -307,7 +315,7 @@ def build_adversarial(generator, discriminator):
     """
     if not is_conditional(generator):
         return keras.Sequential([generator, discriminator], name="adversarial")
-    z, digit = _inputs(generator.inputs[0].shape[1:], "z")
+    z, digit = _inputs((latent_dim(generator),), "z")
     return keras.Model(
         [z, digit], discriminator([generator([z, digit]), digit]), name="adversarial"
     )
@@ -323,8 +331,6 @@ def check_cost(model, path):
     """Raises ValueError, naming `path`, when a loaded model would cost far more to run than a
     digit's model: too many parameters, or a layer whose declared output per input is huge (a
     small file can upsample 1000x). Reads the declared shapes only; runs nothing."""
-    import math
-
     fix = "pass a model saved by dcgan"
     params = model.count_params() if hasattr(model, "count_params") else 0
     if params > MAX_PARAMS:

@@ -13,6 +13,8 @@ what they were, since resuming a saved run replays them.
 import enum
 import math
 
+import numpy as np
+
 from dcgan.files import NUM_CLASSES
 
 # The reference draws its real/fake targets ("soft labels") with scipy's truncnorm(a, b): a
@@ -64,14 +66,17 @@ def _jax(seed):
     return None
 
 
+def _cdf(t):
+    return 0.5 * math.erfc(-t / math.sqrt(2.0))
+
+
 def truncated_normal(shape, low, high, seed, dtype="float32"):
     """Standard normal truncated to [low, high] by inverting the CDF.
 
     Exact for any interval (unlike rejection or `truncated_normal`, which cuts at 2 sigma only),
     and made of ops that XLA and every device support.
     """
-    cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2.0))
-    lo, hi = cdf(low), cdf(high)
+    lo, hi = _cdf(low), _cdf(high)
     if rng := _jax(seed):
         import jax
 
@@ -81,6 +86,31 @@ def truncated_normal(shape, low, high, seed, dtype="float32"):
 
     u = tf.random.stateless_uniform(shape, seed, minval=lo, maxval=hi, dtype=tf.float32)
     return tf.cast(tf.math.ndtri(u), dtype)
+
+
+def truncated_rows(width, seed, start, stop):
+    """Rows start..stop of `latent((n, width), make_seed(seed))` (truncated, any n >= stop),
+    float32 numpy, drawn without the rows before them; None where TensorFlow's stateless draws
+    are not Philox's (another algorithm on another device).
+
+    Each step of the Philox counter gives 4 floats, so the numbers from row `start` on are those
+    of a counter moved on by start * width / 4, and the uniforms are cut to the truncated
+    normal as `truncated_normal` cuts them."""
+    import tensorflow as tf
+
+    key, counter, alg = tf.raw_ops.StatelessRandomGetKeyCounterAlg(seed=make_seed(seed))
+    if int(alg) != 1:  # not Philox
+        return None
+    skip, lead = divmod(start * width, 4)
+    low, high = (int(c) for c in counter.numpy())
+    low, carry = (low + skip) % 2**64, (low + skip) // 2**64
+    counter = tf.constant(np.array([low, (high + carry) % 2**64], np.uint64))
+    u = tf.raw_ops.StatelessRandomUniformV2(
+        shape=[(stop - start) * width + lead], key=key, counter=counter, alg=alg
+    )[lead:]
+    lo, hi = (tf.constant(_cdf(t), tf.float32) for t in NOISE_RANGE)
+    z = tf.math.ndtri(u * (hi - lo) + lo)
+    return np.asarray(z, np.float32).reshape(stop - start, width)
 
 
 def latent(shape, seed, kind="truncated"):

@@ -1,18 +1,20 @@
 """Use a generator: load it from any saved format, draw digits from it, lay them out in a grid,
 write them as a PNG or an .npz."""
 
+import functools
 from pathlib import Path
+import sys
+import zipfile
 
+import keras
+import matplotlib.image
 import numpy as np
 
-from dcgan import files
-from dcgan.files import IMAGE_FORMATS, NUM_CLASSES
-from dcgan.models import check_cost, is_conditional
+from dcgan import files, noise
+from dcgan.files import NUM_CLASSES
+from dcgan.models import check_cost, is_conditional, latent_dim
 
 BATCH = 1000  # digits per call of the generator
-# A PNG grid holds at most this many digits (100 x 100, 9,000 pixels a side at scale 3, ~1 GB
-# while matplotlib draws it); more go to an .npz.
-MAX_GRID = 10_000
 
 
 class SavedModelGenerator:
@@ -60,8 +62,6 @@ def load_generator(path):
         FileNotFoundError: nothing at `path`.
         ValueError: `path` does not load, or is not a generator (a discriminator, say).
     """
-    import keras
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -129,11 +129,6 @@ def check_finite(generator, images):
     return x
 
 
-def latent_dim(generator):
-    shape = generator.input_shape
-    return (shape[0] if is_conditional(generator) else shape)[-1]
-
-
 def check_digits(generator, digits, n):
     """The digits a generator is asked for, as int32 (n,): None means 0-9 in turn for a
     conditional generator (every digit equally often) and nothing for another one."""
@@ -156,72 +151,40 @@ def check_digits(generator, digits, n):
 
 def latents(n, latent_dim, seed=None, kind="truncated"):
     """n latent vectors, the same for the same seed (drawn as in training)."""
-    from dcgan import noise
-
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
     return noise.latent((n, latent_dim), noise.make_seed(seed), kind)
 
 
-_ROWS_BY_COUNTER = []  # [True or False] once checked: can rows be drawn on their own here?
-_FULL_DRAW = {}  # where they cannot: the last full draw, {(n, latent_dim, seed): latents}
+@functools.cache
+def can_draw_rows_alone():
+    """Can `noise.truncated_rows` draw rows on their own here? Checked once, against a full
+    draw."""
+    want = np.asarray(latents(5, 3, seed=11))[1:4]
+    return np.array_equal(noise.truncated_rows(3, 11, 1, 4), want)
+
+
+@functools.lru_cache(maxsize=1)
+def full_draw(n, latent_dim, seed):
+    """`latents(n, latent_dim, seed)` as float32 numpy, kept for the next slice of it."""
+    return np.asarray(latents(n, latent_dim, seed), np.float32)
 
 
 def latent_rows(n, latent_dim, seed, start, stop):
-    """Rows start..stop of `latents(n, latent_dim, seed)`, float32, drawn without the others.
-
-    The draws are stateless Philox numbers: each step of its counter gives 4 floats, so the
-    numbers from row `start` on are those of a counter moved on by start * latent_dim / 4. A
-    tiny comparison with a full draw, made once, confirms that this TensorFlow draws so; where
-    it does not (another algorithm on another device), all n rows are drawn and sliced.
-    """
-    if not _ROWS_BY_COUNTER:
-        want = np.asarray(latents(5, 3, seed=11))[1:4]
-        _ROWS_BY_COUNTER.append(np.array_equal(_counter_rows(3, 11, 1, 4), want))
-    rows = _counter_rows(latent_dim, seed, start, stop) if _ROWS_BY_COUNTER[0] else None
-    if rows is None:  # the full draw, kept for the next slice of it
-        key = (n, latent_dim, seed)
-        if key not in _FULL_DRAW:
-            _FULL_DRAW.clear()
-            _FULL_DRAW[key] = np.asarray(latents(n, latent_dim, seed), np.float32)
-        rows = _FULL_DRAW[key][start:stop]
-    return rows
-
-
-def _counter_rows(latent_dim, seed, start, stop):
-    """`noise.latent` of kind "truncated", rows start..stop, from a moved-on Philox counter."""
-    import math
-
-    import tensorflow as tf
-
-    from dcgan import noise
-
-    key, counter, alg = tf.raw_ops.StatelessRandomGetKeyCounterAlg(seed=noise.make_seed(seed))
-    if int(alg) != 1:  # not Philox
-        return None
-    skip, lead = divmod(start * latent_dim, 4)
-    low, high = (int(c) for c in counter.numpy())
-    low, carry = (low + skip) % 2**64, (low + skip) // 2**64
-    counter = tf.constant(np.array([low, (high + carry) % 2**64], np.uint64))
-    u = tf.raw_ops.StatelessRandomUniformV2(
-        shape=[(stop - start) * latent_dim + lead], key=key, counter=counter, alg=alg
-    )[lead:]
-    cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2.0))  # as noise.truncated_normal draws
-    lo, hi = (tf.constant(cdf(t), tf.float32) for t in noise.NOISE_RANGE)
-    z = tf.math.ndtri(u * (hi - lo) + lo)
-    return np.asarray(z, np.float32).reshape(stop - start, latent_dim)
+    """Rows start..stop of `latents(n, latent_dim, seed)`, float32, drawn without the others
+    where TensorFlow can (`noise.truncated_rows`), else sliced from one full draw."""
+    if can_draw_rows_alone():
+        return noise.truncated_rows(latent_dim, seed, start, stop)
+    return full_draw(n, latent_dim, seed)[start:stop]
 
 
 def with_progress(batches, total):
     """`batches` as they come, counted on Keras's progress bar on a terminal; to a log file or a
     pipe, the batches alone (the bar's carriage returns and colours would be noise there).
     `total` is the number of digits the batches hold."""
-    import sys
-
     if not sys.stdout.isatty():
         yield from batches
         return
-    import keras
 
     bar, done = keras.utils.Progbar(total, unit_name="digit"), 0
     for b in batches:
@@ -386,32 +349,21 @@ def grid(images, cols=None, pad=2):
     return out
 
 
-def check_grid(count):
-    """ValueError unless `count` digits fit in one PNG grid (MAX_GRID)."""
-    if count > MAX_GRID:
-        raise ValueError(
-            f"{count:,} digits are too many for one PNG grid (at most {MAX_GRID:,}): ask for "
-            "fewer, or write them to an .npz"
-        )
-
-
 def save_grid(images, path, cols=None, scale=3):
     """Writes digits as one PNG grid, atomically.
 
     Args:
-        images: uint8 (n, 28, 28), as `generate` returns; n at most MAX_GRID.
+        images: uint8 (n, 28, 28), as `generate` returns; n at most files.MAX_GRID.
         path: the .png to write.
         cols: digits per row (default: as square as fits).
         scale: each pixel becomes scale x scale, for viewing.
     Returns:
         `path`.
     Raises:
-        ValueError: more than MAX_GRID digits (write them to an .npz instead).
+        ValueError: more than files.MAX_GRID digits (write them to an .npz instead).
         OSError: `path` cannot be written (nothing is left behind).
     """
-    import matplotlib.image
-
-    check_grid(len(images))
+    files.check_grid(len(images))
     g = grid(images, cols)
     g = np.kron(g, np.ones((scale, scale), np.uint8)) if scale > 1 else g
     with files.atomic_path(path) as tmp:
@@ -433,8 +385,6 @@ def write_npz(path, batches, shape, **extra):
         ValueError: the batches hold more or fewer pixels than `shape` (nothing is written).
         OSError: `path` cannot be written (nothing is left behind).
     """
-    import zipfile
-
     fmt = np.lib.format
     header = {"descr": fmt.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False}
     total = int(np.prod(shape))
@@ -468,19 +418,15 @@ def save_images(images, path, seed=None, cols=None, digits=None, shape=None):
 
     `images` is a uint8 array, or an iterable of uint8 batches (`generate_batches`) with their
     `shape` given: an .npz is then written as they come (`write_npz`), in the memory of one
-    batch; a grid needs them all at once, and at most MAX_GRID of them.
+    batch; a grid needs them all at once, and at most files.MAX_GRID of them.
     """
     path = Path(path)
-    if path.suffix.lower() not in IMAGE_FORMATS:
-        raise ValueError(
-            f"{path}: unknown extension {path.suffix or '(none)'!r}; "
-            "use .png for a grid or .npz for the arrays"
-        )
+    files.check_image_format(path)
     if isinstance(images, np.ndarray):
         shape = images.shape
         images = [images]
     if path.suffix.lower() == ".png":
-        check_grid(int(np.prod(shape[:-2])))
+        files.check_grid(int(np.prod(shape[:-2])))
         images = _collect(images, shape)
         return save_grid(images.reshape(-1, *images.shape[-2:]), path, cols=cols)
     extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}

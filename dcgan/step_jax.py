@@ -13,7 +13,7 @@ import jax
 import keras
 from keras import ops
 
-from dcgan.gan import ema_decay, ema_update, global_mean, step_values
+from dcgan import ema
 from dcgan.models import net_inputs
 from dcgan.noise import Stream
 
@@ -55,7 +55,7 @@ def _positions(state_variables, wanted):
     return [index[id(v)] for v in wanted]
 
 
-class _Layout:
+class Layout:
     """Where each net's variables sit in the state lists `fit` passes."""
 
     def __init__(self, gan):
@@ -69,15 +69,10 @@ class _Layout:
             _positions(tv, d.trainable_variables),
             _positions(ntv, d.non_trainable_variables),
         )
-        self.ema = (
-            _positions(ntv, [e for e, _ in gan._ema_pairs]) if gan.ema_generator is not None else []
-        )
-        # The EMA's partners: G's trainable weights, in the order of `_ema_pairs`.
-        self.ema_w = (
-            _positions(g.trainable_variables, [w for _, w in gan._ema_pairs])
-            if gan.ema_generator is not None
-            else []
-        )
+        pairs = gan.ema.pairs if gan.ema is not None else []
+        self.ema = _positions(ntv, [e for e, _ in pairs])
+        # The EMA's partners: G's trainable weights, in the order of its pairs.
+        self.ema_w = _positions(g.trainable_variables, [w for _, w in pairs])
         self.n_d_opt = len(gan.d_optimizer.variables)
         self.step = next(
             i for i, v in enumerate(gan.g_optimizer.variables) if v is gan.g_optimizer.iterations
@@ -103,7 +98,8 @@ def train_step(gan, state, data):
     """One step of the recipe: D's update, then G's through G -> D (D's weights read, not
     written), then the EMA; every value in and out through `state`."""
     tv, ntv, ov, mv = (list(s) for s in state)
-    at = gan.__dict__.setdefault("_jax_layout", _Layout(gan))
+    # Kept on the GAN past Keras's attribute tracking: the layout is plain data.
+    at = gan.__dict__.setdefault("jax_layout", Layout(gan))
     g, d = gan.generator, gan.discriminator
     g_tv, g_ntv = _take(tv, at.g_tv), _take(ntv, at.g_ntv)
     d_tv, d_ntv = _take(tv, at.d_tv), _take(ntv, at.d_ntv)
@@ -118,8 +114,8 @@ def train_step(gan, state, data):
 
     def d_loss(d_tv):
         p, new_ntv = d.stateless_call(d_tv, d_ntv, x, training=True)
-        per_example = gan.bce(y, p)
-        return _scaled(gan.d_optimizer, d_ov, global_mean(per_example)), (per_example, p, new_ntv)
+        loss, per_example = gan.objective(y, p)
+        return _scaled(gan.d_optimizer, d_ov, loss), (per_example, p, new_ntv)
 
     (_, (per_d, p, d_ntv)), grads = jax.value_and_grad(d_loss, has_aux=True)(d_tv)
     d_tv, d_ov = gan.d_optimizer.stateless_apply(d_ov, grads, d_tv)
@@ -131,8 +127,8 @@ def train_step(gan, state, data):
         images, new_g_ntv = g.stateless_call(g_tv, g_ntv, g_inputs, training=True)
         digits = g_inputs[1] if gan.conditional else None
         q, new_d_ntv = d.stateless_call(d_tv, d_ntv, net_inputs(images, digits), training=True)
-        per_example = gan.bce(y_g, q)
-        return _scaled(gan.g_optimizer, g_ov, global_mean(per_example)), (
+        loss, per_example = gan.objective(y_g, q)
+        return _scaled(gan.g_optimizer, g_ov, loss), (
             per_example,
             new_g_ntv,
             new_d_ntv,
@@ -144,11 +140,11 @@ def train_step(gan, state, data):
     _put(tv, at.g_tv, g_tv), _put(tv, at.d_tv, d_tv)
     _put(ntv, at.g_ntv, g_ntv), _put(ntv, at.d_ntv, d_ntv)
     if at.ema:
-        decay = ema_decay(gan.ema_decay, g_ov[at.step])
+        decay = ema.decay_at(gan.ema.decay, g_ov[at.step])
         pairs = zip(_take(ntv, at.ema), _take(g_tv, at.ema_w))
-        _put(ntv, at.ema, [ema_update(decay, e, w) for e, w in pairs])
+        _put(ntv, at.ema, [ema.updated(decay, e, w) for e, w in pairs])
 
-    values = step_values(ops.mean(per_d), ops.mean(per_g), p, hard, n)
+    values = gan.step_values(ops.mean(per_d), ops.mean(per_g), p, hard, n)
     logs, new_mv, start = {}, [], 0
     for name, tracker in gan.trackers.items():
         size = len(tracker.variables)

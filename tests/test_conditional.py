@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from dcgan import classifier as classifiers
 from dcgan import data, metrics, noise, sampling
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair, is_conditional
@@ -144,9 +145,9 @@ def test_short_training_makes_the_label_steer_the_digit(tmp_path):
         log=lambda m: None,
     )
     g = sampling.load_generator(out / "generator.h5")
-    classifier = metrics.load_classifier()
+    classifier = classifiers.load_classifier()
     test, test_y, _ = data.load("sample", "test")
-    ref = metrics.reference_features(classifier, test, labels=test_y)
+    ref = metrics.real_features(classifier, test, classes=test_y)
     scores = metrics.evaluate_generator(g, classifier, ref, n=1000, seed=0)
     assert scores["agreement"] > 0.3, scores["per_class"]
     untrained = metrics.evaluate_generator(build_pair(conditional=True)[0], classifier, ref, n=1000)

@@ -23,6 +23,7 @@ import urllib.request
 import numpy as np
 import pytest
 
+from dcgan import classifier as classifiers
 from dcgan import demo as demo_cli
 from dcgan.demo import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
@@ -49,9 +50,8 @@ def grid_cells(image, cols, rows=1):
 
 
 def read_as(images, classifier):
-    from dcgan import metrics
 
-    _, probs = metrics.features_and_probs(classifier, images)
+    _, probs = classifiers.features_and_probs(classifier, images)
     return probs.argmax(1)
 
 
@@ -62,9 +62,8 @@ def demo():
 
 @pytest.fixture(scope="module")
 def classifier():
-    from dcgan import metrics
 
-    return metrics.load_classifier()
+    return classifiers.load_classifier()
 
 
 def free_port():

@@ -120,7 +120,7 @@ def test_a_lock_left_by_a_killed_run_is_taken(tmp_path):
 
 
 def test_a_new_run_refuses_a_folder_whose_lock_is_not_dcgans(tmp_path):
-    from dcgan.training import check_new_run_dir
+    from dcgan.runs import check_new_run_dir
 
     mine, cases = _lock_cases(tmp_path)
     for run in cases.values():

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dcgan import metrics
+from dcgan import classifier as classifiers
+from dcgan import data, metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "saved_models" / "classifier.h5"
@@ -140,14 +141,14 @@ def test_cli_images_of_wrong_shape(tmp_path, python_cli):
 
 
 def test_check_images():
-    assert metrics.check_images(np.zeros((3, 28, 28, 1), np.uint8)).shape == (3, 28, 28)
+    assert data.check_images(np.zeros((3, 28, 28, 1), np.uint8)).shape == (3, 28, 28)
     for bad in (
         np.zeros((3, 28, 28), np.float32),
         np.zeros((3, 27, 28), np.uint8),
         np.zeros((0, 28, 28), np.uint8),
     ):
         with pytest.raises(ValueError):
-            metrics.check_images(bad)
+            data.check_images(bad)
 
 
 def test_untrained_generator_scores_worse_than_real_digits():
@@ -156,10 +157,10 @@ def test_untrained_generator_scores_worse_than_real_digits():
     from dcgan import data
     from dcgan.models import build_generator
 
-    classifier = metrics.load_classifier(SHIPPED)
+    classifier = classifiers.load_classifier(SHIPPED)
     test, _, _ = data.load("sample", "test")
     train, _, _ = data.load("sample", "train")
-    ref = metrics.reference_features(classifier, test)
+    ref = metrics.real_features(classifier, test)
     real = metrics.evaluate_images(classifier, train[:500], ref)
     keras.utils.set_random_seed(0)
     fake = metrics.evaluate_generator(build_generator(), classifier, ref, n=500, seed=0)
@@ -195,8 +196,8 @@ def test_brief_training_beats_untrained_on_every_metric(tmp_path, python_cli):
     assert (best["against"], best["generator"]) == ("training digits", "ema")
     assert float(rows[2]["fid_train"]) == pytest.approx(best["fid"], rel=1e-5)
     assert float(rows[2]["fid_ema"]) == pytest.approx(best["fid_test"], rel=1e-5)
-    classifier = metrics.load_classifier(SHIPPED)
-    ref = metrics.reference_features(classifier, data.load("sample", "test")[0])
+    classifier = classifiers.load_classifier(SHIPPED)
+    ref = metrics.real_features(classifier, data.load("sample", "test")[0])
     trained = metrics.evaluate_generator(
         sampling.load_generator(run / "generator_best.h5"), classifier, ref, n=500
     )

@@ -8,8 +8,9 @@ import weakref
 import numpy as np
 import pytest
 
+from dcgan import classifier as classifiers
+from dcgan import files, metrics, sampling
 from dcgan import generate as generate_cli
-from dcgan import metrics, sampling
 from dcgan.errors import run_cli
 
 
@@ -56,16 +57,16 @@ class AliveCounter:
 def test_latent_rows_are_the_rows_of_a_full_draw(n, dim, start, stop):
     full = np.asarray(sampling.latents(n, dim, seed=4), np.float32)
     np.testing.assert_array_equal(sampling.latent_rows(n, dim, 4, start, stop), full[start:stop])
-    assert sampling._ROWS_BY_COUNTER == [True]  # this TensorFlow draws rows on their own
+    assert sampling.can_draw_rows_alone()  # this TensorFlow draws rows on their own
 
 
 def test_where_rows_cannot_be_drawn_alone_a_full_draw_is_sliced(monkeypatch):
-    monkeypatch.setattr(sampling, "_ROWS_BY_COUNTER", [False])
-    monkeypatch.setattr(sampling, "_FULL_DRAW", {})
+    monkeypatch.setattr(sampling, "can_draw_rows_alone", lambda: False)
+    sampling.full_draw.cache_clear()
     full = np.asarray(sampling.latents(30, 6, seed=2), np.float32)
     for start, stop in ((0, 7), (7, 14), (28, 30)):
         np.testing.assert_array_equal(sampling.latent_rows(30, 6, 2, start, stop), full[start:stop])
-    assert list(sampling._FULL_DRAW) == [(30, 6, 2)]  # drawn once, not once a batch
+    assert sampling.full_draw.cache_info().misses == 1  # drawn once, not once a batch
 
 
 def test_batches_are_the_digits_of_one_draw_and_a_prefix_is_the_smaller_draw():
@@ -145,11 +146,11 @@ def test_generate_cli_streams_an_npz_in_batches(tmp_path, monkeypatch, capsys):
 
 
 def test_features_are_read_from_batches_without_holding_them():
-    classifier = metrics.load_classifier()
+    classifier = classifiers.load_classifier()
     g = Tiny()
     batches = AliveCounter(sampling.generate_batches(g, 30, seed=1, batch_size=8))
-    feats, probs = metrics.features_and_probs(classifier, batches)
-    want_f, want_p = metrics.features_and_probs(classifier, sampling.generate(g, 30, seed=1))
+    feats, probs = classifiers.features_and_probs(classifier, batches)
+    want_f, want_p = classifiers.features_and_probs(classifier, sampling.generate(g, 30, seed=1))
     np.testing.assert_allclose(feats, want_f, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(probs, want_p, rtol=1e-5, atol=1e-6)
     assert len(feats) == 30 and batches.most <= 2
@@ -174,9 +175,9 @@ def test_distances_are_computed_in_bounded_blocks(monkeypatch):
 
 def test_png_grid_refuses_more_than_it_can_draw(tmp_path):
     with pytest.raises(ValueError, match="too many for one PNG grid.*npz"):
-        sampling.save_grid(np.zeros((sampling.MAX_GRID + 1, 28, 28), np.uint8), tmp_path / "g.png")
+        sampling.save_grid(np.zeros((files.MAX_GRID + 1, 28, 28), np.uint8), tmp_path / "g.png")
     assert not list(tmp_path.iterdir())
-    assert generate_cli.MAX_GRID == sampling.MAX_GRID
+    assert generate_cli.MAX_GRID == files.MAX_GRID
 
 
 def test_progress_bar_on_a_terminal_only(capsys, monkeypatch):

@@ -45,7 +45,7 @@ def test_run_directory_explains_itself(run_dir):
         "latent_dim",
         "lr",
         "beta1",
-        "labels",
+        "targets",
         "noise",
         "arch",
         "seed",
@@ -58,7 +58,7 @@ def test_run_directory_explains_itself(run_dir):
         "ema",
     ):
         assert key in config, key
-    assert config["lr"] == 2e-4 and config["labels"] == "soft" and config["noise"] == "truncated"
+    assert config["lr"] == 2e-4 and config["targets"] == "soft" and config["noise"] == "truncated"
     rows = list(csv.DictReader(open(run_dir / "history.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"d_loss", "g_loss", "d_acc", "d_real", "d_fake"} <= set(rows[0])
@@ -91,7 +91,7 @@ def test_help_lists_every_flag_with_default():
         "--latent-dim",
         "--lr",
         "--beta1",
-        "--labels",
+        "--targets",
         "--noise",
         "--arch",
         "--seed",
@@ -125,7 +125,7 @@ def test_resume_continues_history(run_dir, tmp_path):
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--batch-size", "9000", "--data", "sample"], "use --batch-size"),
         (["--batch-size", "31"], "must be even"),
-        (["--labels", "fuzzy"], "invalid choice: 'fuzzy' .*'soft', 'hard'"),
+        (["--targets", "fuzzy"], "invalid choice: 'fuzzy' .*'soft', 'hard'"),
         (["--noise", "pink"], "invalid choice: 'pink' .*'truncated', 'normal', 'uniform'"),
         (["--arch", "gpt"], "invalid choice: 'gpt' .*'dcgan', 'mlp'"),
         (["--ema", "2"], "--ema"),

@@ -7,7 +7,7 @@ import json
 import keras
 import pytest
 
-from dcgan import training
+from dcgan import runs, training
 from dcgan.training import Config
 
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.precision
 def test_checked_fills_the_recipe_of_each_arch():
     assert dataclasses.astuple(Config().checked())[3:6] == (2e-4, 0.5, "soft")
     mlp = Config(arch="mlp").checked()
-    assert (mlp.lr, mlp.labels, mlp.noise) == (1e-4, "hard", "uniform")
+    assert (mlp.lr, mlp.targets, mlp.noise) == (1e-4, "hard", "uniform")
     assert Config(lr=1e-3).checked().lr == 1e-3
 
 
@@ -87,14 +87,14 @@ def test_ema_is_on_unless_turned_off():
 
 def test_resume_may_switch_xla_but_not_the_nets(tmp_path):
     from dcgan import train
-    from dcgan.errors import UsageError
+    from dcgan.settings import config_from_flags
 
     (tmp_path / "config.json").write_text(json.dumps(dataclasses.asdict(Config(data="sample"))))
-    argv = ["--resume", str(tmp_path), "--jit-compile", "off"]
-    assert train.config_from(train.parser().parse_args(argv), argv).jit_compile is False
-    argv = ["--resume", str(tmp_path), "--nets", "fast"]
-    with pytest.raises(UsageError, match="--nets would change the run"):
-        train.config_from(train.parser().parse_args(argv), argv)
+    args = train.parser().parse_args(["--resume", str(tmp_path), "--jit-compile", "off"])
+    assert config_from_flags(args, args.resume).jit_compile is False
+    args = train.parser().parse_args(["--resume", str(tmp_path), "--nets", "fast"])
+    with pytest.raises(ValueError, match="--nets would change the run"):
+        config_from_flags(args, args.resume)
 
 
 def test_of_run_reads_the_saved_config(trained_run, tmp_path):
@@ -141,7 +141,7 @@ def test_saved_nets_compute_in_float32(trained_run):
 
 def test_make_run_dir_never_reuses_a_run(trained_run):
     with pytest.raises(ValueError, match="already holds a run: continue it with --resume"):
-        training.make_run_dir(trained_run)
+        runs.make_run_dir(trained_run)
 
 
 def test_steps_per_epoch_is_a_full_pass_or_the_cap():

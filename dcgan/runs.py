@@ -1,0 +1,196 @@
+"""A run folder's life: made new (never over anyone's files), written (config.json first, so the
+folder explains itself), found again to resume (its checkpoint, its data, its backend), and
+closed (what the run ends with). `dcgan.training.run` takes these steps in turn."""
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from dcgan import ema, files
+from dcgan.callbacks import read_history
+from dcgan.checkpoints import STATE_GLOB, latest_state
+from dcgan.distribute import backend, is_chief
+from dcgan.errors import cannot_write
+
+
+def find_resume_state(run_dir, log=print):
+    """(state file or None, epoch) to resume `run_dir` from: its newest state file that reads
+    back whole, or (None, 0) for a run that stopped before its first one. Raises ValueError for
+    a folder that is not a run, or whose every state file is damaged."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise ValueError(
+            f"{run_dir} is not a run (no config.json): pass --resume a run directory written "
+            "by dcgan.train"
+        )
+    files.check_lock(run_dir)  # before any work: a `.lock` that is not ours stays untouched
+    state, epoch = latest_state(run_dir, log)
+    if state is None and any(run_dir.glob(STATE_GLOB)):
+        raise ValueError(
+            f"{run_dir}: every checkpoint (state_eNNNN.npz) is damaged, so the run cannot go on: "
+            "start a new run"
+        )
+    return state, epoch
+
+
+def data_digest(images):
+    """A short fingerprint of the training images, kept in config.json: resume compares it."""
+    return hashlib.sha256(np.ascontiguousarray(images).data).hexdigest()[:16]
+
+
+def check_resume_data(run_dir, images, source, new_data=False, log=print):
+    """Resuming `run_dir` on other training digits than it was trained on (another count, or
+    another fingerprint) is refused, unless `new_data` asks for it (then said so through
+    `log`): silently, a run of 4,000 digits would go on with 60,000."""
+    saved = json.loads((Path(run_dir) / "config.json").read_text())
+    count, digest = saved.get("train_images"), saved.get("train_digest")
+    if (count in (None, len(images))) and digest in (None, data_digest(images)):
+        return
+    before = f"{count:,} digits" if isinstance(count, int) else "other digits"
+    before += f" of {saved['data_source']}" if saved.get("data_source") else ""
+    if not new_data:
+        raise ValueError(
+            f"{run_dir} was trained on {before}, but {source} has {len(images):,} other ones: "
+            "resume with --data naming what it was trained on, or pass --new-data to go on "
+            "with these"
+        )
+    log(f"note: {run_dir} was trained on {before}; going on with {source} (--new-data)")
+
+
+def make_run_dir(out):
+    """A new run directory at `out` (default runs/<timestamp>), checked (`check_new_run_dir`)
+    and made writable."""
+    path = check_new_run_dir(Path(out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ValueError(cannot_write(f"the run directory {path}", e, "--out")) from None
+    return path
+
+
+def check_new_run_dir(path):
+    """`path` if a new run may go there (writes nothing): a folder that exists must be empty; a
+    run there is continued with --resume, and anything else in it is someone's and stays
+    untouched."""
+    if path is None:
+        return None
+    path = Path(path)
+    if (path / "config.json").exists():
+        raise ValueError(
+            f"{path} already holds a run: continue it with --resume {path} or pick another --out"
+        )
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} is a file: pick a new or empty folder")
+    if path.is_dir() and any(p.name != files.LOCK_NAME for p in path.iterdir()):
+        raise ValueError(
+            f"--out {path} is a folder with other files in it, not a dcgan run: "
+            "pick a new or empty folder, so nothing of yours is overwritten"
+        )
+    if path.is_dir():  # empty but for a `.lock`: only one a killed dcgan run left is taken
+        files.check_lock(path)
+    return path
+
+
+def write_config(run_dir, cfg, **facts):
+    """config.json: every setting, then facts about the run (data, strategy, versions)."""
+    files.write_text(
+        Path(run_dir) / "config.json",
+        json.dumps({**dataclasses.asdict(cfg), "out": str(run_dir), **facts}, indent=2) + "\n",
+    )
+
+
+def closing(run_dir, seconds):
+    """The lines a finished run ends with: its last epoch's scores, the wall time, and the file
+    to use next (the EMA generator where the run kept one)."""
+    run_dir = Path(run_dir)
+    rows = read_history(run_dir / "history.csv") if (run_dir / "history.csv").exists() else []
+    lines = [f"trained in {seconds / 60:.1f} min of wall time"]
+    if rows:
+        last = rows[-1]
+        scores = ", ".join(f"{k} {float(v):.4g}" for k, v in last.items() if k != "epoch" and v)
+        lines[0] = f"epoch {last['epoch']}: {scores}; " + lines[0]
+    best = next((run_dir / n for n in (ema.FILE, "generator.h5") if (run_dir / n).exists()), None)
+    if best is not None:
+        lines.append(f"next: python -m dcgan.generate --model {best} -n 64 --out grid.png")
+        lines.append(f"      python -m dcgan.evaluate --model {best}")
+    return "\n".join(lines)
+
+
+def truncate_history(csv_path, epochs):
+    """Keeps the first `epochs` rows of history.csv: a resumed run neither loses nor repeats one."""
+    if csv_path.exists():
+        lines = csv_path.read_text().splitlines(keepends=True)
+        files.write_text(csv_path, "".join(lines[: 1 + epochs]))
+
+
+# The training digits the best generator is picked against: as many as the test split has.
+def choose_run_dir(cfg, resume):
+    """(run directory, is this process the chief). Only the chief writes the run directory;
+    every other worker of a multi-worker run writes the same files into a scratch folder of
+    its own (its weights equal the chief's; a test compares them) and, on resume, reads its
+    state from the chief's run directory, so all workers start from the same checkpoint."""
+    if not is_chief():
+        return Path(tempfile.mkdtemp(prefix="dcgan-worker-")), False
+    return (Path(resume) if resume else make_run_dir(cfg.out)), True
+
+
+def write_run_config(run_dir, cfg, resume, **facts):
+    """config.json of a new run; a resumed run's gets only what may change: epochs, data,
+    minutes and whether XLA compiles the step (and the nets an older run trained, now written
+    down)."""
+    if resume and run_dir == Path(resume):
+        saved = json.loads((run_dir / "config.json").read_text())
+        saved.update(
+            epochs=cfg.epochs,
+            data=cfg.data,
+            data_source=facts["data_source"],
+            train_images=facts["train_images"],
+            train_digest=facts["train_digest"],
+            jit_compile=cfg.jit_compile,
+            nets=cfg.nets,
+            log_every=cfg.log_every,
+            minutes=cfg.minutes,
+        )
+        files.write_text(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
+    else:
+        write_config(run_dir, cfg, **facts)
+
+
+def check_backend(run_dir):
+    """Refuses to resume a run under another Keras backend: its random draws, and the state
+    its resume file holds, are its own backend's. Runs from before the backend was recorded
+    trained on TensorFlow."""
+    saved = json.loads((Path(run_dir) / "config.json").read_text()).get("backend", "tensorflow")
+    if saved != backend():
+        raise ValueError(
+            f"{run_dir} was trained on the {saved} backend and this is {backend()}: resume it "
+            f"with KERAS_BACKEND={saved}, or start a new run"
+        )
+
+
+def jax_version():
+    return {"jax": sys.modules["jax"].__version__} if "jax" in sys.modules else {}
+
+
+def diverged(epoch, run_dir):
+    """The error for a run that went NaN: what is kept, and what to do."""
+    good = latest_state(run_dir, log=lambda m: None)[0]
+    kept = (
+        f"the last good checkpoint {good.name} and the samples so far"
+        if good
+        else "the samples so far"
+    )
+    # A resumed run would replay the same steps (and resume keeps the saved --lr): start afresh.
+    return ValueError(
+        f"training diverged in epoch {epoch} (a loss or weight became NaN or infinite), "
+        f"so no final model was written; {kept} are kept in {run_dir}: start a new run "
+        "with a lower --lr"
+    )

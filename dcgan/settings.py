@@ -1,0 +1,304 @@
+"""Every setting of a training run, declared once: its default, its bounds and its `--help`.
+
+`Config` is what the library takes; `python -m dcgan.train` builds its flags from the same
+fields (`add_flags`), so a setting, its default and its help are written in one place. Imports
+nothing heavy: the command lines check their flags here before TensorFlow loads.
+
+    from dcgan.training import Config, run       # Config is this module's
+    run(Config(epochs=5, data="sample", batch_size=64))
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from dcgan.files import ENV
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+ARCHS = ("dcgan", "mlp")
+NOISE_KINDS = ("truncated", "normal", "uniform")
+TARGET_KINDS = ("soft", "hard")
+# What trains: the nets' fast twins or the built-in nets (every saved file is the built-in net
+# either way); auto picks the twins unless XLA compiles the step, which fuses the same ops itself.
+NETS = ("auto", "fast", "builtin")
+JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config.jit_compile
+# The vanilla MLP GAN of the reference script trains with its own recipe.
+ARCH_DEFAULTS = {
+    "dcgan": dict(lr=2e-4, targets="soft", noise="truncated"),
+    "mlp": dict(lr=1e-4, targets="hard", noise="uniform"),
+}
+
+# Help texts more than one command line shows.
+MODEL_HELP = (
+    "generator .h5 or .keras, or a SavedModel folder (runs the graph it holds: only one you trust)"
+)
+DATA_HELP = "mnist, fashion_mnist, sample, a Keras-format .npz or a folder of IDX files"
+DATA_DEFAULT = f"(default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)"
+
+
+def setting(default, help, flag=None, resume=False, **argparse):
+    """A Config field with what its flag needs: `help` ("{default}" is filled in), the flag's
+    names (default: --the-field-name), whether --resume may change it, and any other argparse
+    keyword."""
+    meta = dict(help=help, flag=flag, resume=resume, argparse=argparse)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass
+class Config:
+    """Every setting of a run; `python -m dcgan.train --help` says what each one does.
+    `targets` is the kind of real/fake targets D and G are trained towards (the reference script
+    calls them labels, as in "soft labels"); the digits a conditional GAN draws are `digits`."""
+
+    epochs: int = setting(
+        1, "total epochs, full passes over the training data (default: {default})", resume=True
+    )
+    batch_size: int = setting(
+        256,
+        "global batch: D sees half real and half generated, G a full batch of noise "
+        "(default: {default})",
+    )
+    latent_dim: int = setting(100, "size of the noise vector (default: {default})")
+    lr: float = setting(None, "Adam learning rate (default: 2e-4 dcgan, 1e-4 mlp)")
+    beta1: float = setting(0.5, "Adam beta_1 (default: {default})")
+    targets: str = setting(
+        None,
+        "real/fake targets: soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, "
+        "hard mlp)",
+        flag=("--targets", "--labels"),
+    )
+    noise: str = setting(
+        None,
+        "latents: normal cut to [-1, 1], normal or uniform (default: truncated dcgan, uniform mlp)",
+    )
+    arch: str = setting(
+        "dcgan", "the reference conv nets, or the vanilla MLP GAN (default: {default})"
+    )
+    conditional: bool = setting(
+        False,
+        "class-conditional GAN: G and D also take the digit, and G draws the digit it is asked for",
+        action="store_true",
+    )
+    seed: int = setting(0, "seed for noise, targets, shuffling and weights (default: {default})")
+    steps_per_epoch: int = setting(None, "cap on steps per epoch, for quick runs")
+    save_every: int = setting(5, "epochs between checkpoints (default: {default})")
+    sample_every: int = setting(1, "epochs between sample grids (default: {default})")
+    log_every: int = setting(
+        50,
+        "steps between TensorBoard points, beside one per epoch (default: {default})",
+        resume=True,
+    )
+    data: str = setting(None, f"{DATA_HELP} {DATA_DEFAULT}", resume=True)
+    out: str = setting(None, "run directory (default: runs/<timestamp>)")
+    precision: str = setting(
+        "auto",
+        "auto: mixed_bfloat16 on CPUs and GPUs with bf16 math, mixed_float16 on older GPUs, "
+        "else float32 (default: {default})",
+    )
+    # The EMA generator scored better than the raw one at every epoch of every run measured
+    # (FID 61 vs 67 after one epoch, 27 vs 28 after two; docs/training.md).
+    ema: float = setting(
+        0.999,
+        "also keep an EMA of G's weights with this decay, saved as generator_ema.h5 and "
+        "scored by --eval-every (default: {default}; 0 turns it off)",
+    )
+    steps_per_execution: int = setting(1, "train steps per graph call (default: {default})")
+    jit_compile: bool | str = setting(
+        "auto",
+        "compile the train step with XLA; auto: on for float32 on a CPU, where it measured "
+        "~1.7x faster, off elsewhere; always on under JAX (default: auto; the flag alone means on)",
+        resume=True,
+        nargs="?",
+        const="on",
+        choices=JIT_FLAG,
+    )
+    eval_every: int = setting(
+        None,
+        "epochs between FID checks (logs fid, keeps generator_best.h5; uses "
+        f"${ENV['classifier']} or the shipped classifier)",
+    )
+    eval_samples: int = setting(2000, "digits generated for each FID check (default: {default})")
+    nets: str = setting(
+        "auto",
+        "fast: train the nets' faster twins (fused batch norm, no bias before it, a "
+        "cheaper dropout mask), saved as the built-in-layer nets; builtin: train those "
+        "directly, as runs from before this flag did, and always under JAX; auto: fast unless XLA "
+        "compiles the step (default: {default})",
+    )
+    minutes: float = setting(
+        None,
+        "end the run at the first epoch boundary after this many minutes of training, every "
+        "final file written (--epochs still caps it)",
+        resume=True,
+    )
+
+    def resolved(self):
+        """A copy with the arch-dependent defaults and the precision filled in, every value
+        checked. Raises ValueError naming the flag and what to pass instead."""
+        from dcgan.distribute import backend, best_jit, best_precision
+
+        c = self.checked()
+        if backend() == "jax":  # JAX compiles every step; the fast twins are TensorFlow kernels
+            c.jit_compile, c.nets = True, "builtin"
+        if c.precision == "auto":
+            c.precision = best_precision()
+        if c.jit_compile == "auto":
+            c.jit_compile = best_jit(c.precision)
+        if c.nets == "auto":
+            c.nets = "builtin" if c.jit_compile else "fast"
+        return c
+
+    def checked(self):
+        """A copy with the arch-dependent defaults filled in and every value checked, type and
+        bounds (without importing TensorFlow: the command line calls this before it loads).
+        Raises ValueError naming the flag."""
+        c = dataclasses.replace(self)
+        for k, v in ARCH_DEFAULTS.get(c.arch, {}).items():
+            if getattr(c, k) is None:
+                setattr(c, k, v)
+        if c.ema == 0:  # --ema 0: no EMA generator
+            c.ema = None
+        for f in dataclasses.fields(c):
+            check_field(f.name, getattr(c, f.name))
+        if c.batch_size % 2:
+            raise ValueError(
+                f"--batch-size {c.batch_size} must be even (half real, half generated)"
+            )
+        if c.conditional and c.arch != "dcgan":
+            raise ValueError(
+                f"--conditional works with --arch dcgan, not {c.arch}: drop one of them"
+            )
+        return c
+
+    @classmethod
+    def of_run(cls, run_dir):
+        """The checked Config a run directory was trained with (its config.json). Raises
+        ValueError for a folder without one, or one that is malformed or edited out of bounds."""
+        path = Path(run_dir) / "config.json"
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise ValueError(
+                f"{run_dir} is not a run directory (no readable config.json): "
+                "pass --resume a folder written by dcgan.train"
+            ) from None
+        if not isinstance(saved, dict):
+            raise ValueError(f"{path} is not a dcgan run's config (not a JSON object): restore it")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        # Runs from before the fast twins trained builtin; before `targets`, it was `labels`.
+        saved = {"nets": "builtin", "targets": saved.get("labels"), **saved}
+        try:
+            return cls(**{k: v for k, v in saved.items() if k in fields}).checked()
+        except ValueError as e:
+            raise ValueError(f"{path} does not hold a usable config ({e}): restore it") from None
+
+
+# Each setting: (type, lowest, highest, can it be None). The bounds keep every run buildable on
+# one machine and inside what TensorFlow's seeds and shapes take.
+BOUNDS = {
+    "epochs": (int, 1, 1_000_000, False),
+    "batch_size": (int, 2, 65_536, False),
+    "latent_dim": (int, 1, 4_096, False),
+    "lr": (float, 0.0, float("inf"), False),  # exclusive at both ends: > 0 and finite
+    "beta1": (float, 0.0, 1.0, False),  # [0, 1)
+    "seed": (int, 0, 2**32 - 1, False),  # keras.utils.set_random_seed's range
+    "steps_per_epoch": (int, 1, 10**9, True),
+    "save_every": (int, 1, 1_000_000, False),
+    "sample_every": (int, 1, 1_000_000, False),
+    "log_every": (int, 1, 1_000_000, False),
+    "ema": (float, 0.0, 1.0, True),  # exclusive at both ends
+    "steps_per_execution": (int, 1, 10_000, False),
+    "eval_every": (int, 1, 1_000_000, True),
+    "eval_samples": (int, 50, 100_000, False),  # FID of fewer digits is noise
+    "minutes": (float, 0.0, 10**7, True),  # > 0: ends at the first epoch boundary past it
+}
+MAX_EPOCHS = BOUNDS["epochs"][2]
+CHOICES = {
+    "arch": ARCHS,
+    "targets": TARGET_KINDS,
+    "noise": NOISE_KINDS,
+    "precision": PRECISIONS,
+    "nets": NETS,
+    "jit_compile": tuple(JIT_FLAG.values()),
+}
+# Which ends are exclusive.
+OPEN = {"lr": (True, True), "beta1": (False, True), "ema": (True, True), "minutes": (True, False)}
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def check_field(name, value):
+    """ValueError naming the flag unless `value` is one that setting `name` takes."""
+    if name in CHOICES:
+        # `is`: True == 1 in Python, and a config.json's 1 is not a choice of --jit-compile.
+        if not any(value is c or value == c and type(value) is type(c) for c in CHOICES[name]):
+            raise ValueError(
+                f"{flag(name)} {value!r} is not one of {', '.join(map(str, CHOICES[name]))}"
+            )
+    elif name in BOUNDS:
+        kind, low, high, optional = BOUNDS[name]
+        if value is None and optional:
+            return
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or (kind is int and not isinstance(value, int)) or value != value:
+            what = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{flag(name)} must be {what}, got {value!r}")
+        low_open, high_open = OPEN.get(name, (False, False))
+        if value < low or (low_open and value == low):
+            bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+            raise ValueError(f"{flag(name)} must be {bound}, got {value!r}")
+        if value > high or (high_open and value == high):
+            bound = f"less than {high:g}" if high_open else f"at most {high:,}"
+            bound = "finite" if high == float("inf") else bound
+            raise ValueError(f"{flag(name)} must be {bound}, got {value!r}")
+    elif name == "conditional":
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag(name)} must be true or false, got {value!r}")
+    elif value is not None and not isinstance(value, str):  # data, out
+        raise ValueError(f"{flag(name)} must be a path, got {value!r}")
+
+
+def add_flags(parser):
+    """One flag per Config field. Every default is None, so that `config_from_flags` can tell a
+    flag given from one left out (a resumed run keeps its saved value unless the flag is given)."""
+    for f in dataclasses.fields(Config):
+        meta = f.metadata
+        kwargs = dict(default=None, help=meta["help"].format(default=f.default))
+        if f.name in CHOICES and "choices" not in meta["argparse"]:
+            kwargs["choices"] = CHOICES[f.name]
+        elif f.name in BOUNDS:
+            kwargs["type"] = BOUNDS[f.name][0]
+        kwargs.update(meta["argparse"])
+        parser.add_argument(*(meta["flag"] or (flag(f.name),)), dest=f.name, **kwargs)
+
+
+RESUMABLE = {f.name for f in dataclasses.fields(Config) if f.metadata["resume"]}
+
+
+def config_from_flags(args, resume=None):
+    """The Config the flags parsed into `args` ask for (a flag left out is None there): a new
+    run's, or, with `resume`, the saved one of that run with only the flags given that a resumed
+    run may change (RESUMABLE; any other raises ValueError naming it)."""
+    chosen = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(Config)
+        if getattr(args, f.name) is not None
+    }
+    if "jit_compile" in chosen:
+        chosen["jit_compile"] = JIT_FLAG[chosen["jit_compile"]]
+    if not resume:
+        return Config(**chosen).checked()
+    changed = sorted(set(chosen) - RESUMABLE)
+    if changed:
+        names = ", ".join(map(flag, changed))
+        allowed = ", ".join(flag(f.name) for f in dataclasses.fields(Config) if f.name in RESUMABLE)
+        raise ValueError(
+            f"{names} would change the run that --resume continues, which keeps the settings in "
+            f"its config.json: drop {names}, or start a new run (--resume takes {allowed}, "
+            "--new-data)"
+        )
+    cfg = dataclasses.replace(Config.of_run(resume), **chosen)
+    cfg.minutes = chosen.get("minutes")  # a limit on this session of training, not the run's
+    return cfg.checked()
