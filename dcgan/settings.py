@@ -74,6 +74,15 @@ class Config:
     arch: str = setting(
         "dcgan", "the reference conv nets, or the vanilla MLP GAN (default: {default})"
     )
+    image_size: int = setting(
+        28,
+        "side of the square images the nets take and draw: 28 (the reference's nets), 32 or 64 "
+        "(one more stride-2 block per doubling); data of another size is resized "
+        "(default: {default})",
+    )
+    channels: int = setting(
+        1, "1 (greyscale) or 3 (colour); data is converted to it (default: {default})"
+    )
     conditional: bool = setting(
         False,
         "class-conditional GAN: G and D also take the digit, and G draws the digit it is asked for",
@@ -213,7 +222,11 @@ BOUNDS = {
     "minutes": (float, 0.0, 10**7, True),  # > 0: ends at the first epoch boundary past it
 }
 MAX_EPOCHS = BOUNDS["epochs"][2]
+IMAGE_SIZES = (28, 32, 64)
+CHANNELS = (1, 3)
 CHOICES = {
+    "image_size": IMAGE_SIZES,
+    "channels": CHANNELS,
     "arch": ARCHS,
     "targets": TARGET_KINDS,
     "noise": NOISE_KINDS,
@@ -268,6 +281,9 @@ def add_flags(parser):
         kwargs = dict(default=None, help=meta["help"].format(default=f.default))
         if f.name in CHOICES and "choices" not in meta["argparse"]:
             kwargs["choices"] = CHOICES[f.name]
+            kinds = {type(c) for c in CHOICES[f.name]}
+            if kinds == {int}:
+                kwargs["type"] = int
         elif f.name in BOUNDS:
             kwargs["type"] = BOUNDS[f.name][0]
         kwargs.update(meta["argparse"])
