@@ -12,6 +12,8 @@ import json
 import sys
 import time
 
+import numpy as np
+
 from dcgan import files
 from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import ENV, NUM_CLASSES
@@ -118,9 +120,10 @@ def train(args, log):
         raise UsageError(f"--epochs must be from 1 to {MAX_EPOCHS:,}, got {args.epochs}")
     out = check_classifier_out(args.out)  # before the training, not after it
     quiet_tensorflow()
-    import numpy as np
-
-    from dcgan import classifier, data
+    from dcgan import (
+        classifier,
+        data,
+    )  # TensorFlow loads here, after the flags are checked: --help answers at once
 
     xtr, ytr, source = data.load(args.data, "train", log=log)
     xte, yte, _ = data.load(args.data, "test", log=log)
@@ -221,7 +224,9 @@ def main(argv=None):
     if args.model and args.n <= args.k:
         raise UsageError(f"-n {args.n} digits are too few for --k {args.k}: use more than {args.k}")
     quiet_tensorflow()
-    from dcgan import classifier as classifiers
+    from dcgan import (
+        classifier as classifiers,
+    )  # TensorFlow loads here, after the flags are checked: --help answers at once
     from dcgan import data, metrics, sampling
 
     # Everything the user named is read and checked before the long part (drawing and scoring).

@@ -9,6 +9,8 @@ python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit
 
 import sys
 
+import numpy as np
+
 from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import (
     ENV,
@@ -137,9 +139,9 @@ def main(argv=None):
             f".keras or SavedModel folder from a run of dcgan.train, or set ${ENV[name]} to one"
         )
     quiet_tensorflow()
-    import numpy as np
-
-    from dcgan import sampling
+    from dcgan import (
+        sampling,
+    )  # TensorFlow loads here, after the flags are checked: --help answers at once
 
     generator = sampling.load_generator(model_path)
     if args.digit is not None and not sampling.is_conditional(generator):
