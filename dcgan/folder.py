@@ -180,29 +180,30 @@ class ImageFolder:
             log(f"checking {total:,} images under {folder} (each is decoded once)")
         paths, labels, sizes, modes, bad = [], [], [], {}, []
         alpha = False
+        first_bad = {}  # class -> its first unreadable image
         for label, group in enumerate(groups):
-            kept = 0
             for path in group:
                 try:
                     w, h, mode, a = _inspect(path, image_size, channels)
                 except Exception as e:  # noqa: BLE001 (any undecodable file is skipped alike)
                     bad.append((path, _reason(e)))
+                    first_bad.setdefault(label, bad[-1])
                     continue
                 paths.append(str(path))
                 labels.append(label)
                 sizes.append((w, h))
                 modes[mode] = modes.get(mode, 0) + 1
                 alpha |= a
-                kept += 1
-            if not kept and names:
-                raise ValueError(
-                    f"{folder / names[label]}: no image in this class folder could be read "
-                    f"(first {bad[-1][0]}: {bad[-1][1]}): fix or remove them"
-                )
         if not paths:
             raise ValueError(
                 f"{bad[0][0]}: none of the {total:,} images under {folder} can be read "
                 f"({bad[0][1]}): {FIX}"
+            )
+        for label in sorted(set(range(len(names))) - set(labels)):
+            path, reason = first_bad[label]
+            raise ValueError(
+                f"{folder / names[label]}: no image in this class folder can be read (first "
+                f"{path}: {reason}): fix or remove them, or the folder"
             )
         # Bytes, as the file system names them: any name reaches PIL unchanged.
         self.paths = np.array([os.fsencode(p) for p in paths])
