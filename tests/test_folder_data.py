@@ -248,3 +248,29 @@ def test_bad_folder_exits_2_with_one_line(bad, case, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:") and str(named) in lines[0], lines
     assert not (tmp_path / "run").exists()
     assert Path(root).exists()
+
+
+@pytest.mark.slow
+def test_a_resumed_folder_run_ends_where_an_uninterrupted_one_ends(tmp_path):
+    import h5py
+
+    root = make_folder(tmp_path / "pets", copies=2)
+    args = [*TINY, "--data", root, "--conditional", "--save-every", "1", "--ema", "0.9"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    for argv in (
+        [*args, "--epochs", "2", "--out", straight],
+        [*args, "--out", stopped],  # 1 epoch, then resumed to 2
+        ["--resume", stopped, "--epochs", "2", "--quiet"],
+    ):
+        proc = run_python("-m", "dcgan.train", *argv)
+        assert proc.returncode == 0, proc.stderr
+
+    def weights(path):
+        out = []
+        with h5py.File(path) as f:
+            f.visititems(lambda _, o: out.append(np.array(o)) if isinstance(o, h5py.Dataset) else 0)
+        return out
+
+    for name in ("generator.h5", "discriminator.h5", "generator_ema.h5"):
+        for a, b in zip(weights(straight / name), weights(stopped / name), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=name)
