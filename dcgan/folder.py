@@ -82,8 +82,8 @@ def load(source, image_size=28, channels=1, log=print):
 
 def _loop(link):
     return ValueError(
-        f"{link} is a symlink loop: it leads back to {os.path.realpath(link)}, a folder above "
-        "it, so the images under it never end: remove the link or point it elsewhere"
+        f"{link} is a symlink loop: it leads back to {os.path.realpath(link)}, a folder it is "
+        "in, so the images under it never end: remove the link or point it elsewhere"
     )
 
 
@@ -238,14 +238,16 @@ class ImageFolder:
         names = sorted(e.name for e in top if _is_dir(e))
         if not names:
             return [], [find_images(self.folder)], 0
-        root = os.stat(self.folder)
+        # The folder and every folder it is in: a link to any of them leads round.
+        real = self.folder.resolve()
+        above = [(st.st_dev, st.st_ino) for st in map(os.stat, (real, *real.parents))]
         groups = []
         for name in names:
             sub = self.folder / name
             st = os.stat(sub)
-            if (st.st_dev, st.st_ino) == (root.st_dev, root.st_ino):
+            if (st.st_dev, st.st_ino) in above:
                 raise _loop(sub)
-            group = find_images(sub, [(root.st_dev, root.st_ino)])
+            group = find_images(sub, above)
             if not group:
                 raise ValueError(
                     f"{sub} is a class folder with no images ({', '.join(FORMATS)}): add some "

@@ -193,11 +193,14 @@ def bad(tmp_path_factory):
     root = make_folder(d / "self_link", MIXED[:2])
     (root / "cats" / "me.png").symlink_to("me.png")
     cases["self_link"] = (root, root / "cats" / "me.png")
+    root = make_folder(d / "up_link", MIXED[:2])
+    (root / "up").symlink_to("..", target_is_directory=True)  # a class folder around its parent
+    cases["class_link_up"] = (root, root / "up")
     return cases
 
 
 @pytest.mark.parametrize("case", ["no_images", "empty_class", "all_truncated", "class_truncated",
-                                  "symlink_loop", "self_link"])  # fmt: skip
+                                  "symlink_loop", "self_link", "class_link_up"])  # fmt: skip
 def test_bad_content_is_one_error_naming_the_file(bad, case):
     root, named = bad[case]
     with pytest.raises(ValueError) as e:
