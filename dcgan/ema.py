@@ -9,8 +9,7 @@ from keras import ops
 import numpy as np
 
 from dcgan import noise
-from dcgan.files import NUM_CLASSES
-from dcgan.models import is_conditional, latent_dim, net_inputs
+from dcgan.models import is_conditional, latent_dim, net_inputs, num_classes
 
 FILE = "generator_ema.h5"
 
@@ -79,7 +78,7 @@ def recalibrate_batchnorm(generator, batches=10, batch_size=256, seed=0, noise_k
             )
         )
         # A conditional G sees every digit equally often, as generation asks for them.
-        digits = np.arange(batch_size, dtype="int32") % NUM_CLASSES
+        digits = np.arange(batch_size, dtype="int32") % num_classes(generator)
         generator(net_inputs(z, digits if is_conditional(generator) else None), training=True)
     for layer, m, t in zip(norms, momenta, trainable):
         layer.momentum, layer.trainable = m, t

@@ -7,7 +7,7 @@ from keras import ops
 
 from dcgan import noise
 from dcgan.ema import EMA
-from dcgan.models import build_adversarial, is_conditional, latent_dim, net_inputs
+from dcgan.models import build_adversarial, is_conditional, latent_dim, net_inputs, num_classes
 from dcgan.noise import Stream
 
 METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
@@ -74,6 +74,7 @@ class DCGAN(keras.Model):
         self.adversarial = build_adversarial(generator, discriminator)
         self.conditional = is_conditional(generator)
         self.latent_dim = latent_dim(generator)
+        self.classes = num_classes(generator)
         self.noise_kind, self.target_kind, self.seed = noise_kind, target_kind, int(seed)
         self.ema = EMA(generator, ema_decay, seed, noise_kind) if ema_decay else None
         # An attribute, so that Keras tracks its weights with the GAN's (JAX's fit carries them).
@@ -131,7 +132,8 @@ class DCGAN(keras.Model):
 
         def g_inputs(count, latents, digits):
             z = noise.latent((count, self.latent_dim), key(latents), self.noise_kind)
-            return net_inputs(z, noise.digits(count, key(digits)) if self.conditional else None)
+            drawn = noise.digits(count, key(digits), self.classes) if self.conditional else None
+            return net_inputs(z, drawn)
 
         return (
             g_inputs(n, Stream.FAKE_LATENTS, Stream.FAKE_DIGITS),

@@ -40,6 +40,15 @@ def is_conditional(model):
     return isinstance(shape, list) and len(shape) == 2
 
 
+def num_classes(model):
+    """The classes a conditional net takes, the rows of its label embedding: the ten digits, or
+    a folder's class subfolders (NUM_CLASSES for a net whose layers cannot be read)."""
+    for layer in getattr(model, "layers", ()):
+        if isinstance(layer, layers.Embedding):
+            return layer.input_dim
+    return NUM_CLASSES
+
+
 def latent_dim(generator):
     """The size of a generator's latent vector (of its first input, for a conditional one)."""
     shape = generator.input_shape
@@ -289,15 +298,21 @@ def build_mlp_discriminator(hidden=128):
 
 
 def build_pair(
-    arch="dcgan", latent_dim=LATENT_DIM, synchronized_bn=False, conditional=False, fast=False
+    arch="dcgan",
+    latent_dim=LATENT_DIM,
+    synchronized_bn=False,
+    conditional=False,
+    fast=False,
+    classes=NUM_CLASSES,
 ):
-    """(generator, discriminator); `fast` builds the DCGAN's training twins."""
+    """(generator, discriminator); `fast` builds the DCGAN's training twins; a conditional
+    pair takes `classes` classes."""
     if conditional:
         if arch != "dcgan":
             raise ValueError(f"a conditional GAN needs --arch dcgan, not {arch!r}")
         return (
-            build_conditional_generator(latent_dim, synchronized_bn, fast=fast),
-            build_conditional_discriminator(fast=fast),
+            build_conditional_generator(latent_dim, synchronized_bn, classes, fast),
+            build_conditional_discriminator(classes=classes, fast=fast),
         )
     if arch == "dcgan":
         return build_generator(latent_dim, synchronized_bn, fast), build_discriminator(fast=fast)

@@ -130,13 +130,14 @@ def latent(shape, seed, kind="truncated"):
     raise ValueError(f"unknown noise kind {kind!r}; choose truncated, normal or uniform")
 
 
-def digits(n, seed):
-    """n digits (int32), each of 0-9 equally likely: the digits G is asked for."""
+def digits(n, seed, classes=NUM_CLASSES):
+    """n digits (int32), each of 0-9 (of `classes` classes) equally likely: the digits G is
+    asked for."""
     if rng := _jax(seed):
-        return rng.randint(seed, (n,), 0, NUM_CLASSES, dtype="int32")
+        return rng.randint(seed, (n,), 0, classes, dtype="int32")
     import tensorflow as tf
 
-    return tf.random.stateless_uniform((n,), seed, minval=0, maxval=NUM_CLASSES, dtype=tf.int32)
+    return tf.random.stateless_uniform((n,), seed, minval=0, maxval=classes, dtype=tf.int32)
 
 
 def targets(n, real, seed, kind="soft"):

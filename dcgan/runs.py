@@ -3,14 +3,11 @@ folder explains itself), found again to resume (its checkpoint, its data, its ba
 closed (what the run ends with). `dcgan.training.run` takes these steps in turn."""
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 import sys
 import tempfile
 import time
-
-import numpy as np
 
 from dcgan import ema, files
 from dcgan.callbacks import read_history
@@ -39,24 +36,30 @@ def find_resume_state(run_dir, log=print):
     return state, epoch
 
 
-def data_digest(images):
-    """A short fingerprint of the training images, kept in config.json: resume compares it."""
-    return hashlib.sha256(np.ascontiguousarray(images).data).hexdigest()[:16]
-
-
-def check_resume_data(run_dir, images, source, new_data=False, log=print):
-    """Resuming `run_dir` on other training digits than it was trained on (another count, or
-    another fingerprint) is refused, unless `new_data` asks for it (then said so through
-    `log`): silently, a run of 4,000 digits would go on with 60,000."""
+def check_resume_data(run_dir, train, new_data=False, log=print):
+    """Resuming `run_dir` on other training data (`dcgan.folder`'s `Arrays` or `ImageFolder`)
+    than it was trained on (another count, or another digest) is refused, unless `new_data`
+    asks for it (then said so through `log`): silently, a run of 4,000 digits would go on with
+    60,000. A conditional run's nets draw as many classes as it started with, whatever the
+    data."""
     saved = json.loads((Path(run_dir) / "config.json").read_text())
     count, digest = saved.get("train_images"), saved.get("train_digest")
-    if (count in (None, len(images))) and digest in (None, data_digest(images)):
+    source = train.source
+    if saved.get("conditional"):
+        before = saved.get("train_classes") or [str(d) for d in range(files.NUM_CLASSES)]
+        now = train.classes or [str(d) for d in range(files.NUM_CLASSES)]
+        if len(before) != len(now):
+            raise ValueError(
+                f"{run_dir} is a conditional run of {len(before)} classes and {source} has "
+                f"{len(now)}: resume it on data of {len(before)} classes, or start a new run"
+            )
+    if (count in (None, train.count)) and digest in (None, train.digest):
         return
     before = f"{count:,} digits" if isinstance(count, int) else "other digits"
     before += f" of {saved['data_source']}" if saved.get("data_source") else ""
     if not new_data:
         raise ValueError(
-            f"{run_dir} was trained on {before}, but {source} has {len(images):,} other ones: "
+            f"{run_dir} was trained on {before}, but {source} has {train.count:,} other ones: "
             "resume with --data naming what it was trained on, or pass --new-data to go on "
             "with these"
         )
@@ -159,6 +162,9 @@ def write_run_config(run_dir, cfg, resume, **facts):
             log_every=cfg.log_every,
             minutes=cfg.minutes,
         )
+        saved.pop("train_classes", None)  # a folder's class names, when it has them
+        if "train_classes" in facts:
+            saved["train_classes"] = facts["train_classes"]
         files.write_text(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     else:
         write_config(run_dir, cfg, **facts)

@@ -11,8 +11,7 @@ import matplotlib.image
 import numpy as np
 
 from dcgan import files, noise
-from dcgan.files import NUM_CLASSES
-from dcgan.models import check_cost, is_conditional, latent_dim
+from dcgan.models import check_cost, is_conditional, latent_dim, num_classes
 
 BATCH = 1000  # digits per call of the generator
 
@@ -140,12 +139,11 @@ def check_digits(generator, digits, n):
             )
         return None
     if digits is None:
-        return np.arange(n, dtype=np.int32) % NUM_CLASSES
+        return np.arange(n, dtype=np.int32) % num_classes(generator)
     d = np.broadcast_to(np.asarray(digits), (n,))
-    if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= NUM_CLASSES:
-        raise ValueError(
-            f"digits must be whole numbers 0-{NUM_CLASSES - 1}, got {np.unique(d)[:5]}"
-        )
+    k = num_classes(generator)
+    if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= k:
+        raise ValueError(f"digits must be whole numbers 0-{k - 1}, got {np.unique(d)[:5]}")
     return d.astype(np.int32)
 
 
@@ -273,7 +271,7 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None):
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
 
     def batches():
-        for digit in range(NUM_CLASSES):
+        for digit in range(num_classes(generator)):
             for start in range(0, per_row, batch_size):
                 stop = min(per_row, start + batch_size)
                 z = latent_rows(per_row, dim, seed, start, stop)
@@ -283,9 +281,10 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None):
 
 
 def digit_rows(generator, per_row, seed=None):
-    """uint8 (10, per_row, 28, 28) from a conditional generator: row d holds the digit d, and
+    """uint8 (classes, per_row, 28, 28) from a conditional generator: row d holds the digit d, and
     column j uses the same latent vector in every row, so a column keeps one style."""
-    return _collect(digit_row_batches(generator, per_row, seed), (NUM_CLASSES, per_row, 28, 28))
+    rows = num_classes(generator)
+    return _collect(digit_row_batches(generator, per_row, seed), (rows, per_row, 28, 28))
 
 
 def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_size=None):
@@ -313,7 +312,9 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
             digits = None
             if conditional:
                 row_digits = (
-                    np.arange(r0, r1) % NUM_CLASSES if digit is None else [digit] * (r1 - r0)
+                    np.arange(r0, r1) % num_classes(generator)
+                    if digit is None
+                    else [digit] * (r1 - r0)
                 )
                 digits = np.repeat(np.asarray(row_digits), steps)
             yield from generate_batches(

@@ -97,7 +97,12 @@ class Config:
         "steps between TensorBoard points, beside one per epoch (default: {default})",
         resume=True,
     )
-    data: str = setting(None, f"{DATA_HELP} {DATA_DEFAULT}", resume=True)
+    data: str = setting(
+        None,
+        f"{DATA_HELP}, or a folder of images (PNG, JPEG, BMP, GIF of any size; subfolders are "
+        f"classes) {DATA_DEFAULT}",
+        resume=True,
+    )
     out: str = setting(None, "run directory (default: runs/<timestamp>)")
     precision: str = setting(
         "auto",

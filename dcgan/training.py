@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import callbacks as cb
-from dcgan import data, files, metrics, runs
+from dcgan import data, files, folder, metrics, runs
 from dcgan.checkpoints import check_resumable, load_state
 from dcgan.classifier import load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
@@ -24,8 +24,9 @@ from dcgan.models import FusedBatchNormalization, build_pair, export
 from dcgan.settings import Config  # noqa: F401  (the library's way in: training.Config)
 
 
-def build(cfg, strategy):
-    """The compiled DCGAN for a resolved config, built in the strategy's scope."""
+def build(cfg, strategy, classes=files.NUM_CLASSES):
+    """The compiled DCGAN for a resolved config, built in the strategy's scope; a conditional
+    one for `classes` classes (the digits, or a folder's class subfolders)."""
     keras.utils.set_random_seed(cfg.seed)
     # Layers keep the policy they were built under; the global one goes back as it was, so
     # building a GAN never changes what the caller builds next.
@@ -39,6 +40,7 @@ def build(cfg, strategy):
                 synchronized_bn=strategy.num_replicas_in_sync > 1,
                 conditional=cfg.conditional,
                 fast=cfg.nets == "fast",
+                classes=classes,
             )
             for layer in g._flatten_layers():  # XLA fuses batch norm better than the fused op
                 if isinstance(layer, FusedBatchNormalization):
@@ -76,20 +78,43 @@ def build(cfg, strategy):
 
 
 def load_training_data(cfg, log=print):
-    """(images, digits, source) for training, checked against what `cfg` needs."""
-    x, y, source = data.load(cfg.data, "train", log=log)
-    if cfg.conditional and (len(np.unique(y)) < 2 or y.min() < 0 or y.max() >= files.NUM_CLASSES):
-        raise ValueError(
-            f"--conditional needs digit labels 0-9 but {source} has "
-            f"{', '.join(map(str, np.unique(y)[:5]))}: pass --data a labelled MNIST .npz or IDX "
-            "folder"
-        )
-    if cfg.batch_size // 2 > len(x):
+    """The training data (`folder.Arrays` of digits, or a `folder.ImageFolder`), checked
+    against what `cfg` needs."""
+    train = folder.load(cfg.data, cfg.image_size, cfg.channels, log)
+    if cfg.conditional and isinstance(train, folder.ImageFolder):
+        if len(train.classes or ()) < 2:
+            raise ValueError(
+                f"--conditional needs two or more class subfolders in {train.source}, which has "
+                f"{'one, ' + train.classes[0] if train.classes else 'none'}: put each class's "
+                "images in a subfolder named after it, or drop --conditional"
+            )
+    elif cfg.conditional:
+        y = train.labels
+        if len(np.unique(y)) < 2 or y.min() < 0 or y.max() >= files.NUM_CLASSES:
+            raise ValueError(
+                f"--conditional needs digit labels 0-9 but {train.source} has "
+                f"{', '.join(map(str, np.unique(y)[:5]))}: pass --data a labelled MNIST .npz or "
+                "IDX folder"
+            )
+    n = train.count
+    if cfg.batch_size // 2 > n:
         raise ValueError(
             f"--batch-size {cfg.batch_size} needs {cfg.batch_size // 2} real images a step but "
-            f"the data has {len(x)}: use --batch-size {2 * (len(x) // 2) or 2} or less"
+            f"the data has {n}: use --batch-size {2 * (n // 2) or 2} or less"
         )
-    return x, y, source
+    return train
+
+
+def without_fid_for_folders(cfg, train, log=print):
+    """`cfg`, without --eval-every where no classifier fits the data (a folder of your own
+    images: FID reads images with a digit classifier), said in one note."""
+    if not cfg.eval_every or not isinstance(train, folder.ImageFolder):
+        return cfg
+    log(
+        "note: --eval-every is off: FID needs a classifier of the training images and none "
+        f"fits {train.source}, a folder of your own images; judge the grids in samples/"
+    )
+    return dataclasses.replace(cfg, eval_every=None)
 
 
 def steps_per_epoch(cfg, n_images):
@@ -241,15 +266,18 @@ def run(
             f"{resume} already has {start_epoch} epochs and its final models: pass a larger "
             "--epochs to go on"
         )
-    x, y, source = load_training_data(cfg, log)
+    train = load_training_data(cfg, log)
     if resume:
-        runs.check_resume_data(resume, x, source, new_data, log)
-    evaluation = prepare_evaluation(cfg, x, y, log) if cfg.eval_every else None
+        runs.check_resume_data(resume, train, new_data, log)
+    cfg = without_fid_for_folders(cfg, train, log)
+    evaluation = (
+        prepare_evaluation(cfg, train.images, train.labels, log) if cfg.eval_every else None
+    )
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
-    steps = steps_per_epoch(cfg, len(x))
+    steps = steps_per_epoch(cfg, train.count)
     cfg = bound_steps_per_execution(cfg, steps, log)
-    gan = build(cfg, strategy)
+    gan = build(cfg, strategy, len(train.classes) if train.classes else files.NUM_CLASSES)
     restore(gan, state, strategy)
     with contextlib.ExitStack() as held:
         run_dir, chief = runs.choose_run_dir(cfg, resume)
@@ -259,9 +287,10 @@ def run(
             run_dir,
             cfg,
             resume,
-            data_source=source,
-            train_images=len(x),
-            train_digest=runs.data_digest(x),
+            data_source=train.source,
+            train_images=train.count,
+            train_digest=train.digest,
+            **({"train_classes": list(train.classes)} if train.classes else {}),
             steps_per_epoch=steps,
             replicas=strategy.num_replicas_in_sync,
             strategy=strategy_name(strategy),
@@ -280,19 +309,19 @@ def run(
             cb.Checkpoints(run_dir, cfg.save_every).save_final(gan)
             log(f"{run_dir} had all {start_epoch} epochs; its final models are now written")
             return run_dir
-        banner = summary(cfg, gan, run_dir, source, strategy)
+        banner = summary(cfg, gan, run_dir, train.description, strategy)
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
         guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
         # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the
         # epochs done, so a resumed run sees the batches it would have seen.
-        ds = data.make_dataset(
-            x,
+        ds = train.dataset(
             cfg.batch_size // 2,
             seed=cfg.seed,
             repeat=True,
-            digits=y if cfg.conditional else None,
-        ).skip(start_epoch * steps)
+            with_classes=cfg.conditional,
+            skip=start_epoch * steps,
+        )
         # JAX's fit runs under the distribution (tf.distribute's fit needs no scope).
         with strategy.scope() if backend() == "jax" else contextlib.nullcontext():
             gan.fit(

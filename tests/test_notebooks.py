@@ -14,6 +14,7 @@ NAMES = (
     "02_train_and_watch.ipynb",
     "03_latent_space.ipynb",
     "04_ask_for_a_digit.ipynb",
+    "05_your_own_images.ipynb",
 )
 SHIPPED = REPO / "saved_models" / "generator.h5"
 SHIPPED_CONDITIONAL = REPO / "saved_models" / "conditional" / "generator.h5"

@@ -1,0 +1,279 @@
+"""A folder of your own images is training data (`dcgan.folder`): any size and mode of PNG, JPEG,
+BMP or GIF, subfolders as classes, checked file by file before training and streamed through
+tf.data; each kind of bad content is one stderr line naming the file, exit code 2."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+import pytest
+
+from dcgan import data, folder, runs
+
+from conftest import run_python
+
+# (class, (width, height), PIL mode, extension): every size, mode and format a folder may mix.
+MIXED = [
+    ("cats", (20, 31), "L", "png"),
+    ("cats", (300, 200), "RGB", "jpg"),
+    ("cats", (64, 64), "RGBA", "png"),
+    ("cats", (40, 40), "P", "gif"),
+    ("cats", (28, 28), "L", "bmp"),
+    ("dogs", (50, 30), "RGB", "bmp"),
+    ("dogs", (33, 90), "P", "png"),
+    ("dogs", (100, 100), "RGB", "jpeg"),
+    ("dogs", (16, 16), "RGBA", "gif"),
+    ("dogs", (70, 45), "L", "jpg"),
+]
+TINY = "--epochs 1 --steps-per-epoch 2 --batch-size 16 --quiet --jit-compile off".split()
+
+
+def picture(size, mode, seed=0):
+    w, h = size
+    rgb = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return Image.fromarray(rgb).convert(mode)
+
+
+def make_folder(root, specs=MIXED, copies=1):
+    """`copies` of each (class, size, mode, format) under root/class/ (root itself for class
+    None)."""
+    for i, (cls, size, mode, ext) in enumerate(specs * copies):
+        where = root / cls if cls else root
+        where.mkdir(parents=True, exist_ok=True)
+        image = picture(size, mode, seed=i)
+        if ext in ("jpg", "jpeg", "bmp") and mode in ("RGBA", "P"):
+            image = image.convert("RGB")
+        image.save(where / f"img{i:03d}.{ext}")
+    return root
+
+
+def truncate(path):
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    return make_folder(tmp_path_factory.mktemp("mixed") / "pets")
+
+
+# --- the loader, in this process ----------------------------------------------------------
+
+
+def test_mixed_folder_loads_with_its_classes_and_conversion(mixed):
+    said = []
+    train = folder.load(str(mixed), log=said.append)
+    assert isinstance(train, folder.ImageFolder) and not said
+    assert train.count == len(MIXED) and train.classes == ("cats", "dogs")
+    assert np.bincount(train.class_ids).tolist() == [5, 5]
+    text = train.description
+    assert "10 images in 2 classes (cats, dogs)" in text and str(mixed) in text
+    assert "sizes 16x16 to 300x200" in text and "-> 28x28 grey" in text
+    assert all(m in text for m in ("RGB", "L", "P", "RGBA")) and "centre-cropped" in text
+    images, classes = next(iter(train.dataset(8, seed=0, with_classes=True)))
+    assert images.shape == (8, 28, 28, 1) and images.dtype == "float32"
+    assert -1.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1.0
+    assert set(classes.numpy().tolist()) <= {0, 1}
+    colour = folder.load(str(mixed), image_size=32, channels=3)
+    assert next(iter(colour.dataset(4, seed=0))).shape == (4, 32, 32, 3)
+    assert "-> 32x32 RGB" in colour.description
+
+
+def test_images_without_subfolders_are_one_unlabelled_set(tmp_path):
+    root = make_folder(tmp_path / "flat", [(None, s, m, e) for _, s, m, e in MIXED[:4]])
+    train = folder.load(str(root))
+    assert train.count == 4 and train.classes is None and "unlabelled" in train.description
+
+
+def test_images_beside_class_folders_are_left_out_with_a_note(tmp_path):
+    root = make_folder(tmp_path / "pets", MIXED[:2] + [(None, (30, 30), "L", "png")])
+    said = []
+    train = folder.load(str(root), log=said.append)
+    assert train.count == 2 and train.classes == ("cats",)
+    assert len(said) == 1 and "left out" in said[0] and str(root) in said[0]
+
+
+def test_transparency_is_laid_over_black_and_images_are_centre_cropped(tmp_path):
+    clear = Image.new("RGBA", (40, 40), (255, 255, 255, 0))
+    clear.save(tmp_path / "clear.png")
+    assert folder.read_image(tmp_path / "clear.png", 28, 1).max() == 0
+    wide = np.zeros((20, 60), np.uint8)
+    wide[:, 15:45] = 255  # white over the centre square (20:40): black side bands cut away
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    assert folder.read_image(tmp_path / "wide.png", 28, 1).min() == 255
+    deep = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)  # 16-bit grey
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    x = folder.read_image(tmp_path / "deep.png", 28, 1)
+    assert 0 < x.mean() < 255 and x.max() > 200  # scaled from 16 bits, not clipped to white
+
+
+def test_batches_are_reshuffled_each_epoch_from_the_seed_and_skip_decodes_nothing(mixed):
+    train = folder.load(str(mixed))
+
+    def order(seed, skip=0, n=4):
+        ds = train.dataset(5, seed=seed, repeat=True, with_classes=True, skip=skip)
+        return [b[0].numpy() for b in ds.take(n)]
+
+    first = order(0)
+    assert all(np.array_equal(a, b) for a, b in zip(first, order(0)))  # the same seed, the same
+    assert not np.array_equal(first[0], first[2])  # each epoch (2 batches) in a new order
+    assert all(np.array_equal(a, b) for a, b in zip(first[2:], order(0, skip=2, n=2)))
+
+
+def test_digest_follows_the_files_and_arrays_keep_theirs(mixed, tmp_path):
+    import hashlib
+
+    assert folder.load(str(mixed)).digest == folder.load(str(mixed)).digest
+    copy = make_folder(tmp_path / "pets")
+    os.utime(copy / "dogs" / "img009.jpg", ns=(1, 1))
+    assert folder.load(str(copy)).digest != folder.load(str(mixed)).digest
+    x, y, source = data.load("sample")
+    arrays = folder.load("sample")
+    assert isinstance(arrays, folder.Arrays) and arrays.source == source
+    # Runs from before folders stored this fingerprint, and their batches: both unchanged.
+    assert arrays.digest == hashlib.sha256(np.ascontiguousarray(x).data).hexdigest()[:16]
+    old = data.make_dataset(x, 32, seed=3, repeat=True, digits=y).skip(5)
+    new = arrays.dataset(32, seed=3, repeat=True, with_classes=True, skip=5)
+    for (a, b), (c, d) in zip(old.take(2), new.take(2)):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def test_idx_folders_stay_idx_folders(tmp_path):
+    x, y, _ = data.load("sample")
+    header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (20, 28, 28))
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(header + x[:20].tobytes())
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(
+        bytes([0, 0, 8, 1]) + (20).to_bytes(4, "big") + y[:20].astype(np.uint8).tobytes()
+    )
+    assert not folder.is_image_folder(str(tmp_path))
+    assert isinstance(folder.load(str(tmp_path)), folder.Arrays)
+
+
+def test_resume_refuses_another_folder_and_another_class_count(mixed, tmp_path):
+    train = folder.load(str(mixed))
+    run = tmp_path / "run"
+    run.mkdir()
+    facts = dict(train_images=train.count, train_digest=train.digest, conditional=True)
+    (run / "config.json").write_text(json.dumps({**facts, "train_classes": ["a", "b", "c"]}))
+    with pytest.raises(ValueError, match="conditional run of 3 classes"):
+        runs.check_resume_data(run, train, new_data=True)
+    (run / "config.json").write_text(json.dumps({**facts, "train_classes": ["cats", "dogs"]}))
+    runs.check_resume_data(run, train)  # the same folder: resumes
+    other = folder.load(str(make_folder(tmp_path / "other", MIXED[3:7])))
+    with pytest.raises(ValueError, match="--new-data"):
+        runs.check_resume_data(run, other)
+
+
+# --- bad content ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    """{case: (folder, the path the error must name)}."""
+    d = tmp_path_factory.mktemp("bad_folders")
+    cases = {}
+    (d / "empty").mkdir()
+    (d / "empty" / "notes.txt").write_text("no pictures here")
+    cases["no_images"] = (d / "empty", d / "empty")
+    root = make_folder(d / "empty_class", MIXED[:2])
+    (root / "dogs").mkdir()
+    cases["empty_class"] = (root, root / "dogs")
+    root = make_folder(d / "all_truncated", MIXED[:3])
+    for p in sorted(root.rglob("img*")):
+        truncate(p)
+    cases["all_truncated"] = (root, root / "cats" / "img000.png")
+    root = make_folder(d / "class_truncated", MIXED[:2] + MIXED[5:6])
+    truncate(root / "dogs" / "img002.bmp")
+    cases["class_truncated"] = (root, root / "dogs")
+    root = make_folder(d / "loop", MIXED[:2])
+    (root / "cats" / "again").symlink_to("..", target_is_directory=True)
+    cases["symlink_loop"] = (root, root / "cats" / "again")
+    root = make_folder(d / "self_link", MIXED[:2])
+    (root / "cats" / "me.png").symlink_to("me.png")
+    cases["self_link"] = (root, root / "cats" / "me.png")
+    root = make_folder(d / "up_link", MIXED[:2])
+    (root / "up").symlink_to("..", target_is_directory=True)  # a class folder around its parent
+    cases["class_link_up"] = (root, root / "up")
+    return cases
+
+
+@pytest.mark.parametrize("case", ["no_images", "empty_class", "all_truncated", "class_truncated",
+                                  "symlink_loop", "self_link", "class_link_up"])  # fmt: skip
+def test_bad_content_is_one_error_naming_the_file(bad, case):
+    root, named = bad[case]
+    with pytest.raises(ValueError) as e:
+        folder.load(str(root))
+    assert str(named) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_truncated_image_is_skipped_counted_and_named(tmp_path):
+    root = make_folder(tmp_path / "pets")
+    truncate(root / "cats" / "img001.jpg")
+    said = []
+    train = folder.load(str(root), log=said.append)
+    assert train.count == len(MIXED) - 1
+    assert len(said) == 1 and "skipped 1 of 10" in said[0] and "img001.jpg" in said[0]
+    assert "1 skipped as unreadable" in train.description
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_mixed_folder_trains_a_step_from_the_command_line(tmp_path):
+    root = make_folder(tmp_path / "pets", copies=2)
+    truncate(root / "cats" / "img001.jpg")
+    out = tmp_path / "run"
+    proc = run_python("-m", "dcgan.train", *TINY, "--data", root, "--out", out, "--conditional",
+                      "--eval-every", "1")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "19 images in 2 classes (cats, dogs)" in proc.stdout
+    assert "1 skipped as unreadable" in proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert any("skipped 1 of 20" in x and "img001.jpg" in x for x in lines), proc.stderr
+    assert any("--eval-every is off" in x for x in lines), proc.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["train_classes"] == ["cats", "dogs"] and config["train_images"] == 19
+    assert (out / "generator.h5").exists() and (out / "samples" / "epoch_0001.png").exists()
+    rows = Image.open(out / "samples" / "epoch_0001.png").size
+    assert rows[0] > 2 * rows[1]  # one row per class: 2 rows of 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["no_images", "empty_class", "all_truncated", "symlink_loop"])
+def test_bad_folder_exits_2_with_one_line(bad, case, tmp_path):
+    root, named = bad[case]
+    proc = run_python("-m", "dcgan.train", *TINY, "--data", root, "--out", tmp_path / "run")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(named) in lines[0], lines
+    assert not (tmp_path / "run").exists()
+    assert Path(root).exists()
+
+
+@pytest.mark.slow
+def test_a_resumed_folder_run_ends_where_an_uninterrupted_one_ends(tmp_path):
+    import h5py
+
+    root = make_folder(tmp_path / "pets", copies=2)
+    args = [*TINY, "--data", root, "--conditional", "--save-every", "1", "--ema", "0.9"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    for argv in (
+        [*args, "--epochs", "2", "--out", straight],
+        [*args, "--out", stopped],  # 1 epoch, then resumed to 2
+        ["--resume", stopped, "--epochs", "2", "--quiet"],
+    ):
+        proc = run_python("-m", "dcgan.train", *argv)
+        assert proc.returncode == 0, proc.stderr
+
+    def weights(path):
+        out = []
+        with h5py.File(path) as f:
+            f.visititems(lambda _, o: out.append(np.array(o)) if isinstance(o, h5py.Dataset) else 0)
+        return out
+
+    for name in ("generator.h5", "discriminator.h5", "generator_ema.h5"):
+        for a, b in zip(weights(straight / name), weights(stopped / name), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=name)
