@@ -17,7 +17,7 @@ import tensorflow as tf
 from dcgan import callbacks as cb
 from dcgan import data, files, metrics, runs
 from dcgan.checkpoints import check_resumable, load_state
-from dcgan.classifier import load_classifier
+from dcgan.classifier import for_data, load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
 from dcgan.gan import DCGAN
 from dcgan.models import FusedBatchNormalization, build_pair, export
@@ -142,9 +142,16 @@ SELECTION_DIGITS = 10_000
 
 def prepare_evaluation(cfg, train_images, train_digits, log=print):
     """(classifier, test reference, training reference) features for `eval_every`, loaded
-    before anything is written. The best generator is picked against training digits, so the
-    test digits that `dcgan.evaluate` reports on never choose what is kept."""
-    classifier = load_classifier()
+    before anything is written; None, said in one note, when no classifier reads the run's data
+    (a folder of your own images): the run then trains without FID. The classifier is the
+    data's own (`classifier.for_data`). The best generator is picked against training images,
+    so the test images that `dcgan.evaluate` reports on never choose what is kept."""
+    shape = (cfg.image_size, cfg.image_size, cfg.channels)
+    path, why = for_data(cfg.data, shape=shape)
+    if path is None:
+        log(f"note: {why}, so --eval-every scores nothing: training without FID")
+        return None
+    classifier = load_classifier(path)
     test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
     metrics.check_test_split(test_images, source)
     pick = slice(-SELECTION_DIGITS, None)
@@ -173,7 +180,7 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None):
                 selection=evaluation[2],
             )
         ]
-        if cfg.eval_every
+        if cfg.eval_every and evaluation
         else []
     )
     # A non-chief skips the SavedModel exports: slow, and no one reads its scratch folder's.
