@@ -114,18 +114,21 @@ def format_table(columns, keys=CLASSIFIED):
 def format_per_class(generated, real, kind=datasets.MNIST):
     """The conditional generator's table: per class asked for, how often the classifier agrees,
     and that class's FID against the test images of its class, beside real images' floor."""
-    head = "digit" if kind == datasets.MNIST else "class"
     names = datasets.CLASS_NAMES.get(kind) if kind != datasets.MNIST else None
-    width = max(5, *(len(n) + 4 for n in names)) if names else 5
-    lines = [f"{head:>{width}}{'n':>7}{'agreement':>11}{'FID':>9}{'real: agreement':>17}{'FID':>9}"]
+    width = max(len(n) for n in names) + 3 if names else 5
+    align = "<" if names else ">"  # names read from the left, digits line up on the right
+    head = "class" if names else "digit"
+    lines = [
+        f"{head:{align}{width}}{'n':>7}{'agreement':>11}{'FID':>9}{'real: agreement':>17}{'FID':>9}"
+    ]
     for g, r in zip(generated["per_class"], real["per_class"]):
         label = f"{g['digit']} {names[g['digit']]}" if names else str(g["digit"])
         lines.append(
-            f"{label:>{width}}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
+            f"{label:{align}{width}}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
             f"{r['agreement']:>17.4f}{r['fid']:>9.3f}"
         )
     lines.append(
-        f"{'all':>{width}}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
+        f"{'all':{align}{width}}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
         f"{real['agreement']:>17.4f}"
     )
     return "\n".join(lines)
