@@ -260,11 +260,9 @@ def main(argv=None):
         what = f"{len(images)} images in {args.images}"
     classifier_path, where = classifiers.for_data(data_arg, args.classifier)
     kind = datasets.kind(data_arg)
-    if run_note:
-        log(run_note)
     if classifier_path is None:
         return report_without_classifier(
-            args, data_arg, where, images if args.images else None, log
+            args, data_arg, where, images if args.images else None, run_note, log
         )
     classifier = classifiers.load_classifier(classifier_path)
     if args.model:
@@ -274,6 +272,8 @@ def main(argv=None):
     metrics.check_test_split(real["test"], real["source"])
     kind = datasets.kind(real["source"]) or kind
     noun = datasets.noun(kind)
+    if run_note:  # once all is checked: a refusal stays one line
+        log(run_note)
     if args.model and len(real["train"]) < args.n:
         log(
             f"warning: {real['source']} has {len(real['train']):,} training {noun}, so the "
@@ -343,19 +343,22 @@ def choose_data(args):
     )
 
 
-def report_without_classifier(args, data_arg, why, images, log):
+def report_without_classifier(args, data_arg, why, images, run_note, log):
     """The one line saying no classifier reads the data, then what needs none
     (`metrics.pixel_scores`): the images' number and pixels, precision and recall in pixels,
     beside real training images."""
     from dcgan import data, metrics, sampling
 
-    print(f"{why}: no FID or classifier scores; pixel statistics and precision/recall in pixels")
     train, _, source = data.load(data_arg, "train", log=log)
     if images is not None:
         what = f"{len(images)} images in {args.images}"
     else:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)
+    if run_note:  # once all is checked: a refusal stays one line
+        log(run_note)
+    print(f"{why}: no FID or classifier scores; pixel statistics and precision/recall in pixels")
+    if images is None:
         images = sampling.with_progress(
             sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits), args.n
         )

@@ -232,3 +232,23 @@ def test_generate_refuses_a_clothes_name_for_digits(tmp_path):
         generate.main([*argv, "--out", str(tmp_path / "x.png")])
     with pytest.raises(UsageError, match="ask for a class 0-9"):
         generate.main(["--class", "Hat", "--out", str(tmp_path / "x.png")])
+
+
+def test_evaluate_reads_the_runs_data_beside_the_model(fashion, fashion_generator, capsys):
+    """--model and no --data: the run's config.json says Fashion-MNIST, so that is the data and
+    its classifier, and the output says so."""
+    assert evaluate.main(["--model", str(fashion_generator), "-n", "100", "--k", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert "scoring against fashion_mnist (Fashion-MNIST), the data of the run in" in err
+    assert "test images of fashion_mnist" in out and "Fashion-MNIST classifier" in out
+    assert "Sneaker" in out  # the per-class table of a conditional generator
+
+
+def test_classifier_none_asks_for_the_pixel_scores(tmp_path, capsys):
+    x, _, _ = data.load("sample", "test")
+    np.savez(tmp_path / "mine.npz", images=x[:100])
+    argv = ["--images", str(tmp_path / "mine.npz"), "--data", "sample", "--classifier", "none"]
+    assert evaluate.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--classifier none asks for no classifier: no FID")
+    assert "pixel mean" in out and "FID vs test" not in out
