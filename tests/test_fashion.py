@@ -252,3 +252,14 @@ def test_classifier_none_asks_for_the_pixel_scores(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("--classifier none asks for no classifier: no FID")
     assert "pixel mean" in out and "FID vs test" not in out
+
+
+def test_train_classifier_speaks_of_images(fashion, tmp_path, monkeypatch, capsys):
+    """Only the words: the training itself is the card's command (six minutes on 2 cores)."""
+    stub = lambda x, y, xt, yt, **kw: (classifiers.build_classifier(), 0.5)
+    monkeypatch.setattr(classifiers, "train_classifier", stub)
+    argv = ["--train-classifier", "--data", "fashion_mnist", "--out", str(tmp_path / "c.h5")]
+    assert evaluate.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "trained on 60000 images of fashion_mnist" in out and "on 10000 images" in out
+    assert "digit" not in out
