@@ -41,7 +41,7 @@ def digit_arg(text):
     if text.strip().lower() in names:
         return names.index(text.strip().lower())
     raise UsageError(
-        f"--digit {text!r}: ask for a class 0-9 (a digit, or Fashion-MNIST's "
+        f"--digit (--class) {text!r}: ask for a class 0-9 (a digit, or Fashion-MNIST's "
         f"{', '.join(datasets.class_name(datasets.FASHION, c) for c in (0, 7, 9))}, ...), "
         "or all for a row of each"
     )
