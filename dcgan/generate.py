@@ -5,7 +5,7 @@ python -m dcgan.generate -n 10000 --out digits.npz --model runs/20261124-120000/
 python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
 python -m dcgan.generate --digit 7 -n 16 --out sevens.png      # the conditional generator
 python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit, a style per column
-python -m dcgan.generate --class 7 --model saved_models/fashion/generator.h5  # class 7: Sneaker
+python -m dcgan.generate --class Sneaker -n 16 --out sneakers.png  # Fashion-MNIST's class 7
 """
 
 import sys
@@ -93,7 +93,8 @@ def parser():
         "--model",
         default=None,
         help=f"{MODEL_HELP} (default: ${ENV['generator']}, or with --digit "
-        f"${ENV['conditional_generator']}, else the shipped generator)",
+        f"${ENV['conditional_generator']}, else the shipped generator; with a class by name, "
+        "such as --class Sneaker, the shipped Fashion-MNIST one)",
     )
     return p
 
