@@ -263,3 +263,13 @@ def test_train_classifier_speaks_of_images(fashion, tmp_path, monkeypatch, capsy
     out = capsys.readouterr().out
     assert "trained on 60000 images of fashion_mnist" in out and "on 10000 images" in out
     assert "digit" not in out
+
+
+def test_a_class_by_name_draws_from_the_shipped_fashion_generator(tmp_path, capsys):
+    argv = ["--class", "Sneaker", "-n", "2", "--seed", "1", "--out", str(tmp_path / "x.npz")]
+    if not files.shipped("fashion_generator").exists():
+        with pytest.raises(UsageError, match="no Fashion-MNIST generator ships"):
+            generate.main(argv)
+        return
+    assert generate.main(argv) == 0
+    assert "2 images of class 7 (Sneaker)" in capsys.readouterr().out
