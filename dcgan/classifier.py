@@ -1,17 +1,19 @@
-"""The small MNIST classifier every score reads digits with: built, trained, saved, loaded, and
-its features (the penultimate layer, for FID and precision/recall) and probabilities.
+"""The small classifier every score reads images with: built, trained, saved, loaded, chosen
+for the data (`for_data`: MNIST's for digits, Fashion-MNIST's for clothes), and its features
+(the penultimate layer, for FID and precision/recall) and probabilities.
 
 Inception-based FID/IS are the wrong tool for 28x28 greyscale digits (ImageNet features of
 upscaled digits barely tell a 4 from a 9), so the scores in `dcgan.metrics` use this convnet.
 """
 
+import os
 from pathlib import Path
 
 import keras
 from keras import layers
 import numpy as np
 
-from dcgan import files
+from dcgan import datasets, files
 from dcgan.data import check_images
 from dcgan.files import ENV, NUM_CLASSES
 from dcgan.models import check_cost
@@ -89,11 +91,42 @@ def classifier_path(path=None):
     return files.resolve("classifier", path)[0]
 
 
+# Passed as --classifier, asks for the scores that need no classifier.
+NONE = "none"
+
+
+def for_data(source, given=None, shape=(28, 28, 1)):
+    """The classifier that reads `source`'s images: (path, where it came from, in words), or
+    (None, why there is none, in words) for images no classifier here reads.
+
+    `given` (--classifier) wins: a path, or "none" for no classifier. Then images that are not
+    28x28x1 have none; $DCGAN_CLASSIFIER names one for any data; else the dataset's own (see
+    `datasets.kind`): MNIST's ($DCGAN_CLASSIFIER's default) for MNIST and the bundled sample,
+    Fashion-MNIST's ($DCGAN_FASHION_CLASSIFIER, else the shipped one) for Fashion-MNIST, and
+    none for a folder of your own images.
+    """
+    if given and str(given).strip().lower() == NONE:
+        return None, "--classifier none asks for no classifier"
+    if given:
+        return Path(given).expanduser(), "--classifier"
+    if tuple(shape) != (28, 28, 1):
+        return None, f"no classifier here reads {'x'.join(map(str, shape))} images"
+    kind = datasets.kind(source)
+    if os.environ.get(ENV["classifier"]) or kind == datasets.MNIST:
+        path, where = files.resolve("classifier")
+    elif kind is None:
+        return None, f"no classifier here reads {source}: it is neither MNIST nor Fashion-MNIST"
+    else:
+        path, where = files.resolve(datasets.CLASSIFIERS[kind])
+    return path, where if where != "shipped" else f"the shipped {datasets.title(kind)} classifier"
+
+
 def load_classifier(path=None):
-    """Loads the MNIST classifier that every metric here reads digits with.
+    """Loads a classifier that the metrics here read images with (`for_data` picks the one).
 
     Args:
-        path: a Keras .h5/.keras classifier (default: $DCGAN_CLASSIFIER, else the shipped one).
+        path: a Keras .h5/.keras classifier (default: $DCGAN_CLASSIFIER, else the shipped MNIST
+            one).
     Returns:
         A Keras model: uint8-valued images (n, 28, 28, 1) -> probabilities (n, 10).
     Raises:

@@ -1,20 +1,24 @@
-"""`python -m dcgan.evaluate`: score a generator's digits against real ones (FID and friends).
+"""`python -m dcgan.evaluate`: score a generator's images against real ones (FID and friends).
 
     python -m dcgan.evaluate --model runs/X/generator.h5 [-n 10000] [--json scores.json]
     python -m dcgan.evaluate --images samples.npz           # uint8 (n, 28, 28) under "images"
     python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz   # writes classifier.h5
 
-Metrics use a small MNIST classifier (the shipped one unless --classifier), not Inception. The
-"real" column scores n real training digits the same way: the best a generator can hope for.
+Metrics use a small classifier of the data's own (MNIST's for digits, Fashion-MNIST's for
+clothes; --classifier names another), not Inception. With --model and no --data, the data is
+the run's, read from the config.json beside the model. The "real" column scores n real training
+images the same way: the best a generator can hope for. Where no classifier reads the data (a
+folder of your own images, or --classifier none), only what needs none is reported.
 """
 
 import json
+from pathlib import Path
 import sys
 import time
 
 import numpy as np
 
-from dcgan import files
+from dcgan import datasets, files
 from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import ENV, NUM_CLASSES
 from dcgan.settings import DATA_DEFAULT, DATA_HELP, MODEL_HELP
@@ -26,6 +30,8 @@ MAX_EPOCHS = 1_000  # --train-classifier: 3 reach 99.2% on MNIST
 
 LABELS = {
     "n": "images",
+    "pixel_mean": "pixel mean (0-1)",
+    "pixel_std": "pixel std (0-1)",
     "fid": "FID vs test",
     "classifier_score": "classifier score",
     "coverage": "coverage (classes)",
@@ -33,6 +39,9 @@ LABELS = {
     "precision": "precision (k-NN)",
     "recall": "recall (k-NN)",
 }
+CLASSIFIED = ("n", "fid", "classifier_score", "coverage", "mean_confidence", "precision", "recall")
+# Without a classifier: precision and recall in pixels (`metrics.pixel_scores`).
+UNCLASSIFIED = ("n", "pixel_mean", "pixel_std", "precision", "recall")
 
 
 def parser():
@@ -65,12 +74,17 @@ def parser():
     a(
         "--data",
         default=None,
-        help=f"{DATA_HELP}; its test split is what the digits are scored against {DATA_DEFAULT}",
+        help=f"{DATA_HELP}; its test split is what the images are scored against (default: with "
+        "--model, the data of the run in the config.json beside it; else "
+        f"{DATA_DEFAULT.strip('()').removeprefix('default: ')})",
     )
     a(
         "--classifier",
         default=None,
-        help=f"MNIST classifier .h5 (default: ${ENV['classifier']}, else the shipped one)",
+        help=f"classifier .h5 that reads the images, or none for the scores that need none "
+        f"(default: ${ENV['classifier']}, else the data's: the shipped MNIST one for MNIST, "
+        f"${ENV['fashion_classifier']} or the shipped Fashion-MNIST one for Fashion-MNIST, none "
+        "for other images)",
     )
     a("--json", default=None, help="also write the results to this JSON file")
     a(
@@ -88,7 +102,7 @@ def parser():
     return p
 
 
-def format_table(columns, keys=tuple(LABELS)):
+def format_table(columns, keys=CLASSIFIED):
     """Aligned text table: one row per metric, one column per {name: results}."""
     width = max(len(LABELS[k]) for k in keys) + 2
     head = "".join(f"{name:>14}" for name in columns)
@@ -99,20 +113,34 @@ def format_table(columns, keys=tuple(LABELS)):
     return "\n".join(lines)
 
 
-def format_per_class(generated, real):
-    """The conditional generator's table: per digit asked for, how often the classifier agrees,
-    and that digit's FID against the test digits of its class, beside real digits' floor."""
-    lines = [f"{'digit':>5}{'n':>7}{'agreement':>11}{'FID':>9}{'real: agreement':>17}{'FID':>9}"]
+def format_per_class(generated, real, kind=datasets.MNIST):
+    """The conditional generator's table: per class asked for, how often the classifier agrees,
+    and that class's FID against the test images of its class, beside real images' floor."""
+    names = datasets.CLASS_NAMES.get(kind) if kind != datasets.MNIST else None
+    width = max(len(n) for n in names) + 3 if names else 5
+    align = "<" if names else ">"  # names read from the left, digits line up on the right
+    head = "class" if names else "digit"
+    lines = [
+        f"{head:{align}{width}}{'n':>7}{'agreement':>11}{'FID':>9}{'real: agreement':>17}{'FID':>9}"
+    ]
     for g, r in zip(generated["per_class"], real["per_class"]):
+        label = f"{g['digit']} {names[g['digit']]}" if names else str(g["digit"])
         lines.append(
-            f"{g['digit']:>5}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
+            f"{label:{align}{width}}{g['n']:>7}{g['agreement']:>11.4f}{g['fid']:>9.3f}"
             f"{r['agreement']:>17.4f}{r['fid']:>9.3f}"
         )
     lines.append(
-        f"{'all':>5}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
+        f"{'all':{align}{width}}{generated['n']:>7}{generated['agreement']:>11.4f}{'':>9}"
         f"{real['agreement']:>17.4f}"
     )
     return "\n".join(lines)
+
+
+def class_mix(histogram, kind):
+    """The share of images the classifier reads as each class, in %: "0:10 1:9 ..." for
+    digits, "T-shirt/top:10 Trouser:9 ..." for Fashion-MNIST."""
+    names = datasets.CLASS_NAMES.get(kind) or datasets.CLASS_NAMES[datasets.MNIST]
+    return " ".join(f"{names[c]}:{100 * v:.0f}" for c, v in enumerate(histogram))
 
 
 def train(args, log):
@@ -120,17 +148,15 @@ def train(args, log):
         raise UsageError(f"--epochs must be from 1 to {MAX_EPOCHS:,}, got {args.epochs}")
     out = check_classifier_out(args.out)  # before the training, not after it
     quiet_tensorflow()
-    from dcgan import (
-        classifier,
-        data,
-    )  # TensorFlow loads here, after the flags are checked: --help answers at once
+    # TensorFlow loads here, after the flags are checked: --help answers at once.
+    from dcgan import classifier, data
 
     xtr, ytr, source = data.load(args.data, "train", log=log)
     xte, yte, _ = data.load(args.data, "test", log=log)
     if len(set(np.unique(ytr))) < NUM_CLASSES:
         raise UsageError(
             f"{source} has labels for {len(np.unique(ytr))} classes, the classifier needs "
-            f"all {NUM_CLASSES}: pass --data a labelled MNIST"
+            f"all {NUM_CLASSES}: pass --data a labelled MNIST or Fashion-MNIST"
         )
     t0 = time.time()
     model, acc = classifier.train_classifier(
@@ -141,12 +167,13 @@ def train(args, log):
         classifier.save_classifier(model, out)
     except OSError as e:
         raise UsageError(cannot_write(out, e, "--out")) from None
+    images = datasets.noun(datasets.kind(args.data or source))
     print(
-        f"classifier trained on {len(xtr)} digits of {source} for {args.epochs} epochs in "
+        f"classifier trained on {len(xtr)} {images} of {source} for {args.epochs} epochs in "
         f"{wall:.0f} s"
     )
     print(
-        f"test accuracy {acc:.4f} on {len(xte)} digits; saved to {out} "
+        f"test accuracy {acc:.4f} on {len(xte)} {images}; saved to {out} "
         f"({out.stat().st_size / 1e6:.2f} MB)"
     )
     if args.json:
@@ -216,32 +243,42 @@ def main(argv=None):
         raise UsageError(f"-n must be at least 1, got {args.n}")
     if args.n > MAX_IMAGES:
         raise UsageError(
-            f"-n {args.n:,}: at most {MAX_IMAGES:,} digits are scored at once (precision and "
+            f"-n {args.n:,}: at most {MAX_IMAGES:,} images are scored at once (precision and "
             "recall compare every pair): use a smaller -n"
         )
     if args.k < 1:
         raise UsageError(f"--k must be at least 1, got {args.k}")
     if args.model and args.n <= args.k:
-        raise UsageError(f"-n {args.n} digits are too few for --k {args.k}: use more than {args.k}")
+        raise UsageError(f"-n {args.n} images are too few for --k {args.k}: use more than {args.k}")
+    data_arg, run_note = choose_data(args)
     quiet_tensorflow()
-    from dcgan import (
-        classifier as classifiers,
-    )  # TensorFlow loads here, after the flags are checked: --help answers at once
+    # TensorFlow loads here, after the flags are checked: --help answers at once.
+    from dcgan import classifier as classifiers
     from dcgan import data, metrics, sampling
 
     # Everything the user named is read and checked before the long part (drawing and scoring).
     if args.images:
         images, digits = data.load_images(args.images, max_images=MAX_IMAGES)
-        what = f"{len(images)} digits in {args.images}"
-    classifier = classifiers.load_classifier(args.classifier)
+        what = f"{len(images)} images in {args.images}"
+    classifier_path, where = classifiers.for_data(data_arg, args.classifier)
+    kind = datasets.kind(data_arg)
+    if classifier_path is None:
+        return report_without_classifier(
+            args, data_arg, where, images if args.images else None, run_note, log
+        )
+    classifier = classifiers.load_classifier(classifier_path)
     if args.model:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
-    real = metrics.load_real(args.data, log=log)
+    real = metrics.load_real(data_arg, log=log)
     metrics.check_test_split(real["test"], real["source"])
+    kind = datasets.kind(real["source"]) or kind
+    noun = datasets.noun(kind)
+    if run_note:  # once all is checked: a refusal stays one line
+        log(run_note)
     if args.model and len(real["train"]) < args.n:
         log(
-            f"warning: {real['source']} has {len(real['train']):,} training digits, so the "
+            f"warning: {real['source']} has {len(real['train']):,} training {noun}, so the "
             f"real (floor) column scores {len(real['train']):,}, not -n {args.n:,}"
         )
     if args.model:
@@ -262,17 +299,14 @@ def main(argv=None):
     )
     ref = results["reference"]
     print(
-        f"{what} vs {ref['n']} test digits of {ref['data']}; classifier "
-        f"{classifiers.classifier_path(args.classifier)}"
+        f"{what} vs {ref['n']} test {noun} of {ref['data']}; classifier {classifier_path} ({where})"
     )
     name = "generated" if args.model else "images"  # JSON keeps the key "generated" for both
     print(format_table({name: results["generated"], "real (floor)": results["real"]}))
-    hist = " ".join(
-        f"{d}:{100 * v:.0f}" for d, v in enumerate(results["generated"]["class_histogram"])
-    )
-    print(f"{name} digit mix (%): {hist}")
+    mix = class_mix(results["generated"]["class_histogram"], kind)
+    print(f"{name} {'digit' if kind == datasets.MNIST else 'class'} mix (%): {mix}")
     if digits is not None:
-        print(format_per_class(results["generated"], results["real"]))
+        print(format_per_class(results["generated"], results["real"], kind))
     if args.json:
         _write_json(
             args.json,
@@ -282,7 +316,74 @@ def main(argv=None):
                 "images": args.images,
                 "seed": args.seed,
                 "k": args.k,
-                "classifier": str(classifiers.classifier_path(args.classifier)),
+                "classifier": str(classifier_path),
+                "dataset": kind,
+            },
+        )
+    return 0
+
+
+def choose_data(args):
+    """(--data, or with --model and no --data the data of the run in the config.json beside
+    the model; a note saying which, or None)."""
+    config = datasets.run_config(args.model) if args.model else None
+    if config is None:
+        return args.data, None
+    data_arg, kind = datasets.run_data(config)
+    where = Path(args.model).expanduser().parent / "config.json"
+    if args.data:
+        if datasets.kind(args.data) == kind:
+            return args.data, None
+        return args.data, (
+            f"warning: {where} says the run trained on {datasets.title(kind)}, and --data "
+            f"{args.data} is {datasets.title(datasets.kind(args.data))}"
+        )
+    shown = data_arg or "the default data"
+    return data_arg, (
+        f"scoring against {shown} ({datasets.title(kind)}), the data of the run in {where}; "
+        "--data names other data"
+    )
+
+
+def report_without_classifier(args, data_arg, why, images, run_note, log):
+    """The one line saying no classifier reads the data, then what needs none
+    (`metrics.pixel_scores`): the images' number and pixels, precision and recall in pixels,
+    beside real training images."""
+    from dcgan import data, metrics, sampling
+
+    train, _, source = data.load(data_arg, "train", log=log)
+    if images is not None:
+        what = f"{len(images)} images in {args.images}"
+    else:
+        generator = sampling.load_generator(args.model)
+        digits = sampling.check_digits(generator, None, args.n)
+    if run_note:  # once all is checked: a refusal stays one line
+        log(run_note)
+    print(f"{why}: no FID or classifier scores; pixel statistics and precision/recall in pixels")
+    if images is None:
+        images = sampling.with_progress(
+            sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits), args.n
+        )
+        what = str(args.model)
+    results = metrics.pixel_scores(images, train, seed=args.seed, k=args.k)
+    results["reference"]["data"] = source
+    print(f"{what} vs {results['reference']['n']} training images of {source}")
+    name = "generated" if args.model else "images"
+    print(
+        format_table(
+            {name: results["generated"], "real (floor)": results["real"]}, keys=UNCLASSIFIED
+        )
+    )
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                **results,
+                "model": args.model,
+                "images": args.images,
+                "seed": args.seed,
+                "k": args.k,
+                "classifier": None,
             },
         )
     return 0

@@ -30,12 +30,15 @@ ENV = {
     "generator": "DCGAN_GENERATOR",
     "conditional_generator": "DCGAN_CONDITIONAL_GENERATOR",
     "classifier": "DCGAN_CLASSIFIER",
+    "fashion_classifier": "DCGAN_FASHION_CLASSIFIER",
 }
 
 _SHIPPED = {
     "generator": ("generator.h5",),
     "conditional_generator": ("conditional", "generator.h5"),
     "classifier": ("classifier.h5",),
+    "fashion_classifier": ("fashion", "classifier.h5"),
+    "fashion_generator": ("fashion", "generator.h5"),
 }
 
 
@@ -53,7 +56,8 @@ def shipped_dir():
 
 
 def shipped(name):
-    """Path of a shipped model: "generator", "conditional_generator" or "classifier"."""
+    """Path of a shipped model: "generator", "conditional_generator", "classifier",
+    "fashion_classifier" or "fashion_generator" (the conditional Fashion-MNIST one)."""
     return shipped_dir().joinpath(*_SHIPPED[name])
 
 

@@ -5,12 +5,14 @@ python -m dcgan.generate -n 10000 --out digits.npz --model runs/20261124-120000/
 python -m dcgan.generate -n 8 --interpolate 10 --out walks.png
 python -m dcgan.generate --digit 7 -n 16 --out sevens.png      # the conditional generator
 python -m dcgan.generate --digit all -n 8 --out rows.png       # a row per digit, a style per column
+python -m dcgan.generate --class Sneaker -n 16 --out sneakers.png  # Fashion-MNIST's class 7
 """
 
 import sys
 
 import numpy as np
 
+from dcgan import datasets
 from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import (
     ENV,
@@ -21,6 +23,7 @@ from dcgan.files import (
     check_grid,
     check_image_format,
     resolve,
+    shipped,
 )
 from dcgan.settings import MODEL_HELP
 
@@ -30,12 +33,20 @@ MAX_IMAGES = 1_000_000
 
 
 def digit_arg(text):
-    """--digit: 0-9, or `all` for a row per digit (None stays None)."""
+    """--digit (--class): 0-9, a Fashion-MNIST class by name (Sneaker), or `all` for a row per
+    class (None stays None)."""
     if text is None or text == "all":
         return text
     if text.isdigit() and int(text) < NUM_CLASSES:
         return int(text)
-    raise UsageError(f"--digit {text!r}: ask for a digit 0-9, or all for a row of each")
+    names = [n.lower() for n in datasets.CLASS_NAMES[datasets.FASHION]]
+    if text.strip().lower() in names:
+        return names.index(text.strip().lower())
+    raise UsageError(
+        f"--digit (--class) {text!r}: ask for a class 0-9 (a digit, or Fashion-MNIST's "
+        f"{', '.join(datasets.class_name(datasets.FASHION, c) for c in (0, 7, 9))}, ...), "
+        "or all for a row of each"
+    )
 
 
 def parser():
@@ -71,21 +82,28 @@ def parser():
     )
     a(
         "--digit",
+        "--class",
+        dest="digit",
         default=None,
-        help="conditional generators: draw only this digit (0-9), or `all` for one row of -n "
-        "digits per "
-        "digit 0-9 where each column keeps one latent vector (default: 0-9 in turn)",
+        help="conditional generators: draw only this class (0-9: a digit, or for Fashion-MNIST "
+        f"{', '.join(datasets.class_name(datasets.FASHION, c) for c in range(NUM_CLASSES))}; "
+        "by number or by name), "
+        "or `all` for one row of -n images per class where each column keeps one latent "
+        "vector (default: 0-9 in turn)",
     )
     a(
         "--model",
         default=None,
         help=f"{MODEL_HELP} (default: ${ENV['generator']}, or with --digit "
-        f"${ENV['conditional_generator']}, else the shipped generator)",
+        f"${ENV['conditional_generator']}, else the shipped generator; with a class by name, "
+        "such as --class Sneaker, the shipped Fashion-MNIST one)",
     )
     return p
 
 
 def check_args(args):
+    args.digit_text = args.digit
+    args.named = args.digit is not None and not args.digit.isdigit() and args.digit != "all"
     args.digit = digit_arg(args.digit)
     if args.n < 1:
         raise UsageError(
@@ -132,6 +150,13 @@ def main(argv=None):
             raise UsageError(f"{e} (--out digits.npz)") from None
     name = "generator" if args.digit is None else "conditional_generator"
     model_path, source = resolve(name, args.model)
+    if args.named and not args.model:  # "draw me a sneaker": the shipped Fashion-MNIST one
+        model_path = shipped("fashion_generator")
+        if not model_path.exists():
+            raise UsageError(
+                f"--class {args.digit_text}: no Fashion-MNIST generator ships at {model_path} "
+                "yet: pass --model a conditional generator trained with --data fashion_mnist"
+            )
     if source != "flag" and not model_path.exists():
         where = f"${ENV[name]} points at" if source.startswith("$") else "the shipped"
         raise UsageError(
@@ -139,15 +164,26 @@ def main(argv=None):
             f".keras or SavedModel folder from a run of dcgan.train, or set ${ENV[name]} to one"
         )
     quiet_tensorflow()
-    from dcgan import (
-        sampling,
-    )  # TensorFlow loads here, after the flags are checked: --help answers at once
+    # TensorFlow loads here, after the flags are checked: --help answers at once.
+    from dcgan import sampling
 
     generator = sampling.load_generator(model_path)
     if args.digit is not None and not sampling.is_conditional(generator):
         raise UsageError(
             f"{model_path} draws any digit, it does not take one: pass --model a "
             "generator trained with --conditional, or drop --digit"
+        )
+    # The run's config.json beside the model says what its classes are; without one, a class
+    # asked for by name says Fashion-MNIST, else they are digits as ever.
+    config = datasets.run_config(model_path)
+    known = datasets.run_data(config)[1] if config else None
+    kind = known or (datasets.FASHION if args.named else datasets.MNIST)
+    noun = datasets.noun(kind)
+    if args.named and kind != datasets.FASHION:
+        raise UsageError(
+            f"--class {args.digit_text} is a Fashion-MNIST class, and {model_path} draws "
+            f"{datasets.title(kind)}: pass --model a Fashion-MNIST generator, or ask for a class "
+            "0-9"
         )
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
     # Digits are drawn a batch at a time and an .npz is written as they come, so memory holds
@@ -158,17 +194,27 @@ def main(argv=None):
         batches = sampling.interpolate_batches(
             generator, args.n, args.interpolate, seed, digit=args.digit
         )
-        what = f"{args.n} rows of {args.interpolate} interpolated digits"
+        what = f"{args.n} rows of {args.interpolate} interpolated {noun}"
+        if args.digit is not None:
+            what += f" of class {datasets.class_name(kind, args.digit)}"
     elif args.digit == "all":
         shape, cols = (NUM_CLASSES, args.n, 28, 28), args.n
         batches = sampling.digit_row_batches(generator, args.n, seed)
         digits = np.repeat(np.arange(NUM_CLASSES), args.n).reshape(NUM_CLASSES, args.n)
-        what = f"10 rows of {args.n} digits (0-9)"
+        what = f"10 rows of {args.n} {noun} (0-9)"
+        if kind != datasets.MNIST and kind in datasets.CLASS_NAMES:
+            what = f"10 rows of {args.n} {noun} ({', '.join(datasets.CLASS_NAMES[kind])})"
     else:
         shape = (args.n, 28, 28)
         digits = sampling.check_digits(generator, args.digit, args.n)
         batches = sampling.generate_batches(generator, args.n, seed, digits=digits)
-        what = f"{args.n} digits" + (f" {args.digit}" if args.digit is not None else "")
+        what = f"{args.n} {noun}"
+        if args.digit is not None:
+            what += (
+                f" {args.digit}"
+                if kind == datasets.MNIST
+                else f" of class {datasets.class_name(kind, args.digit)}"
+            )
     try:
         sampling.save_images(
             sampling.with_progress(batches, total),

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.linalg
 from scipy.special import entr, xlogy
 
-from dcgan import data, sampling
+from dcgan import data, datasets, sampling
 from dcgan.classifier import features_and_probs, load_classifier
 from dcgan.data import check_images
 from dcgan.files import NUM_CLASSES
@@ -277,12 +277,13 @@ MIN_TEST_IMAGES = 1000
 
 
 def check_test_split(test_images, source):
-    """ValueError unless `source` has at least MIN_TEST_IMAGES test digits to score against."""
+    """ValueError unless `source` has at least MIN_TEST_IMAGES test images to score against."""
     if len(test_images) < MIN_TEST_IMAGES:
+        noun = datasets.noun(datasets.kind(source))
         raise ValueError(
-            f"{source} has {len(test_images):,} test digits, fewer than the {MIN_TEST_IMAGES:,} "
+            f"{source} has {len(test_images):,} test {noun}, fewer than the {MIN_TEST_IMAGES:,} "
             "that FID and the other scores need to mean anything: pass --data a set with at "
-            f"least {MIN_TEST_IMAGES:,} test digits (MNIST has 10,000)"
+            f"least {MIN_TEST_IMAGES:,} test images (MNIST and Fashion-MNIST have 10,000)"
         )
 
 
@@ -349,4 +350,68 @@ def compare_to_real(
             digits=train_y[pick] if digits is not None else None,
         ),
         "reference": {"data": real["source"], "split": "test", "n": len(test)},
+    }
+
+
+# --- without a classifier -------------------------------------------------------------------
+
+POOL = 2  # pixel features: 28x28 images averaged over 2x2 blocks, 196 values in 0..1
+
+
+def pixel_features(images):
+    """(uint8 images (n, 28, 28), or an iterator of batches of them) -> (features (n, 196)
+    float64: the images averaged over 2x2 blocks, in 0..1; pixel mean; pixel standard
+    deviation), for scores that need no classifier. Only the features are kept."""
+    if not hasattr(images, "__next__"):
+        images = [check_images(images)]
+    feats, total, squares, count = [], 0.0, 0.0, 0
+    for batch in images:
+        x = check_images(batch).astype(np.float64) / 255.0
+        n, h, w = x.shape
+        total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
+        pooled = x.reshape(n, h // POOL, POOL, w // POOL, POOL).mean((2, 4))
+        feats.append(pooled.reshape(n, -1))
+    mean = total / count
+    return np.concatenate(feats), mean, float(np.sqrt(max(squares / count - mean * mean, 0.0)))
+
+
+def pixel_scores(images, real, n_real=None, seed=0, k=3):
+    """What can be said of images that no classifier here reads (a folder of your own): their
+    number, pixel mean and spread, and precision/recall with k-NN manifolds in pixel space
+    (2x2 blocks), beside real images scored the same way as the floor.
+
+    Pixel space is a poor judge of realism (a shifted copy of an image is far from it), so these
+    are rough and compare only with each other; FID needs a classifier's features and is left
+    out. `real` (uint8, the data's training images) is split in two disjoint halves: one is
+    the reference both are scored against, the other the floor.
+
+    Returns {"generated": {...}, "real": {...}, "reference": {"split": "train", "n"}}.
+    """
+    real = check_images(real)
+    feats, mean, std = pixel_features(images)
+    half = len(real) // 2
+    n_real = min(n_real or len(feats), half)
+    for name, count in (("generated", len(feats)), ("real", n_real)):
+        if count <= k:
+            raise ValueError(f"{count} {name} images are too few for --k {k}: use more than {k}")
+    order = np.random.default_rng(seed).permutation(len(real))
+    ref, floor = (
+        pixel_features(real[order[:n_real]])[0],
+        pixel_features(real[order[half:][:n_real]]),
+    )
+
+    def scores(f, mean, std):
+        precision, recall = precision_recall(ref, f, k=k)
+        return {
+            "n": int(len(f)),
+            "pixel_mean": float(mean),
+            "pixel_std": float(std),
+            "precision": precision,
+            "recall": recall,
+        }
+
+    return {
+        "generated": scores(feats, mean, std),
+        "real": scores(*floor),
+        "reference": {"split": "train", "n": int(len(ref))},
     }

@@ -56,9 +56,8 @@ def main(argv=None):
             f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout}"
         )
     quiet_tensorflow()
-    from dcgan.runs import (
-        closing,
-    )  # TensorFlow loads here, after the flags are checked: --help answers at once
+    # TensorFlow loads here, after the flags are checked: --help answers at once.
+    from dcgan.runs import closing
     from dcgan.training import run
 
     command = " ".join(["python -m dcgan.train", *argv])

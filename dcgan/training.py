@@ -17,7 +17,7 @@ import tensorflow as tf
 from dcgan import callbacks as cb
 from dcgan import data, files, folder, metrics, runs
 from dcgan.checkpoints import check_resumable, load_state
-from dcgan.classifier import load_classifier
+from dcgan.classifier import for_data, load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
 from dcgan.gan import DCGAN
 from dcgan.models import FusedBatchNormalization, build_pair, export
@@ -105,18 +105,6 @@ def load_training_data(cfg, log=print):
     return train
 
 
-def without_fid_for_folders(cfg, train, log=print):
-    """`cfg`, without --eval-every where no classifier fits the data (a folder of your own
-    images: FID reads images with a digit classifier), said in one note."""
-    if not cfg.eval_every or not isinstance(train, folder.ImageFolder):
-        return cfg
-    log(
-        "note: --eval-every is off: FID needs a classifier of the training images and none "
-        f"fits {train.source}, a folder of your own images; judge the grids in samples/"
-    )
-    return dataclasses.replace(cfg, eval_every=None)
-
-
 def steps_per_epoch(cfg, n_images):
     full = n_images // (cfg.batch_size // 2)
     return full if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, full)
@@ -167,9 +155,16 @@ SELECTION_DIGITS = 10_000
 
 def prepare_evaluation(cfg, train_images, train_digits, log=print):
     """(classifier, test reference, training reference) features for `eval_every`, loaded
-    before anything is written. The best generator is picked against training digits, so the
-    test digits that `dcgan.evaluate` reports on never choose what is kept."""
-    classifier = load_classifier()
+    before anything is written; None, said in one note, when no classifier reads the run's data
+    (a folder of your own images): the run then trains without FID. The classifier is the
+    data's own (`classifier.for_data`). The best generator is picked against training images,
+    so the test images that `dcgan.evaluate` reports on never choose what is kept."""
+    shape = (cfg.image_size, cfg.image_size, cfg.channels)
+    path, why = for_data(cfg.data, shape=shape)
+    if path is None:
+        log(f"note: --eval-every is off: {why}, so FID means nothing here; judge the grids")
+        return None
+    classifier = load_classifier(path)
     test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
     metrics.check_test_split(test_images, source)
     pick = slice(-SELECTION_DIGITS, None)
@@ -198,7 +193,7 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None):
                 selection=evaluation[2],
             )
         ]
-        if cfg.eval_every
+        if cfg.eval_every and evaluation
         else []
     )
     # A non-chief skips the SavedModel exports: slow, and no one reads its scratch folder's.
@@ -269,7 +264,6 @@ def run(
     train = load_training_data(cfg, log)
     if resume:
         runs.check_resume_data(resume, train, new_data, log)
-    cfg = without_fid_for_folders(cfg, train, log)
     evaluation = (
         prepare_evaluation(cfg, train.images, train.labels, log) if cfg.eval_every else None
     )

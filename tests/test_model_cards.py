@@ -3,6 +3,9 @@ metric values are the ones in the scores.json beside them, a task the Hub knows,
 version, date and sha256, the sections users look for, and nothing that only means something
 inside this project's development. The json shipped beside them names no local paths.
 
+The Fashion-MNIST generator's card is written before its weights: until `fashion/generator.h5`
+is there, the tests of its weights and scores skip, saying so; the card's header still counts.
+
 The headers need PyYAML (in the `test` extra); without it those tests skip, saying so."""
 
 import datetime
@@ -20,7 +23,13 @@ CARDS = {
     "generator": SHIPPED / "README.md",
     "conditional": SHIPPED / "conditional" / "README.md",
     "classifier": SHIPPED / "classifier.md",
+    "fashion_classifier": SHIPPED / "fashion" / "classifier.md",
+    "fashion": SHIPPED / "fashion" / "README.md",
 }
+# The weights' licence and data, as the data's: MNIST is CC BY-SA 3.0, Fashion-MNIST MIT.
+FASHION_CARDS = {"fashion_classifier", "fashion"}
+CLASSIFIERS = {"classifier", "fashion_classifier"}
+GENERATORS = [name for name in CARDS if name not in CLASSIFIERS]
 SECTIONS = (
     "## Intended use",
     "## Out-of-scope use",
@@ -40,7 +49,16 @@ MODEL_FILES = {
     "generator": ["generator.h5", "generator.keras"],
     "conditional": ["generator.h5", "generator.keras"],
     "classifier": ["classifier.h5"],
+    "fashion_classifier": ["classifier.h5"],
+    "fashion": ["generator.h5"],
 }
+
+
+def weights_or_skip(name):
+    """Skips a test of the Fashion-MNIST generator's weights until they are shipped."""
+    missing = [f for f in MODEL_FILES[name] if not (CARDS[name].parent / f).exists()]
+    if name == "fashion" and missing:
+        pytest.skip(f"{name}: {', '.join(missing)} not shipped yet (its card is written first)")
 
 
 def header(card):
@@ -61,9 +79,10 @@ def metrics(meta):
 @pytest.mark.parametrize("name", CARDS)
 def test_card_header_and_sections(name):
     meta, body = header(CARDS[name])
-    assert meta["license"] == "cc-by-sa-3.0"
+    fashion = name in FASHION_CARDS
+    assert meta["license"] == ("mit" if fashion else "cc-by-sa-3.0")
     assert meta["library_name"] == "keras"
-    assert meta["datasets"] == ["mnist"]
+    assert meta["datasets"] == (["fashion_mnist"] if fashion else ["mnist"])
     assert meta["tags"] and metrics(meta)
     for section in SECTIONS:
         assert section in body, (name, section)
@@ -82,13 +101,15 @@ def test_card_task_is_one_the_hub_knows(name):
     assert meta["pipeline_tag"] in HUB_TASKS, meta.get("pipeline_tag")
     for result in meta["model-index"][0]["results"]:
         assert result["task"]["type"] in HUB_TASKS, result["task"]
-    if name != "classifier":
+    if name not in CLASSIFIERS:
         assert meta["pipeline_tag"] == "unconditional-image-generation"
 
 
 @pytest.mark.parametrize("name", CARDS)
 def test_card_gives_the_weights_version_date_and_sha256(name):
-    meta, _ = header(CARDS[name])
+    weights_or_skip(name)
+    meta, body = header(CARDS[name])
+    assert "TO FILL" not in body and "TO-FILL" not in str(meta), f"{name}: the card is not filled"
     assert isinstance(meta["version"], str) and meta["version"].strip(), meta.get("version")
     released = datetime.date.fromisoformat(str(meta["date"]))
     assert datetime.date(2026, 1, 1) <= released <= datetime.date.today(), released
@@ -103,15 +124,16 @@ def test_card_gives_the_weights_version_date_and_sha256(name):
         )
 
 
-@pytest.mark.parametrize("name", ["generator", "conditional"])
+@pytest.mark.parametrize("name", GENERATORS)
 def test_card_metrics_are_the_scores_beside_it(name):
+    weights_or_skip(name)
     meta, _ = header(CARDS[name])
     scores = json.loads((CARDS[name].parent / "scores.json").read_text())["generated"]
     card = metrics(meta)
     assert card["fid"] == pytest.approx(scores["fid"], abs=0.005)
     for key in ("classifier_score", "coverage", "precision", "recall"):
         assert card[key] == pytest.approx(scores[key], abs=0.005), key
-    if name == "conditional":
+    if name in ("conditional", "fashion"):
         assert card["accuracy"] == pytest.approx(scores["agreement"], abs=5e-5)
 
 

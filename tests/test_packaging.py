@@ -101,6 +101,9 @@ def test_sdist_holds_the_tests_and_what_they_read(sdist):
         "saved_models/generator.keras",
         "saved_models/conditional/generator.h5",
         "saved_models/classifier.h5",
+        "saved_models/fashion/classifier.h5",
+        "saved_models/fashion/classifier.md",
+        "saved_models/fashion/README.md",
         "saved_models/config.json",
         "docs/demo.png",
     ):

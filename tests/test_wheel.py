@@ -104,8 +104,15 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
         "README.md",
         "conditional/README.md",
         "classifier.md",
+        "fashion/classifier.h5",
+        "fashion/classifier.md",
+        "fashion/README.md",
+        "fashion/config.json",  # what tells the tools its generator draws clothes
     ):
         assert (package / "saved_models" / name).is_file(), name
+    shipped = REPO / "saved_models" / "fashion" / "generator.h5"
+    if shipped.exists():
+        assert (package / "saved_models" / "fashion" / "generator.h5").is_file()
     assert not (package / "saved_models" / "discriminator.h5").exists()
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
     out = run(

@@ -1,0 +1,109 @@
+"""Which dataset a run's images are, and what that means for the words and the scores: MNIST's
+digits, Fashion-MNIST's clothes, or images no shipped classifier reads (a folder of your own).
+
+Every score reads images with a classifier of their own dataset: FIDs of clothes in a digit
+classifier's features would measure nothing. Imports nothing heavy, so the command lines use it
+before TensorFlow loads.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from dcgan.files import ENV
+
+MNIST, FASHION = "mnist", "fashion_mnist"
+TITLES = {MNIST: "MNIST", FASHION: "Fashion-MNIST"}
+CLASS_NAMES = {
+    MNIST: tuple(str(d) for d in range(10)),
+    FASHION: (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+}
+# The shipped classifier of each dataset, by its name in `files.ENV` and `files.shipped`.
+CLASSIFIERS = {MNIST: "classifier", FASHION: "fashion_classifier"}
+# The names `data.load` knows, and the descriptions it gives of what it loaded.
+_NAMED = {"mnist": MNIST, "sample": MNIST, "bundled MNIST sample": MNIST, "fashion_mnist": FASHION}
+LOAD_NAMES = ("mnist", "fashion_mnist", "sample")  # what --data takes by name
+_IDX = ("train-images-idx3-ubyte", "train-images.idx3-ubyte")
+MAX_CONFIG_BYTES = 1_000_000  # a run's config.json is ~1 kB; more is not one dcgan wrote
+
+
+def kind(source):
+    """The dataset of `source`: MNIST, FASHION, or None (images no shipped classifier reads).
+
+    `source` is what --data takes (None: $DCGAN_DATA, else MNIST) or how `data.load` describes
+    what it loaded ("bundled MNIST sample", "fashion_mnist (/usr/share/datasets/...)"). A .npz,
+    or a folder of IDX files, holds MNIST unless its own name says fashion (fashion-mnist/,
+    fashion_mnist.npz), the one thing that tells two sets of 28x28 greyscale images with ten
+    classes apart; any other folder (of your own images) is None.
+    """
+    source = str(source or os.environ.get(ENV["data"]) or MNIST).strip()
+    named = _NAMED.get(source) or _NAMED.get(source.split(" (", 1)[0])
+    if named:
+        return named
+    path = Path(source).expanduser()
+    says_fashion = "fashion" in path.name.lower()
+    if path.suffix.lower() == ".npz":
+        return FASHION if says_fashion else MNIST
+    if path.is_dir() and any((path / (n + gz)).exists() for n in _IDX for gz in ("", ".gz")):
+        return FASHION if says_fashion else MNIST
+    return None
+
+
+def title(k):
+    """A dataset's name in words ("Fashion-MNIST"); None is "your own images"."""
+    return TITLES.get(k, "your own images")
+
+
+def noun(k, n=2):
+    """What one (n == 1) or several images of dataset `k` are called: digits, or images."""
+    word = "digit" if k == MNIST else "image"
+    return word if n == 1 else word + "s"
+
+
+def class_name(k, c):
+    """Class `c` of dataset `k` in words: "7" for a digit, "7 (Sneaker)" for Fashion-MNIST."""
+    names = CLASS_NAMES.get(k)
+    if names is None or k == MNIST:
+        return str(c)
+    return f"{c} ({names[c]})"
+
+
+def run_config(model):
+    """The config.json of the run a generator file or SavedModel folder comes from (the file
+    beside it, as `dcgan.train` writes it), or None where there is none that reads as one."""
+    path = Path(model).expanduser().parent / "config.json"
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
+            return None
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def run_data(config):
+    """(the data a run trained on, as --data takes it, or None for the default; its dataset)
+    from its config.json. A path that is not here (the run came from another machine) gives
+    the dataset's name instead: its test split is the same wherever it was copied."""
+    given, described = (
+        v if isinstance(v, str) and v else None
+        for v in (config.get("data"), config.get("data_source"))
+    )
+    k = kind(given) if given else kind(described) if described else MNIST
+    for candidate in (given, described):
+        if candidate and (candidate in LOAD_NAMES or Path(candidate).expanduser().exists()):
+            return candidate, k
+    if k == FASHION:
+        return FASHION, k
+    return (None, k) if k == MNIST else (given or described, k)

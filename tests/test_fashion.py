@@ -1,0 +1,275 @@
+"""Fashion-MNIST is scored with a classifier of its own, chosen from the data a run trained on;
+images no classifier here reads get one line saying so and the scores that need none."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dcgan import classifier as classifiers
+from dcgan import data, datasets, evaluate, files, generate, training
+from dcgan.errors import UsageError
+from dcgan.settings import Config
+
+MNIST_CLASSIFIER = files.shipped("classifier")
+FASHION_CLASSIFIER = files.shipped("fashion_classifier")
+
+
+@pytest.fixture(autouse=True)
+def no_environment(monkeypatch):
+    """Each test sees only the environment variables it sets itself."""
+    for name in files.ENV.values():
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    """Fashion-MNIST's (train, test) images and labels: Keras's download, else Debian's
+    dataset-fashion-mnist; skipped where neither is here."""
+    try:
+        return (
+            data.load("fashion_mnist", "train", log=lambda m: None),
+            data.load("fashion_mnist", "test", log=lambda m: None),
+        )
+    except FileNotFoundError as e:
+        pytest.skip(f"no Fashion-MNIST here: {e}")
+
+
+def idx_folder(folder):
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")  # named is enough to tell
+    return folder
+
+
+def picture_folder(folder):
+    from PIL import Image
+
+    (folder / "cats").mkdir(parents=True)
+    Image.new("RGB", (40, 30), "orange").save(folder / "cats" / "a.png")
+    return folder
+
+
+def test_class_names_in_one_place():
+    names = datasets.CLASS_NAMES[datasets.FASHION]
+    assert len(names) == files.NUM_CLASSES and names[7] == "Sneaker" and names[9] == "Ankle boot"
+    assert datasets.class_name(datasets.FASHION, 7) == "7 (Sneaker)"
+    assert datasets.class_name(datasets.MNIST, 7) == "7"
+    assert datasets.noun(datasets.MNIST) == "digits" and datasets.noun(datasets.FASHION) == "images"
+
+
+def test_classifier_chosen_by_the_data(tmp_path):
+    for mnist in (None, "mnist", "sample", "bundled MNIST sample", "mnist.npz"):
+        assert classifiers.for_data(mnist) == (MNIST_CLASSIFIER, "the shipped MNIST classifier")
+    fashion_dir = idx_folder(tmp_path / "fashion-mnist")
+    for source in (
+        "fashion_mnist",
+        "fashion_mnist (/usr/share/datasets/fashion-mnist)",  # as data.load describes it
+        str(fashion_dir),
+        "my_fashion_mnist.npz",
+    ):
+        path, where = classifiers.for_data(source)
+        assert path == FASHION_CLASSIFIER and "Fashion-MNIST" in where, source
+    # an IDX folder whose name does not say fashion is MNIST, as it always was
+    assert classifiers.for_data(str(idx_folder(tmp_path / "idx")))[0] == MNIST_CLASSIFIER
+    # a folder of your own images: none, and one line saying why
+    path, why = classifiers.for_data(str(picture_folder(tmp_path / "pictures")))
+    assert path is None and "pictures" in why and "\n" not in why
+    path, why = classifiers.for_data("mnist", shape=(32, 32, 3))
+    assert path is None and "32x32x3" in why
+
+
+def test_flag_and_environment_override(tmp_path, monkeypatch):
+    mine = tmp_path / "mine.h5"
+    assert classifiers.for_data("fashion_mnist", str(mine)) == (mine, "--classifier")
+    assert classifiers.for_data("fashion_mnist", "none")[0] is None
+    monkeypatch.setenv(files.ENV["fashion_classifier"], str(mine))
+    assert classifiers.for_data("fashion_mnist") == (mine, "$DCGAN_FASHION_CLASSIFIER")
+    assert classifiers.for_data("mnist")[0] == MNIST_CLASSIFIER  # Fashion-MNIST's only
+    monkeypatch.setenv(files.ENV["classifier"], str(tmp_path / "any.h5"))
+    for source in ("mnist", "fashion_mnist", str(picture_folder(tmp_path / "pictures"))):
+        assert classifiers.for_data(source) == (tmp_path / "any.h5", "$DCGAN_CLASSIFIER")
+    monkeypatch.delenv(files.ENV["classifier"])
+    monkeypatch.setenv(files.ENV["data"], "fashion_mnist")  # --data's default
+    assert classifiers.for_data(None)[0] == mine
+
+
+def test_the_run_config_beside_a_model_names_its_data(tmp_path):
+    model = tmp_path / "run" / "generator_ema.h5"
+    model.parent.mkdir()
+    assert datasets.run_config(model) is None
+    config = {"data": "fashion_mnist", "data_source": "fashion_mnist (/usr/share/x)"}
+    (model.parent / "config.json").write_text(json.dumps(config))
+    assert datasets.run_data(datasets.run_config(model)) == ("fashion_mnist", datasets.FASHION)
+    # the default data, resolved when the run started
+    config = {"data": None, "data_source": "fashion_mnist (/usr/share/datasets/fashion-mnist)"}
+    assert datasets.run_data(config) == ("fashion_mnist", datasets.FASHION)
+    assert datasets.run_data({"data": "sample"}) == ("sample", datasets.MNIST)
+    # a copy of MNIST that is not on this machine: the default data, MNIST as ever
+    assert datasets.run_data({"data": "/elsewhere/mnist.npz"}) == (None, datasets.MNIST)
+    for name in ("generator", "conditional_generator"):
+        shipped = datasets.run_config(files.shipped(name))
+        assert datasets.run_data(shipped) == (None, datasets.MNIST), name
+    shipped = datasets.run_config(files.shipped("fashion_generator"))
+    assert datasets.run_data(shipped) == ("fashion_mnist", datasets.FASHION)
+    (model.parent / "config.json").write_text("not json")
+    assert datasets.run_config(model) is None
+
+
+def test_shipped_fashion_classifier_reads_clothes(fashion):
+    _, (x_test, y_test, _) = fashion
+    clf = classifiers.load_classifier(FASHION_CLASSIFIER)
+    _, probs = classifiers.features_and_probs(clf, x_test)
+    accuracy = float(np.mean(probs.argmax(1) == y_test))
+    assert accuracy == pytest.approx(0.9069, abs=5e-4)  # its card's number
+    # the digit classifier reads clothes as nothing much: why each dataset has its own
+    mnist = classifiers.load_classifier(MNIST_CLASSIFIER)
+    assert np.mean(classifiers.features_and_probs(mnist, x_test)[1].argmax(1) == y_test) < 0.3
+
+
+def test_evaluate_fashion_uses_its_classifier(fashion, tmp_path, monkeypatch, capsys):
+    (x_train, y_train, _), _ = fashion
+    pick = np.random.default_rng(0).choice(len(x_train), 1000, replace=False)
+    np.savez(tmp_path / "real.npz", images=x_train[pick], digits=y_train[pick])
+    loaded = []
+    load = classifiers.load_classifier
+    monkeypatch.setattr(classifiers, "load_classifier", lambda p=None: loaded.append(p) or load(p))
+    args = [
+        "--images",
+        tmp_path / "real.npz",
+        "--data",
+        "fashion_mnist",
+        "--json",
+        tmp_path / "s.json",
+    ]
+    assert evaluate.main(list(map(str, args))) == 0
+    assert loaded == [FASHION_CLASSIFIER]
+    out = capsys.readouterr().out
+    assert "test images of fashion_mnist" in out and "Fashion-MNIST classifier" in out
+    assert "digit" not in out and "Sneaker" in out and "Ankle boot" in out
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert scores["dataset"] == datasets.FASHION
+    assert scores["classifier"] == str(FASHION_CLASSIFIER)
+    # real clothes read as the class they are, as often as the classifier's test accuracy
+    assert scores["generated"]["agreement"] > 0.88
+    assert scores["generated"]["fid"] < 2.0 and scores["real"]["fid"] < 2.0
+
+
+def test_no_classifier_one_line_and_pixel_scores(tmp_path, monkeypatch, capsys):
+    """A folder of your own images: faked as data `for_data` finds no classifier for, with the
+    bundled sample standing in for its images."""
+    x, _, _ = data.load("sample", "test")
+    np.savez(tmp_path / "mine.npz", images=x[:200])
+    why = "no classifier here reads my/pictures: it is neither MNIST nor Fashion-MNIST"
+    monkeypatch.setattr(classifiers, "for_data", lambda source, given=None, shape=None: (None, why))
+    monkeypatch.setattr(classifiers, "load_classifier", lambda *a: pytest.fail("loaded one"))
+    args = ["--images", tmp_path / "mine.npz", "--data", "sample", "--json", tmp_path / "s.json"]
+    assert evaluate.main(list(map(str, args))) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(why) and "pixels" in lines[0]
+    assert not any("FID" in line or "classifier score" in line for line in lines[1:])
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert scores["classifier"] is None
+    got, real = scores["generated"], scores["real"]
+    assert got["n"] == 200 and real["n"] == 200
+    # real digits against other real digits: the pixel scores agree with themselves
+    assert got["pixel_mean"] == pytest.approx(real["pixel_mean"], abs=0.02)
+    assert got["precision"] > 0.5 and got["recall"] > 0.5
+
+
+def test_no_classifier_pixel_scores_see_noise():
+    from dcgan import metrics
+
+    real = data.load("sample", "train")[0]
+    noise = np.random.default_rng(0).integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    scores = metrics.pixel_scores(noise, real, seed=0)
+    assert scores["generated"]["precision"] < 0.05 < 0.5 < scores["real"]["precision"]
+    assert scores["generated"]["pixel_mean"] > 0.4 > scores["real"]["pixel_mean"]
+
+
+def test_training_without_a_classifier_says_so_once(tmp_path, monkeypatch):
+    notes = []
+    cfg = Config(data=str(picture_folder(tmp_path / "pictures")), eval_every=1)
+    monkeypatch.setattr(training, "load_classifier", lambda *a: pytest.fail("loaded one"))
+    assert training.prepare_evaluation(cfg, None, None, log=notes.append) is None
+    assert len(notes) == 1 and "pictures" in notes[0] and "without FID" in notes[0]
+    _, callbacks = training.make_callbacks(cfg, tmp_path / "run", chief=True, evaluation=None)
+    assert not any(type(c).__name__ == "Evaluate" for c in callbacks)
+
+
+def test_training_scores_fashion_with_its_classifier(fashion, monkeypatch):
+    (x_train, y_train, _), _ = fashion
+    loaded = []
+    monkeypatch.setattr(training, "load_classifier", lambda p=None: loaded.append(p) or "clf")
+    monkeypatch.setattr(training.metrics, "real_features", lambda clf, x, classes: len(x))
+    cfg = Config(data="fashion_mnist", eval_every=1)
+    assert training.prepare_evaluation(cfg, x_train, y_train) == ("clf", 10_000, 10_000)
+    assert loaded == [FASHION_CLASSIFIER]
+
+
+@pytest.fixture(scope="module")
+def fashion_generator(tmp_path_factory):
+    """An untrained conditional generator in a run folder whose config.json says Fashion-MNIST."""
+    from dcgan.models import build_pair
+
+    run = tmp_path_factory.mktemp("fashion-run")
+    build_pair(conditional=True)[0].save(run / "generator.h5")
+    (run / "config.json").write_text(json.dumps({"data": "fashion_mnist", "conditional": True}))
+    return run / "generator.h5"
+
+
+@pytest.mark.parametrize("asked", ["7", "Sneaker", "sneaker"])
+def test_generate_names_the_class(fashion_generator, tmp_path, capsys, asked):
+    out = tmp_path / "x.npz"
+    argv = ["--class", asked, "-n", "3", "--seed", "1", "--model", str(fashion_generator)]
+    assert generate.main([*argv, "--out", str(out)]) == 0
+    assert "3 images of class 7 (Sneaker)" in capsys.readouterr().out
+    assert (np.load(out)["digits"] == 7).all()
+
+
+def test_generate_refuses_a_clothes_name_for_digits(tmp_path):
+    with pytest.raises(UsageError, match="Fashion-MNIST class"):
+        argv = ["--class", "Bag", "--model", str(files.shipped("conditional_generator"))]
+        generate.main([*argv, "--out", str(tmp_path / "x.png")])
+    with pytest.raises(UsageError, match="ask for a class 0-9"):
+        generate.main(["--class", "Hat", "--out", str(tmp_path / "x.png")])
+
+
+def test_evaluate_reads_the_runs_data_beside_the_model(fashion, fashion_generator, capsys):
+    """--model and no --data: the run's config.json says Fashion-MNIST, so that is the data and
+    its classifier, and the output says so."""
+    assert evaluate.main(["--model", str(fashion_generator), "-n", "100", "--k", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert "scoring against fashion_mnist (Fashion-MNIST), the data of the run in" in err
+    assert "test images of fashion_mnist" in out and "Fashion-MNIST classifier" in out
+    assert "Sneaker" in out  # the per-class table of a conditional generator
+
+
+def test_classifier_none_asks_for_the_pixel_scores(tmp_path, capsys):
+    x, _, _ = data.load("sample", "test")
+    np.savez(tmp_path / "mine.npz", images=x[:100])
+    argv = ["--images", str(tmp_path / "mine.npz"), "--data", "sample", "--classifier", "none"]
+    assert evaluate.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--classifier none asks for no classifier: no FID")
+    assert "pixel mean" in out and "FID vs test" not in out
+
+
+def test_train_classifier_speaks_of_images(fashion, tmp_path, monkeypatch, capsys):
+    """Only the words: the training itself is the card's command (six minutes on 2 cores)."""
+    stub = lambda x, y, xt, yt, **kw: (classifiers.build_classifier(), 0.5)
+    monkeypatch.setattr(classifiers, "train_classifier", stub)
+    argv = ["--train-classifier", "--data", "fashion_mnist", "--out", str(tmp_path / "c.h5")]
+    assert evaluate.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "trained on 60000 images of fashion_mnist" in out and "on 10000 images" in out
+    assert "digit" not in out
+
+
+def test_a_class_by_name_draws_from_the_shipped_fashion_generator(tmp_path, capsys):
+    argv = ["--class", "Sneaker", "-n", "2", "--seed", "1", "--out", str(tmp_path / "x.npz")]
+    if not files.shipped("fashion_generator").exists():
+        with pytest.raises(UsageError, match="no Fashion-MNIST generator ships"):
+            generate.main(argv)
+        return
+    assert generate.main(argv) == 0
+    assert "2 images of class 7 (Sneaker)" in capsys.readouterr().out
