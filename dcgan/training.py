@@ -162,7 +162,7 @@ def prepare_evaluation(cfg, train_images, train_digits, log=print):
     shape = (cfg.image_size, cfg.image_size, cfg.channels)
     path, why = for_data(cfg.data, shape=shape)
     if path is None:
-        log(f"note: --eval-every is off: {why}, so FID means nothing here; judge the grids")
+        log(f"note: --eval-every is off: {why}, so training goes on without FID")
         return None
     classifier = load_classifier(path)
     test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
