@@ -17,7 +17,7 @@ import tensorflow as tf
 from dcgan import callbacks as cb
 from dcgan import data, files, metrics, runs
 from dcgan.checkpoints import check_resumable, load_state
-from dcgan.classifier import load_classifier
+from dcgan.classifier import check_scorable, load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
 from dcgan.gan import DCGAN
 from dcgan.models import FusedBatchNormalization, build_pair, export
@@ -39,6 +39,7 @@ def build(cfg, strategy):
                 synchronized_bn=strategy.num_replicas_in_sync > 1,
                 conditional=cfg.conditional,
                 fast=cfg.nets == "fast",
+                image_shape=cfg.image_shape,
             )
             for layer in g._flatten_layers():  # XLA fuses batch norm better than the fused op
                 if isinstance(layer, FusedBatchNormalization):
@@ -118,12 +119,15 @@ def check_replicas(cfg, strategy):
         )
 
 
-def summary(cfg, gan, run_dir, source, strategy):
+def summary(cfg, gan, run_dir, source, strategy, data_shape=None):
     """The start banner: what is trained where, on what; also saved as summary.txt. Parameters
-    are counted on the nets the run saves (a training twin has no bias before batch norm)."""
+    are counted on the nets the run saves (a training twin has no bias before batch norm).
+    `data_shape`: one training image's, said when the images are converted to the nets'."""
+    note = data.shape_note(data_shape, cfg.image_shape) if data_shape else ""
     lines = [
         f"run directory  {run_dir}",
         f"data           {source}",
+        f"images         {'x'.join(map(str, cfg.image_shape))}" + (f" ({note})" if note else ""),
         f"strategy       {strategy_name(strategy)} ({strategy.num_replicas_in_sync} replica(s)), "
         f"{backend()} backend",
         f"precision      {cfg.precision}",
@@ -152,6 +156,15 @@ def prepare_evaluation(cfg, train_images, train_digits, log=print):
         classifier,
         metrics.real_features(classifier, test_images, classes=test_digits),
         metrics.real_features(classifier, train_images[pick], classes=train_digits[pick]),
+    )
+
+
+def check_evaluation(cfg):
+    """ValueError, before any work, when --eval-every has no classifier for the run's images."""
+    check_scorable(
+        cfg.image_shape,
+        f"--eval-every: this run (--image-size {cfg.image_size} --channels {cfg.channels})",
+        "drop --eval-every, or train with --image-size 28 --channels 1",
     )
 
 
@@ -229,6 +242,8 @@ def run(
         FileNotFoundError: no such data (or no classifier for `eval_every`).
     """
     cfg = cfg.resolved()
+    if cfg.eval_every:
+        check_evaluation(cfg)
     tf_config()
     if not resume:
         runs.check_new_run_dir(cfg.out)
@@ -280,7 +295,7 @@ def run(
             cb.Checkpoints(run_dir, cfg.save_every).save_final(gan)
             log(f"{run_dir} had all {start_epoch} epochs; its final models are now written")
             return run_dir
-        banner = summary(cfg, gan, run_dir, source, strategy)
+        banner = summary(cfg, gan, run_dir, source, strategy, data_shape=x.shape[1:])
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
         guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
@@ -292,6 +307,7 @@ def run(
             seed=cfg.seed,
             repeat=True,
             digits=y if cfg.conditional else None,
+            image_shape=cfg.image_shape,
         ).skip(start_epoch * steps)
         # JAX's fit runs under the distribution (tf.distribute's fit needs no scope).
         with strategy.scope() if backend() == "jax" else contextlib.nullcontext():
