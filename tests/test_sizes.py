@@ -275,6 +275,7 @@ def test_a_run_of_another_size_trains_saves_and_loads_in_plain_keras(size, chann
         run,
     )
     assert proc.returncode == 0, proc.stderr
+    assert "dcgan.generate --model" in proc.stdout and "dcgan.evaluate" not in proc.stdout
     shape = (size, size, channels)
     summary = (run / "summary.txt").read_text()
     assert f"images         {size}x{size}x{channels} (28x28x1 resized to {size}x{size}" in summary
