@@ -129,12 +129,8 @@ class SampleGrid(Writer):
         if (epoch + 1) % self.every == 0 and not self.failed:
             path = self.dir / f"epoch_{epoch + 1:04d}.png"
             if self.model.conditional:  # a row per digit, a column per fixed latent vector
-                images, cols = (
-                    sampling.digit_rows(self.model.generator, 8, seed=self.seed).reshape(
-                        -1, 28, 28
-                    ),
-                    8,
-                )
+                rows = sampling.digit_rows(self.model.generator, 8, seed=self.seed)
+                images, cols = rows.reshape(-1, *rows.shape[2:]), 8
             else:
                 images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
             sampling.save_grid(images, path, cols=cols)
@@ -144,7 +140,8 @@ class SampleGrid(Writer):
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))
         if frames:
-            images = [Image.open(f).convert("L") for f in frames]
+            colour = len(sampling.image_shape(self.model.generator)) == 3
+            images = [Image.open(f).convert("RGB" if colour else "L") for f in frames]
             with files.atomic_path(self.dir.parent / "progress.gif") as tmp:
                 images[0].save(
                     tmp,
@@ -320,11 +317,13 @@ class TensorBoard(keras.callbacks.Callback):
             for tag, value in scalars:
                 tf.summary.scalar(tag, value)
             for tag, image in images:
-                tf.summary.image(tag, np.asarray(image)[None, :, :, None])
+                image = np.asarray(image)
+                tf.summary.image(tag, image[None, ..., None] if image.ndim == 2 else image[None])
         self._writer.flush()
 
     def image(self, tag, image, epoch):
-        """A uint8 (height, width) picture, logged at the end of `epoch` (0-based)."""
+        """A uint8 (height, width) or colour (height, width, 3) picture, logged at the end of
+        `epoch` (0-based)."""
         self._write(self.step(epoch), images=[(tag, image)])
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -205,3 +205,19 @@ def features_and_probs(classifier, images_uint8, batch_size=1000):
             feats.append(np.asarray(f, np.float64))
             probs.append(np.asarray(p, np.float64))
     return np.concatenate(feats), np.concatenate(probs)
+
+
+# What the classifier reads, (side, side, channels); a generator of another shape has no
+# classifier here to be scored with.
+CLASSIFIER_SHAPE = (28, 28, 1)
+
+
+def check_scorable(image_shape, what, fix):
+    """ValueError unless images of `image_shape` (side, side, channels) can be scored by the
+    MNIST classifier: "{what} draws SxSxC images, ...: {fix}"."""
+    shape = tuple(image_shape)
+    if shape != CLASSIFIER_SHAPE:
+        raise ValueError(
+            f"{what} draws {'x'.join(map(str, shape))} images, and the scores read 28x28x1 "
+            f"digits with an MNIST classifier: {fix}"
+        )

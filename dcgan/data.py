@@ -1,7 +1,8 @@
 """Where the digits come from: Keras's loader, a `.npz`, an IDX folder or the bundled sample.
 
 Everything ends as uint8 arrays (n, 28, 28); `make_dataset` turns them into a `tf.data` pipeline
-of float images in [-1, 1].
+of float images in [-1, 1], converted on the way (`to_shape`) where a run's nets take another
+size or colour.
 """
 
 import gzip
@@ -444,26 +445,69 @@ def _read_idx_dir(folder, split, log=print):
     return _check(x, y, str(x_path), str(y_path), log)
 
 
+def with_channels(shape):
+    """The shape of one image, (h, w) or (h, w, c), as (h, w, c)."""
+    shape = tuple(shape)
+    return shape if len(shape) == 3 else (*shape, 1)
+
+
+def to_shape(images, size, channels):
+    """uint8 images (n, h, w) or (n, h, w, c), numpy or tensor -> a uint8 tensor (n, size,
+    size, channels): resized (bilinear, antialiased when shrinking so that thin strokes do not
+    break up), then greyscale copied into three channels, or colour made grey. Works inside a
+    `tf.data` map. The 28x28x1 digits of a default run never come here (`make_dataset`)."""
+    x = tf.convert_to_tensor(images)
+    if x.shape.rank == 3:
+        x = x[..., None]
+    if tuple(x.shape[1:3]) != (size, size):
+        x = tf.image.resize(x, (size, size), method="bilinear", antialias=True)
+        x = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+    if x.shape[-1] == 1 and channels == 3:
+        x = tf.image.grayscale_to_rgb(x)
+    elif x.shape[-1] == 3 and channels == 1:
+        x = tf.image.rgb_to_grayscale(x)
+    return x
+
+
+def shape_note(data_shape, image_shape):
+    """How `to_shape` turns images of `data_shape` (one image's) into `image_shape`, in words
+    for the start banner ("" when they already are)."""
+    (h, w, c), (size, _, channels) = with_channels(data_shape), tuple(image_shape)
+    steps = [f"{h}x{w}x{c} resized to {size}x{size}"] if (h, w) != (size, size) else []
+    if c != channels:
+        steps.append("grey copied to 3 channels" if channels == 3 else "colour made grey")
+    return ", ".join(steps) if steps else ""
+
+
 def to_float(images):
-    """uint8 (or any 0..255 numbers) -> float32 in [-1, 1], with a channel axis."""
+    """uint8 (or any 0..255 numbers) (n, h, w) or (n, h, w, c) -> float32 in [-1, 1], with a
+    channel axis."""
     x = tf.cast(images, tf.float32)
     if x.shape.rank == 3:
         x = x[..., None]
     return (x - 127.5) / 127.5
 
 
-def make_dataset(images, batch_size, seed=None, repeat=False, digits=None):
-    """Shuffled, batched (remainder dropped), prefetched float batches from uint8 images;
-    (images, int32 digits) batches when `digits` are given (a conditional GAN's data).
+def make_dataset(images, batch_size, seed=None, repeat=False, digits=None, image_shape=None):
+    """Shuffled, batched (remainder dropped), prefetched float batches from uint8 images (n, h,
+    w) or (n, h, w, c); (images, int32 digits) batches when `digits` are given (a conditional
+    GAN's data). With `image_shape` (side, side, channels) other than the images', each batch
+    is converted to it (`to_shape`) before it is scaled.
 
-    The uint8 array stays in memory (47 MB for MNIST) and is scaled per batch, which is cheaper
-    than holding or scaling float copies.
+    The uint8 array stays in memory (47 MB for MNIST) and is scaled (and converted) per batch,
+    which is cheaper than holding or scaling float copies: MNIST at 64x64x3 would be 737 MB.
     """
+    convert = image_shape is not None and with_channels(np.shape(images)[1:]) != tuple(image_shape)
+    if convert:
+        size, _, channels = image_shape
+        as_float = lambda x: to_float(to_shape(x, size, channels))
+    else:  # the same ops as before sizes existed: a resumed run sees the same batches
+        as_float = to_float
     if digits is None:
-        ds, scale = tf.data.Dataset.from_tensor_slices(images), to_float
+        ds, scale = tf.data.Dataset.from_tensor_slices(images), as_float
     else:
         ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(digits, np.int32)))
-        scale = lambda x, y: (to_float(x), y)
+        scale = lambda x, y: (as_float(x), y)
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()

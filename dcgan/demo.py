@@ -138,8 +138,19 @@ def check_choice(choice):
 
 
 def upscale(image, scale=SCALE):
+    """Each pixel of a (h, w) or colour (h, w, 3) image as scale x scale."""
+    return image.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else image
 
-    return np.kron(image, np.ones((scale, scale), image.dtype)) if scale > 1 else image
+
+def scale_for(side):
+    """How much a grid of images of `side` pixels is upscaled: SCALE for MNIST's 28, so that
+    every size shows about as large (32: 2, 64: 1)."""
+    return max(1, round(SCALE * 28 / side))
+
+
+def grid_side(side=28):
+    """The width in the page of the GRID x GRID grid of images of `side` pixels, as shown."""
+    return scale_for(side) * (GRID * (side + 2) + 2)  # sampling.grid's padding: 2 pixels
 
 
 def float32_copy(generator):
@@ -199,6 +210,11 @@ class Demo:
         self.generator = generator  # any digit
         self.conditional = conditional  # takes [latents, digit]
         self.shipped = True  # whether both are the shipped generators
+        # the larger of the two generators' sides: how much room the page gives its grid
+        self.image_side = max(self.side(g) for g in (generator, conditional))
+
+    def side(self, generator):
+        return self.sampling.image_shape(generator)[0]
 
     @classmethod
     def load(cls, model=None, conditional_model=None):
@@ -243,7 +259,8 @@ class Demo:
         return (self.generator, None) if digit is None else (self.conditional, digit)
 
     def digits(self, choice, seed, n=GRID * GRID):
-        """uint8 (n, 28, 28): n digits of `choice` ('any' or '0'..'9') from `seed`."""
+        """uint8 (n, s, s), or (n, s, s, 3) from a colour generator: n digits of `choice`
+        ('any' or '0'..'9') from `seed`."""
         g, digit = self._pick(choice)
         return self.sampling.generate(g, n, seed=check_seed(seed), digits=digit)
 
@@ -266,7 +283,7 @@ class Demo:
     def styles(self, seed):
         """Digits 0-9 from one noise vector (the first of `seed`'s grid): one style, ten digits."""
         rows = self.sampling.digit_rows(self.conditional, 1, check_seed(seed))
-        return self.sampling.grid(rows.reshape(10, 28, 28), cols=10)
+        return self.sampling.grid(rows.reshape(10, *rows.shape[2:]), cols=10)
 
     def show(self, choice, seed, to_seed):
         """What the page shows: (grid, walk, style row, message). Bad input gives the message
@@ -275,12 +292,14 @@ class Demo:
         try:
             seed, to_seed = check_seed(seed), check_seed(to_seed, "to seed")
             images = (self.grid(choice, seed), self.walk(choice, seed, to_seed), self.styles(seed))
+            g = self._pick(choice)[0]
         except ValueError as e:
             return None, None, None, f"**Cannot draw that:** {' '.join(str(e).split())}"
         what = "digits from the unconditional generator" if choice == ANY else f"{choice}s"
         took = time.perf_counter() - start
+        sides = (self.side(g), self.side(g), self.side(self.conditional))
         return (
-            *(upscale(i) for i in images),
+            *(upscale(i, scale_for(side)) for i, side in zip(images, sides)),
             f"Seed {seed}: {GRID * GRID} {what}; walk to seed {to_seed} ({took:.2f} s)",
         )
 
@@ -414,7 +433,7 @@ def build(demo):
         image = dict(
             format="png", image_mode="L", interactive=False, show_label=False, buttons=["download"]
         )
-        side = SCALE * (GRID * (28 + 2) + 2)  # sampling.grid's padding: 2 pixels
+        side = grid_side(getattr(demo, "image_side", 28))  # a stub without generators: 28
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=side):
                 gr.Markdown(f"### {GRID}x{GRID} grid")

@@ -269,6 +269,11 @@ def main(argv=None):
     classifier = classifiers.load_classifier(classifier_path)
     if args.model:
         generator = sampling.load_generator(args.model)
+        classifiers.check_scorable(
+            generator.output_shape[1:],
+            str(args.model),
+            "evaluate a generator trained with --image-size 28 --channels 1",
+        )
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
     real = metrics.load_real(data_arg, log=log)
     metrics.check_test_split(real["test"], real["source"])

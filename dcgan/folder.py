@@ -44,8 +44,9 @@ class Arrays:
 
     classes = None  # the ten digits
 
-    def __init__(self, images, labels, source):
+    def __init__(self, images, labels, source, image_shape=None):
         self.images, self.labels, self.source = images, labels, source
+        self.image_shape = image_shape  # the nets': batches are converted to it (`data.to_shape`)
         self.count = len(images)
         self.description = source
 
@@ -55,7 +56,14 @@ class Arrays:
 
     def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
         digits = self.labels if with_classes else None
-        ds = data.make_dataset(self.images, batch, seed=seed, repeat=repeat, digits=digits)
+        ds = data.make_dataset(
+            self.images,
+            batch,
+            seed=seed,
+            repeat=repeat,
+            digits=digits,
+            image_shape=self.image_shape,
+        )
         return ds.skip(skip)
 
 
@@ -77,7 +85,7 @@ def load(source, image_size=28, channels=1, log=print):
     if is_image_folder(source):
         path = Path(source or os.environ[data.ENV_VAR]).expanduser()
         return ImageFolder(path, image_size, channels, log)
-    return Arrays(*data.load(source, "train", log=log))
+    return Arrays(*data.load(source, "train", log=log), (image_size, image_size, channels))
 
 
 def _loop(link):

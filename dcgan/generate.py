@@ -69,7 +69,8 @@ def parser():
         "--out",
         default="grid.png",
         help=f"output file: .png for a grid of the digits (at most {MAX_GRID:,}), .npz for uint8 "
-        "arrays under 'images' ((n, 28, 28), or (rows, K, 28, 28) with --interpolate), written "
+        "arrays under 'images' ((n, 28, 28), or (rows, K, 28, 28) with --interpolate; the "
+        "generator's side for 28, and a last axis of 3 for colour), written "
         "a batch at a time (default: grid.png)",
     )
     a(
@@ -189,8 +190,9 @@ def main(argv=None):
     # Digits are drawn a batch at a time and an .npz is written as they come, so memory holds
     # one batch however many are asked for.
     cols, digits = args.interpolate, None
+    image = sampling.image_shape(generator)
     if args.interpolate:
-        shape = (args.n, args.interpolate, 28, 28)
+        shape = (args.n, args.interpolate, *image)
         batches = sampling.interpolate_batches(
             generator, args.n, args.interpolate, seed, digit=args.digit
         )
@@ -198,14 +200,14 @@ def main(argv=None):
         if args.digit is not None:
             what += f" of class {datasets.class_name(kind, args.digit)}"
     elif args.digit == "all":
-        shape, cols = (NUM_CLASSES, args.n, 28, 28), args.n
+        shape, cols = (NUM_CLASSES, args.n, *image), args.n
         batches = sampling.digit_row_batches(generator, args.n, seed)
         digits = np.repeat(np.arange(NUM_CLASSES), args.n).reshape(NUM_CLASSES, args.n)
         what = f"10 rows of {args.n} {noun} (0-9)"
         if kind != datasets.MNIST and kind in datasets.CLASS_NAMES:
             what = f"10 rows of {args.n} {noun} ({', '.join(datasets.CLASS_NAMES[kind])})"
     else:
-        shape = (args.n, 28, 28)
+        shape = (args.n, *image)
         digits = sampling.check_digits(generator, args.digit, args.n)
         batches = sampling.generate_batches(generator, args.n, seed, digits=digits)
         what = f"{args.n} {noun}"
@@ -226,6 +228,8 @@ def main(argv=None):
         )
     except OSError as e:
         raise UsageError(cannot_write(out, e, "--out")) from None
+    if image != (28, 28):  # MNIST's digits go without saying
+        what += f" ({'x'.join(map(str, image))}{'' if len(image) == 3 else 'x1'} images)"
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")
     return 0
 

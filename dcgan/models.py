@@ -6,6 +6,21 @@ layers in two-input functional models: every net takes `net_inputs(x, digits)`, 
 alone or `[x, digits]`. Output activations are their own
 float32 layers so mixed precision never hands bf16 images or probabilities to the caller.
 
+Every builder takes `image_shape` (side, side, channels), side 28, 32 or 64 and 1 or 3 channels;
+(28, 28, 1), the default, is the reference's nets exactly. Larger images grow the nets by the
+DCGAN paper's rule, one more stride-2 block per doubling with the same kernel (3, "same"
+padding) and widths that double as the image halves (`generator_plan`, `discriminator_plan`):
+
+    G: Dense -> base x base x 2*w0, then stride-2 Conv2DTranspose blocks of w0, ..., 128, 64
+       (each doubles the side, from a base of at most 8), the stride-1 32-filter block and a
+       stride-1 tanh output of `channels` filters.
+       28: base 7, Dense 256, blocks 128, 64 (the reference); 32: base 8, the same blocks;
+       64: base 8, Dense 512, blocks 256, 128, 64.
+    D: stride-2 Conv2D blocks of 64, 128, 256, ... until the side is 4, then one stride-1 block
+       of twice the last width, then Dense(1) and sigmoid.
+       28 and 32: 64, 128, 256 then 512 (the reference: 28 -> 14 -> 7 -> 4);
+       64: 64, 128, 256, 512 then 1024.
+
 `fast=True` builds the training twins of the same nets: TensorFlow's fused batch norm, no bias
 before a batch norm (the batch mean cancels it), a cheaper dropout mask. Same function, same
 weights less those biases; `export` turns one back into the built-in-layer net, and every save
@@ -22,10 +37,55 @@ from keras import layers
 import numpy as np
 
 from dcgan.files import NUM_CLASSES
+from dcgan.settings import CHANNELS, IMAGE_SIZES
 
 LATENT_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
 EMBED_DIM = 50
+# The DCGAN rule's constants: the last stride-2 block of G has this many filters (and the first
+# of D), and D halves the side down to this.
+FIRST_WIDTH = 64
+LAST_SIDE = 4
+
+
+def check_image_shape(image_shape):
+    """`image_shape` as a tuple (side, side, channels), or ValueError saying which it may be."""
+    shape = tuple(image_shape)
+    if (
+        len(shape) != 3
+        or shape[0] != shape[1]
+        or shape[0] not in IMAGE_SIZES
+        or shape[2] not in CHANNELS
+    ):
+        sizes = ", ".join(map(str, IMAGE_SIZES))
+        raise ValueError(
+            f"image shape {shape} is not one the nets take: square images of side {sizes} "
+            f"with {' or '.join(map(str, CHANNELS))} channels (--image-size, --channels)"
+        )
+    return shape
+
+
+def generator_plan(image_shape=IMAGE_SHAPE):
+    """(base side, Dense width, stride-2 block widths) of G for `image_shape`: the side is
+    halved until it is at most 8 (the base), one stride-2 block per halving, whose widths
+    double back from 64, and the Dense is twice the first block's width."""
+    side = check_image_shape(image_shape)[0]
+    base, blocks = side, 0
+    while base > 8:
+        base, blocks = base // 2, blocks + 1
+    widths = [FIRST_WIDTH * 2**i for i in reversed(range(blocks))]
+    return base, 2 * widths[0], widths
+
+
+def discriminator_plan(image_shape=IMAGE_SHAPE):
+    """[(filters, strides)] of D's conv blocks for `image_shape`: stride 2 from 64 filters,
+    doubling, until the side ("same" padding rounds up) is LAST_SIDE, then one stride-1 block
+    of twice the last width."""
+    side, blocks = check_image_shape(image_shape)[0], []
+    while side > LAST_SIDE:
+        blocks.append((FIRST_WIDTH * 2 ** len(blocks), 2))
+        side = -(-side // 2)
+    return [*blocks, (2 * blocks[-1][0], 1)]
 
 
 def net_inputs(x, digits=None):
@@ -184,8 +244,10 @@ def _has_twins(net):
     )
 
 
-def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False, fast=False):
-    """z (n, latent_dim) -> images (n, 28, 28, 1) in [-1, 1].
+def build_generator(
+    latent_dim=LATENT_DIM, synchronized_bn=False, fast=False, image_shape=IMAGE_SHAPE
+):
+    """z (n, latent_dim) -> images (n, *image_shape) in [-1, 1] (`generator_plan`).
 
     `synchronized_bn` averages batch statistics over replicas, so training on k devices is the
     same computation as on one device with the global batch. `fast`: the training twin (see
@@ -196,34 +258,36 @@ def build_generator(latent_dim=LATENT_DIM, synchronized_bn=False, fast=False):
         norm = FusedBatchNormalization if fast else layers.BatchNormalization
         return norm(momentum=0.9, synchronized=synchronized_bn)
 
+    base, width, blocks = generator_plan(image_shape)
     stack = [
         keras.Input((latent_dim,)),
-        layers.Dense(7 * 7 * 256, use_bias=not fast),
+        layers.Dense(base * base * width, use_bias=not fast),
         bn(),
         layers.ReLU(),
-        layers.Reshape((7, 7, 256)),
+        layers.Reshape((base, base, width)),
     ]
-    for filters, strides in ((128, 2), (64, 2), (32, 1)):
+    for filters, strides in [*((w, 2) for w in blocks), (32, 1)]:
         stack += [
             layers.Conv2DTranspose(filters, 3, strides=strides, padding="same", use_bias=not fast),
             bn(),
             layers.ReLU(),
         ]
     stack += [
-        layers.Conv2DTranspose(1, 3, padding="same"),
+        layers.Conv2DTranspose(image_shape[-1], 3, padding="same"),
         layers.Activation("tanh", dtype="float32"),
     ]
     return keras.Sequential(stack, name="generator")
 
 
-def build_discriminator(dropout=0.4, fast=False):
-    """images (n, 28, 28, 1) -> probability of being real (n, 1). `fast`: the training twin."""
-    stack = [keras.Input(IMAGE_SHAPE)]
+def build_discriminator(dropout=0.4, fast=False, image_shape=IMAGE_SHAPE):
+    """images (n, *image_shape) -> probability of being real (n, 1) (`discriminator_plan`).
+    `fast`: the training twin."""
+    stack = [keras.Input(check_image_shape(image_shape))]
     # Dropout is pinned to float32: under mixed_bfloat16 a bf16 Dropout draws its uniforms in
     # bf16 (multiples of 1/128), so rate 0.4 drops 52/128 = 40.6% and rescales by bf16(1/0.6) =
     # 1.664, not 1.667 (outputs 1.2% low on average); float32 draws are also ~1.5x cheaper.
     # A no-op under float32.
-    for filters, strides in ((64, 2), (128, 2), (256, 2), (512, 1)):
+    for filters, strides in discriminator_plan(image_shape):
         stack += [
             layers.Conv2D(filters, 3, strides=strides, padding="same"),
             layers.LeakyReLU(negative_slope=0.2),
@@ -234,9 +298,13 @@ def build_discriminator(dropout=0.4, fast=False):
 
 
 def build_conditional_generator(
-    latent_dim=LATENT_DIM, synchronized_bn=False, classes=NUM_CLASSES, fast=False
+    latent_dim=LATENT_DIM,
+    synchronized_bn=False,
+    classes=NUM_CLASSES,
+    fast=False,
+    image_shape=IMAGE_SHAPE,
 ):
-    """[z (n, latent_dim), digit (n,) int] -> images (n, 28, 28, 1) in [-1, 1].
+    """[z (n, latent_dim), digit (n,) int] -> images (n, *image_shape) in [-1, 1].
 
     The reference G with the digit's learned embedding (50 numbers) appended to the noise, so
     the label reaches every layer from the first Dense on. Functional rather than Sequential
@@ -245,21 +313,25 @@ def build_conditional_generator(
     z, digit = _inputs((latent_dim,), "z")
     e = layers.Embedding(classes, EMBED_DIM, name="digit_embedding")(digit)
     x = layers.Concatenate()([z, e])
-    for layer in build_generator(latent_dim + EMBED_DIM, synchronized_bn, fast).layers:
+    body = build_generator(latent_dim + EMBED_DIM, synchronized_bn, fast, image_shape)
+    for layer in body.layers:
         x = layer(x)
     return keras.Model([z, digit], x, name="conditional_generator")
 
 
-def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES, fast=False):
-    """[images (n, 28, 28, 1), digit (n,) int] -> probability that the image is a real `digit`.
+def build_conditional_discriminator(
+    dropout=0.4, classes=NUM_CLASSES, fast=False, image_shape=IMAGE_SHAPE
+):
+    """[images (n, *image_shape), digit (n,) int] -> probability that the image is a real
+    `digit`.
 
     A projection discriminator (Miyato & Koyama 2018): the reference D's features h, and
     logit = w.h + b + embed(digit).h. The label term is a dot product with the last features,
     so D can tell a good 3 from a good 8 from its first steps; a label fed in as an extra
     input channel was ignored for hundreds of steps (agreement at chance, measured).
     """
-    image, digit = _inputs(IMAGE_SHAPE, "image")
-    body = build_discriminator(dropout, fast).layers
+    image, digit = _inputs(check_image_shape(image_shape), "image")
+    body = build_discriminator(dropout, fast, image_shape).layers
     h = image
     for layer in body[:-2]:  # up to Flatten: the features
         h = layer(h)
@@ -268,26 +340,27 @@ def build_conditional_discriminator(dropout=0.4, classes=NUM_CLASSES, fast=False
     return keras.Model([image, digit], body[-1](logit), name="conditional_discriminator")
 
 
-def build_mlp_generator(latent_dim=LATENT_DIM, hidden=128):
-    """The vanilla GAN's G (100 -> 128 -> 784). Ends in tanh, not sigmoid, because this project
-    keeps every dataset in [-1, 1]."""
+def build_mlp_generator(latent_dim=LATENT_DIM, hidden=128, image_shape=IMAGE_SHAPE):
+    """The vanilla GAN's G (100 -> 128 -> 784, or the pixels of `image_shape`). Ends in tanh,
+    not sigmoid, because this project keeps every dataset in [-1, 1]."""
+    image_shape = check_image_shape(image_shape)
     return keras.Sequential(
         [
             keras.Input((latent_dim,)),
             layers.Dense(hidden, activation="relu"),
-            layers.Dense(784),
+            layers.Dense(math.prod(image_shape)),
             layers.Activation("tanh", dtype="float32"),
-            layers.Reshape(IMAGE_SHAPE),
+            layers.Reshape(image_shape),
         ],
         name="generator",
     )
 
 
-def build_mlp_discriminator(hidden=128):
-    """The vanilla GAN's D (784 -> 128 -> 1)."""
+def build_mlp_discriminator(hidden=128, image_shape=IMAGE_SHAPE):
+    """The vanilla GAN's D (784, or the pixels of `image_shape`, -> 128 -> 1)."""
     return keras.Sequential(
         [
-            keras.Input(IMAGE_SHAPE),
+            keras.Input(check_image_shape(image_shape)),
             layers.Flatten(),
             layers.Dense(hidden, activation="relu"),
             layers.Dense(1),
@@ -304,20 +377,25 @@ def build_pair(
     conditional=False,
     fast=False,
     classes=NUM_CLASSES,
+    image_shape=IMAGE_SHAPE,
 ):
-    """(generator, discriminator); `fast` builds the DCGAN's training twins; a conditional
-    pair takes `classes` classes."""
+    """(generator, discriminator) of images `image_shape`; `fast` builds the DCGAN's training
+    twins; a conditional pair takes `classes` classes."""
+    shape = dict(image_shape=image_shape)
     if conditional:
         if arch != "dcgan":
             raise ValueError(f"a conditional GAN needs --arch dcgan, not {arch!r}")
         return (
-            build_conditional_generator(latent_dim, synchronized_bn, classes, fast),
-            build_conditional_discriminator(classes=classes, fast=fast),
+            build_conditional_generator(latent_dim, synchronized_bn, classes, fast, **shape),
+            build_conditional_discriminator(classes=classes, fast=fast, **shape),
         )
     if arch == "dcgan":
-        return build_generator(latent_dim, synchronized_bn, fast), build_discriminator(fast=fast)
+        return (
+            build_generator(latent_dim, synchronized_bn, fast, **shape),
+            build_discriminator(fast=fast, **shape),
+        )
     if arch == "mlp":
-        return build_mlp_generator(latent_dim), build_mlp_discriminator()
+        return build_mlp_generator(latent_dim, **shape), build_mlp_discriminator(**shape)
     raise ValueError(f"unknown arch {arch!r}; choose dcgan or mlp")
 
 

@@ -123,8 +123,19 @@ def closing(run_dir, seconds):
     best = next((run_dir / n for n in (ema.FILE, "generator.h5") if (run_dir / n).exists()), None)
     if best is not None:
         lines.append(f"next: python -m dcgan.generate --model {best} -n 64 --out grid.png")
-        lines.append(f"      python -m dcgan.evaluate --model {best}")
+        if _scorable(run_dir):
+            lines.append(f"      python -m dcgan.evaluate --model {best}")
     return "\n".join(lines)
+
+
+def _scorable(run_dir):
+    """Whether `dcgan.evaluate` scores this run's images: its classifier reads 28x28x1 digits
+    (runs from before --image-size and --channels drew those)."""
+    try:
+        saved = json.loads((Path(run_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return True
+    return (saved.get("image_size", 28), saved.get("channels", 1)) == (28, 1)
 
 
 def truncate_history(csv_path, epochs):

@@ -1,5 +1,9 @@
 """Use a generator: load it from any saved format, draw digits from it, lay them out in a grid,
-write them as a PNG or an .npz."""
+write them as a PNG or an .npz.
+
+A generator draws square images of side 28, 32 or 64 with 1 or 3 channels (`--image-size`,
+`--channels`); as uint8 a greyscale image is (side, side) and a colour one (side, side, 3)
+(`image_shape`), and every function here takes either."""
 
 import functools
 from pathlib import Path
@@ -12,6 +16,7 @@ import numpy as np
 
 from dcgan import files, noise
 from dcgan.models import check_cost, is_conditional, latent_dim, num_classes
+from dcgan.settings import CHANNELS, IMAGE_SIZES
 
 BATCH = 1000  # digits per call of the generator
 
@@ -56,7 +61,7 @@ def load_generator(path):
             (which runs whatever graph it holds: load only folders you trust).
     Returns:
         A model mapping latents (n, latent_dim), or [latents, digits (n,) int] for a
-        conditional generator, to images (n, 28, 28, 1) in [-1, 1].
+        conditional generator, to images (n, s, s, c) in [-1, 1]: s 28, 32 or 64, c 1 or 3.
     Raises:
         FileNotFoundError: nothing at `path`.
         ValueError: `path` does not load, or is not a generator (a discriminator, say).
@@ -92,14 +97,12 @@ def load_generator(path):
         in_shape = tuple(in_shape)
     except (AttributeError, ValueError, TypeError):  # a model with no fixed input, or several
         in_shape, out_shape = (), ()
-    if (
-        len(in_shape) != 2
-        or not isinstance(in_shape[1], int)
-        or tuple(out_shape[1:]) != (28, 28, 1)
-    ):
+    if len(in_shape) != 2 or not isinstance(in_shape[1], int) or not _drawable(out_shape):
+        sides = ", ".join(f"{s}x{s}" for s in IMAGE_SIZES)
         raise ValueError(
             f"{path} maps {model.input_shape} -> {out_shape}, not latents (and a digit) "
-            "-> 28x28x1 images; is it a discriminator? pass the generator instead"
+            f"-> {sides} images of {' or '.join(map(str, CHANNELS))} channels; is it a "
+            "discriminator? pass the generator instead"
         )
     if in_shape[1] > files.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
         raise ValueError(
@@ -112,6 +115,25 @@ def load_generator(path):
     probe = [z, np.arange(2)] if is_conditional(model) else z
     check_finite(model, model(probe, training=False))
     return model
+
+
+def _drawable(out_shape):
+    """Whether a model's output shape is a batch of images a generator here draws."""
+    shape = tuple(out_shape)[1:]
+    return len(shape) == 3 and shape[0] == shape[1] in IMAGE_SIZES and shape[2] in CHANNELS
+
+
+def image_shape(generator):
+    """The shape of one uint8 image `generator` draws (`to_uint8`): (side, side) greyscale,
+    (side, side, 3) colour."""
+    side, _, channels = tuple(generator.output_shape)[1:]
+    return (side, side) if channels == 1 else (side, side, channels)
+
+
+def image_dims(shape):
+    """How many of the last axes of `shape` (of uint8 images, as `to_uint8` gives them) are one
+    image's: 3 when the last is colour (3), else 2. A side is never 3 (28, 32 or 64)."""
+    return 3 if tuple(shape)[-1] == 3 else 2
 
 
 def check_finite(generator, images):
@@ -186,24 +208,25 @@ def with_progress(batches, total):
 
     bar, done = keras.utils.Progbar(total, unit_name="digit"), 0
     for b in batches:
-        done += int(np.prod(np.shape(b)[:-2]))
+        done += int(np.prod(np.shape(b)[: -image_dims(np.shape(b))]))
         bar.update(done)
         yield b
 
 
 def to_uint8(images):
-    """[-1, 1] floats (n, 28, 28[, 1]) -> uint8 (n, 28, 28)."""
+    """[-1, 1] floats (n, s, s[, 1]) -> uint8 (n, s, s); colour (n, s, s, 3) -> uint8 (n, s, s,
+    3)."""
     x = np.asarray(images, np.float32)
-    if x.ndim == 4:
+    if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=None):
     """The digits of `generate(...)`, `batch_size` at a time: an iterator of uint8
-    (<= batch_size, 28, 28). Only one batch and its latents are in memory at once, so a
-    million digits can be written or scored in the memory of one thousand. Same arguments
-    and errors as `generate` (raised at once, not at the first batch)."""
+    (<= batch_size, *image_shape(generator)). Only one batch and its latents are in memory at
+    once, so a million digits can be written or scored in the memory of one thousand. Same
+    arguments and errors as `generate` (raised at once, not at the first batch)."""
     if n <= 0:
         raise ValueError(f"asked for {n} images; ask for at least 1")
     batch_size = batch_size or BATCH
@@ -239,20 +262,23 @@ def generate(generator, n, seed=None, batch_size=None, z=None, digits=None):
         digits: for a conditional generator, the digit(s) to draw: one int for all, or n ints
             (default: 0-9 in turn).
     Returns:
-        uint8 array (n, 28, 28), 0 = black. For many digits, `generate_batches` gives them a
-        batch at a time and `write_npz` writes them as they come.
+        uint8 array (n, 28, 28), 0 = black; (n, s, s) or (n, s, s, 3) for a generator of
+        other images (`image_shape`). For many digits, `generate_batches` gives them a batch
+        at a time and `write_npz` writes them as they come.
     Raises:
         ValueError: n < 1, digits outside 0-9, or a digit for an unconditional generator.
     """
-    return _collect(generate_batches(generator, n, seed, batch_size, z, digits), (n, 28, 28))
+    batches = generate_batches(generator, n, seed, batch_size, z, digits)
+    return _collect(batches, (n, *image_shape(generator)))
 
 
 def _collect(batches, shape):
     """The batches, one after another, in one array of `shape` (filled in place)."""
     out = np.empty(shape, np.uint8)
-    flat, at = out.reshape(-1, 28, 28), 0
+    image = tuple(shape)[-image_dims(shape) :]
+    flat, at = out.reshape(-1, *image), 0
     for b in batches:
-        b = np.reshape(b, (-1, 28, 28))
+        b = np.reshape(b, (-1, *image))
         flat[at : at + len(b)] = b
         at += len(b)
     if at != len(flat):
@@ -262,7 +288,7 @@ def _collect(batches, shape):
 
 def digit_row_batches(generator, per_row, seed=None, batch_size=None):
     """`digit_rows` a batch at a time: the digits of row 0, then row 1, ..., each row in
-    batches of at most `batch_size`, uint8 (<= batch_size, 28, 28)."""
+    batches of at most `batch_size`, uint8 (<= batch_size, *image_shape(generator))."""
     if per_row <= 0:
         raise ValueError(f"asked for rows of {per_row} digits; ask for at least 1")
     check_digits(generator, 0, 1)
@@ -281,14 +307,14 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None):
 
 
 def digit_rows(generator, per_row, seed=None):
-    """uint8 (classes, per_row, 28, 28) from a conditional generator: row d holds the digit d, and
-    column j uses the same latent vector in every row, so a column keeps one style."""
-    rows = num_classes(generator)
-    return _collect(digit_row_batches(generator, per_row, seed), (rows, per_row, 28, 28))
+    """uint8 (classes, per_row, *image) from a conditional generator: row d holds the class d,
+    and column j uses the same latent vector in every row, so a column keeps one style."""
+    shape = (num_classes(generator), per_row, *image_shape(generator))
+    return _collect(digit_row_batches(generator, per_row, seed), shape)
 
 
 def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_size=None):
-    """`interpolate` a few rows at a time: an iterator of uint8 (k * steps, 28, 28), whole
+    """`interpolate` a few rows at a time: an iterator of uint8 (k * steps, *image_shape), whole
     walks of about `batch_size` digits, in order."""
     if rows <= 0 or steps < 2:
         raise ValueError(
@@ -325,22 +351,25 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
 
 
 def interpolate(generator, rows, steps, seed=None, digit=None):
-    """`rows` walks of `steps` digits each, uint8 (rows, steps, 28, 28).
+    """`rows` walks of `steps` digits each, uint8 (rows, steps, 28, 28) (per image,
+    `image_shape`).
 
     Each row goes in a straight line through latent space from one random latent vector to
     another, both ends included; the same seed gives the same walks. A conditional generator
     draws `digit` in every row (default: row r draws the digit r mod 10).
     """
-    return _collect(interpolate_batches(generator, rows, steps, seed, digit), (rows, steps, 28, 28))
+    shape = (rows, steps, *image_shape(generator))
+    return _collect(interpolate_batches(generator, rows, steps, seed, digit), shape)
 
 
 def grid(images, cols=None, pad=2):
-    """uint8 (n, h, w) -> one uint8 image, `cols` per row (default: as square as fits)."""
+    """uint8 (n, h, w) -> one uint8 image (H, W), `cols` per row (default: as square as fits);
+    colour (n, h, w, 3) -> (H, W, 3)."""
     images = np.asarray(images)
     n, h, w = images.shape[:3]
     cols = cols or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad), np.uint8)
+    out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, *images.shape[3:]), np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
         out[
@@ -351,10 +380,11 @@ def grid(images, cols=None, pad=2):
 
 
 def save_grid(images, path, cols=None, scale=3):
-    """Writes digits as one PNG grid, atomically.
+    """Writes digits as one PNG grid, atomically: greyscale, or colour for colour images.
 
     Args:
-        images: uint8 (n, 28, 28), as `generate` returns; n at most files.MAX_GRID.
+        images: uint8 (n, h, w) or (n, h, w, 3), as `generate` returns; n at most
+            files.MAX_GRID.
         path: the .png to write.
         cols: digits per row (default: as square as fits).
         scale: each pixel becomes scale x scale, for viewing.
@@ -366,9 +396,10 @@ def save_grid(images, path, cols=None, scale=3):
     """
     files.check_grid(len(images))
     g = grid(images, cols)
-    g = np.kron(g, np.ones((scale, scale), np.uint8)) if scale > 1 else g
+    g = g.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else g
+    grey = dict(cmap="gray", vmin=0, vmax=255) if g.ndim == 2 else {}
     with files.atomic_path(path) as tmp:
-        matplotlib.image.imsave(str(tmp), g, cmap="gray", vmin=0, vmax=255, format="png")
+        matplotlib.image.imsave(str(tmp), g, format="png", **grey)
     return path
 
 
@@ -379,8 +410,8 @@ def write_npz(path, batches, shape, **extra):
 
     Args:
         path: the .npz to write.
-        batches: uint8 arrays (k, ..., 28, 28) whose rows, one after another, fill `shape`.
-        shape: the shape of all the images, e.g. (n, 28, 28).
+        batches: uint8 arrays (k, ..., *image) whose rows, one after another, fill `shape`.
+        shape: the shape of all the images, e.g. (n, 28, 28) or (n, 64, 64, 3).
         extra: small arrays written after `images` (the seed, the digits asked for).
     Raises:
         ValueError: the batches hold more or fewer pixels than `shape` (nothing is written).
@@ -427,9 +458,10 @@ def save_images(images, path, seed=None, cols=None, digits=None, shape=None):
         shape = images.shape
         images = [images]
     if path.suffix.lower() == ".png":
-        files.check_grid(int(np.prod(shape[:-2])))
+        image = tuple(shape)[-image_dims(shape) :]
+        files.check_grid(int(np.prod(shape[: -len(image)])))
         images = _collect(images, shape)
-        return save_grid(images.reshape(-1, *images.shape[-2:]), path, cols=cols)
+        return save_grid(images.reshape(-1, *image), path, cols=cols)
     extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}
     if seed is not None:
         extra["seed"] = np.int64(seed)

@@ -146,6 +146,11 @@ class Config:
         resume=True,
     )
 
+    @property
+    def image_shape(self):
+        """(side, side, channels) of the images the nets take and draw."""
+        return (self.image_size, self.image_size, self.channels)
+
     def resolved(self):
         """A copy with the arch-dependent defaults and the precision filled in, every value
         checked. Raises ValueError naming the flag and what to pass instead."""

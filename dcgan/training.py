@@ -41,6 +41,7 @@ def build(cfg, strategy, classes=files.NUM_CLASSES):
                 conditional=cfg.conditional,
                 fast=cfg.nets == "fast",
                 classes=classes,
+                image_shape=cfg.image_shape,
             )
             for layer in g._flatten_layers():  # XLA fuses batch norm better than the fused op
                 if isinstance(layer, FusedBatchNormalization):
@@ -131,12 +132,15 @@ def check_replicas(cfg, strategy):
         )
 
 
-def summary(cfg, gan, run_dir, source, strategy):
+def summary(cfg, gan, run_dir, source, strategy, data_shape=None):
     """The start banner: what is trained where, on what; also saved as summary.txt. Parameters
-    are counted on the nets the run saves (a training twin has no bias before batch norm)."""
+    are counted on the nets the run saves (a training twin has no bias before batch norm).
+    `data_shape`: one training image's, said when the images are converted to the nets'."""
+    note = data.shape_note(data_shape, cfg.image_shape) if data_shape else ""
     lines = [
         f"run directory  {run_dir}",
         f"data           {source}",
+        f"images         {'x'.join(map(str, cfg.image_shape))}" + (f" ({note})" if note else ""),
         f"strategy       {strategy_name(strategy)} ({strategy.num_replicas_in_sync} replica(s)), "
         f"{backend()} backend",
         f"precision      {cfg.precision}",
@@ -303,7 +307,8 @@ def run(
             cb.Checkpoints(run_dir, cfg.save_every).save_final(gan)
             log(f"{run_dir} had all {start_epoch} epochs; its final models are now written")
             return run_dir
-        banner = summary(cfg, gan, run_dir, train.description, strategy)
+        data_shape = train.images.shape[1:] if isinstance(train, folder.Arrays) else None
+        banner = summary(cfg, gan, run_dir, train.description, strategy, data_shape)
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
         guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
