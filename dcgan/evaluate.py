@@ -354,14 +354,29 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
     """The one line saying no classifier reads the data, then what needs none
     (`metrics.pixel_scores`): the images' number and pixels, precision and recall in pixels,
     beside real training images."""
-    from dcgan import data, metrics, sampling
+    from dcgan import data, folder, metrics, sampling
 
-    train, _, source = data.load(data_arg, "train", log=log)
     if images is not None:
         what = f"{len(images)} images in {args.images}"
+        shape = images.shape[1:]
     else:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)
+        shape = sampling.image_shape(generator)
+    if folder.is_image_folder(data_arg):  # decoded at the images' own size and colour
+        real = folder.load(data_arg, shape[0], shape[2] if len(shape) == 3 else 1, lambda m: None)
+        train, source = (
+            real.sample(2 * max(args.n, len(images) if images is not None else 0)),
+            real.source,
+        )
+    else:
+        train, _, source = data.load(data_arg, "train", log=log)
+    if tuple(train.shape[1:]) != tuple(shape):
+        raise UsageError(
+            f"{what if images is not None else args.model} draws {'x'.join(map(str, shape))} "
+            f"images and {source} holds {'x'.join(map(str, train.shape[1:]))} ones: pass --data "
+            "the images it was trained on"
+        )
     if run_note:  # once all is checked: a refusal stays one line
         log(run_note)
     print(f"{why}: no FID or classifier scores; pixel statistics and precision/recall in pixels")

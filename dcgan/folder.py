@@ -175,6 +175,8 @@ def _inspect(path, size, channels):
 class ImageFolder:
     """A folder of images, checked file by file; `dataset` streams them (module docstring)."""
 
+    images = labels = None  # never held in memory (`Arrays` holds its own)
+
     def __init__(self, folder, image_size=28, channels=1, log=print):
         self.folder, self.size, self.channels = Path(folder), image_size, channels
         self.source = str(folder)
@@ -302,6 +304,15 @@ class ImageFolder:
     @property
     def digest(self):
         return self._digest
+
+    def sample(self, n, seed=0):
+        """uint8 (m, size, size[, 3]): m = min(n, count) of the images, picked by `seed` and
+        decoded as training decodes them: the real images `dcgan.evaluate` compares with."""
+        pick = np.random.default_rng(seed).permutation(self.count)[:n]
+        x = np.stack(
+            [read_image(os.fsdecode(self.paths[i]), self.size, self.channels) for i in pick]
+        )
+        return x[..., 0] if self.channels == 1 else x
 
     def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
         """Shuffled (each epoch anew, from `seed`), batched (remainder dropped) float images in

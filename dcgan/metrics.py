@@ -358,18 +358,33 @@ def compare_to_real(
 POOL = 2  # pixel features: 28x28 images averaged over 2x2 blocks, 196 values in 0..1
 
 
+def _pixel_images(images):
+    """uint8 images (n, side, side) or (n, side, side, 3) as float64 (n, side, side, channels)
+    in 0..1; ValueError for anything else."""
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.dtype != np.uint8 or len(x) == 0 or x.shape[1] != x.shape[2]:
+        raise ValueError(
+            f"images have shape {x.shape} ({x.dtype}), expected uint8 (n, side, side[, 3])"
+        )
+    return x.astype(np.float64) / 255.0
+
+
 def pixel_features(images):
-    """(uint8 images (n, 28, 28), or an iterator of batches of them) -> (features (n, 196)
-    float64: the images averaged over 2x2 blocks, in 0..1; pixel mean; pixel standard
-    deviation), for scores that need no classifier. Only the features are kept."""
+    """(uint8 images (n, side, side[, 3]), or an iterator of batches of them) -> (features
+    float64: the images averaged over square blocks (2x2 for 28 and 32, 4x4 for 64: at most
+    16x16 blocks a channel), in 0..1; pixel mean; pixel standard deviation), for scores that
+    need no classifier. Only the features are kept."""
     if not hasattr(images, "__next__"):
-        images = [check_images(images)]
+        images = [images]
     feats, total, squares, count = [], 0.0, 0.0, 0
     for batch in images:
-        x = check_images(batch).astype(np.float64) / 255.0
-        n, h, w = x.shape
+        x = _pixel_images(batch)
+        n, h, w, c = x.shape
+        pool = max(POOL, h // 16)
         total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
-        pooled = x.reshape(n, h // POOL, POOL, w // POOL, POOL).mean((2, 4))
+        pooled = x.reshape(n, h // pool, pool, w // pool, pool, c).mean((2, 4))
         feats.append(pooled.reshape(n, -1))
     mean = total / count
     return np.concatenate(feats), mean, float(np.sqrt(max(squares / count - mean * mean, 0.0)))
@@ -387,7 +402,7 @@ def pixel_scores(images, real, n_real=None, seed=0, k=3):
 
     Returns {"generated": {...}, "real": {...}, "reference": {"split": "train", "n"}}.
     """
-    real = check_images(real)
+    real = np.asarray(real)
     feats, mean, std = pixel_features(images)
     half = len(real) // 2
     n_real = min(n_real or len(feats), half)
