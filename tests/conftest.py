@@ -44,8 +44,8 @@ def run_python(*args, cwd=REPO, timeout=600, **env):
 
 @pytest.fixture
 def python_cli():
-    """`run_python` for a test: asking for it marks the test slow, since each fresh interpreter
-    pays ~5 s of TensorFlow start-up."""
+    """`run_python` for a test marked slow (each fresh interpreter pays ~5 s of TensorFlow
+    start-up); collection fails for a test that asks for it without the marker."""
     return run_python
 
 
@@ -89,26 +89,28 @@ def tiny_conditional_run(tmp_path_factory):
 
 
 # The fast path (`pytest -m "not slow"`) leaves out what trains for more than a few steps, runs
-# notebooks, starts a fresh Python (`python_cli`), several processes or a browser; CI runs
-# everything.
-SLOW_FIXTURES = {"trained_run", "tiny_conditional_run", "python_cli"}
-SLOW_FILES = {
-    "test_notebooks.py",
-    "test_nan.py",
-    "test_distribute.py",
-    "test_resume_robust.py",
-    "test_load_anywhere.py",
-}
+# notebooks, starts a fresh Python that loads TensorFlow, several processes or a browser; CI runs
+# everything. Each such test says so itself, by `@pytest.mark.slow` or a module's `pytestmark`;
+# a test that uses one of these fixtures, or the browser, without the marker fails collection.
+SLOW_FIXTURES = ("trained_run", "tiny_conditional_run", "python_cli")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
 def pytest_collection_modifyitems(config, items):
+    unmarked = []
     for item in items:
-        if (
-            SLOW_FIXTURES & set(item.fixturenames)
-            or item.path.name in SLOW_FILES
-            or item.get_closest_marker("browser")
-        ):
-            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow"):
+            continue
+        why = [f for f in SLOW_FIXTURES if f in item.fixturenames]
+        if item.get_closest_marker("browser"):
+            why.append("the browser marker")
+        if why:
+            unmarked.append(f"  {item.nodeid} (uses {', '.join(why)})")
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests are slow but not marked so: add @pytest.mark.slow to the test, or "
+            "`pytestmark = pytest.mark.slow` to its module\n" + "\n".join(unmarked)
+        )
 
 
 # CI installs every extra and a browser, so there a skip means a test that silently did not run:

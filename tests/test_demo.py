@@ -519,6 +519,7 @@ def test_bad_host(capsys, host, words):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_host_from_the_command_line(python_cli):
     """The real `python -m dcgan.demo --host 999.1.1.1`: one line, exit 2, no traceback."""
     proc = python_cli("-m", "dcgan.demo", "--host", "999.1.1.1", "--port", free_port())
@@ -546,6 +547,7 @@ def test_wrong_kind_of_generator(capsys):
     assert code == 2 and "is not a generator that draws any digit" in err, err
 
 
+@pytest.mark.slow
 def test_bad_model_from_the_command_line(tmp_path, python_cli):
     """The real `python -m dcgan.demo`: one line on stderr, exit 2, no traceback."""
     pytest.importorskip("gradio", reason=GRADIO_SKIP)
@@ -652,6 +654,7 @@ def read_image(src):
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_draws_sevens(browser, page_url, classifier):
     from selenium.webdriver.common.by import By
@@ -694,6 +697,7 @@ def test_page_draws_sevens(browser, page_url, classifier):
     assert read_image(image_src(browser, "grid")).shape == image.shape
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     """A typed seed draws without Enter; a fraction is a message; New digits shows the seed it

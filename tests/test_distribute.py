@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a fresh interpreter with two logical devices
+
 SCRIPT = textwrap.dedent(r"""
     import json, sys
     import numpy as np

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
-pytestmark = pytest.mark.precision
+pytestmark = [pytest.mark.precision, pytest.mark.slow]  # slow: fresh interpreters
 
 # Runs in a fresh interpreter outside the checkout, as someone who only has the files would.
 LOAD_WITHOUT_DCGAN = r"""

@@ -15,6 +15,8 @@ from dcgan.gan import DCGAN
 
 from conftest import REPO, cli_env
 
+pytestmark = pytest.mark.slow  # trains: a fresh interpreter, then 3 epochs in this one
+
 STEPS = 2
 ARGS = [
     "--epochs",

@@ -37,6 +37,7 @@ def run_dir(trained_run, tmp_path_factory):
     return copy
 
 
+@pytest.mark.slow
 def test_run_directory_explains_itself(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     for key in (
@@ -105,6 +106,7 @@ def test_help_lists_every_flag_with_default():
     assert "(default: 256)" in text and "(default: 100)" in text and "2e-4" in text
 
 
+@pytest.mark.slow
 def test_resume_continues_history(run_dir, tmp_path):
     import shutil
 
@@ -142,6 +144,7 @@ def test_bad_input_is_one_clear_line(argv, words, tmp_path):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_bad_files_exit_2_without_traceback(tmp_path, run_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"\x00" * 100)

@@ -97,6 +97,7 @@ def test_resume_may_switch_xla_but_not_the_nets(tmp_path):
         train.config_from(train.parser().parse_args(argv), argv)
 
 
+@pytest.mark.slow
 def test_of_run_reads_the_saved_config(trained_run, tmp_path):
     cfg = Config.of_run(trained_run)
     assert (cfg.epochs, cfg.ema, cfg.eval_every) == (2, 0.9, 1)
@@ -104,6 +105,7 @@ def test_of_run_reads_the_saved_config(trained_run, tmp_path):
         Config.of_run(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_run_folder_explains_itself(trained_run):
     config = json.loads((trained_run / "config.json").read_text())
     assert config["command"].startswith("python -m dcgan.train --epochs 2")
@@ -130,6 +132,7 @@ def test_a_run_folder_explains_itself(trained_run):
     assert stdout.count("3/3 - ") == 2
 
 
+@pytest.mark.slow
 def test_saved_nets_compute_in_float32(trained_run):
     """Whatever the run trained in (mixed_bfloat16 on a bf16 CPU), what it saves is float32:
     plain-Keras inference in bf16 is ~10x slower on a CPU without bf16 math."""
@@ -139,6 +142,7 @@ def test_saved_nets_compute_in_float32(trained_run):
         assert policies == {"float32"}, (name, policies)
 
 
+@pytest.mark.slow
 def test_make_run_dir_never_reuses_a_run(trained_run):
     with pytest.raises(ValueError, match="already holds a run: continue it with --resume"):
         training.make_run_dir(trained_run)
