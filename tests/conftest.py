@@ -22,23 +22,57 @@ def assert_moves_only(update, moves, stays):
     assert not moved, f"should have stayed: {moved}"
 
 
-def cli_env(**extra):
-    """Environment for a `python -m dcgan.*` subprocess: this checkout first on the path."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **extra)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+def cli_env(*, checkout=True, unset=(), **extra):
+    """Environment for a fresh interpreter: this one's, less the variables named in `unset`, plus
+    `extra`, TensorFlow's C++ logging off, and this checkout first on PYTHONPATH (`checkout=False`:
+    off it, for a process that must not import the project from here)."""
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", **extra)
+    path = [
+        p
+        for p in env.get("PYTHONPATH", "").split(os.pathsep)
+        if p and os.path.realpath(p) != str(REPO)
+    ]
+    if checkout:
+        path.insert(0, str(REPO))
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
+    else:
+        env.pop("PYTHONPATH", None)
     return env
 
 
-def run_python(*args, cwd=REPO, timeout=600, **env):
-    """Runs `python *args` (say "-m", "dcgan.generate", ...) in a fresh interpreter with this
-    checkout first on the path; returns the CompletedProcess with text stdout and stderr."""
+def python_argv(*args, python=sys.executable):
+    """`python *args` as an argv: the running interpreter unless `python` names another (a
+    venv's) or a console script."""
+    return [str(python), *map(str, args)]
+
+
+def run_python(*args, python=sys.executable, cwd=REPO, timeout=600, checkout=True, unset=(), **env):
+    """Runs `python *args` (say "-m", "dcgan.generate", ...) in a fresh interpreter, with
+    `cli_env(checkout=checkout, unset=unset, **env)`; returns the CompletedProcess with text
+    stdout and stderr. Every test that starts a process starts it here or in `start_python`."""
     return subprocess.run(
-        [sys.executable, *map(str, args)],
+        python_argv(*args, python=python),
         cwd=cwd,
-        env=cli_env(**env),
+        env=cli_env(checkout=checkout, unset=unset, **env),
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def start_python(*args, cwd=REPO, stderr=subprocess.PIPE, **env):
+    """`run_python`'s process, started and not waited for, for a test that talks to it while it
+    runs (signals, several workers, a server): a Popen with text stdout (a pipe) and `stderr` (a
+    pipe unless given a file). The caller waits for it, or kills it."""
+    return subprocess.Popen(
+        python_argv(*args),
+        cwd=cwd,
+        env=cli_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
     )
 
 

@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -27,7 +26,7 @@ from dcgan import demo as demo_cli
 from dcgan.demo import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
 
-from conftest import REPO, cli_env
+from conftest import REPO, start_python
 
 CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
 GRADIO_SKIP = "the demo needs gradio: pip install -e '.[demo]'"
@@ -576,14 +575,7 @@ def page_url(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "stderr.txt"
     with open(log, "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dcgan.demo", "--port", str(port)],
-            cwd=REPO,
-            env=cli_env(),
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
+        proc = start_python("-m", "dcgan.demo", "--port", port, stderr=err)
     watchdog = threading.Timer(300, proc.kill)  # a start that hangs fails instead
     watchdog.start()
     try:

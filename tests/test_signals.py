@@ -4,8 +4,6 @@ the epoch."""
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from dcgan import train
 from dcgan.errors import STOP_GRACE_S, run_cli
 
-from conftest import cli_env
+from conftest import start_python
 
 # A long TensorFlow graph call (C++, where Python's signal handlers cannot run, as in a compile
 # or a --steps-per-execution call), inside an atomic write that has begun its temporary file.
@@ -42,13 +40,7 @@ run_cli(main)
 
 def start(script, out):
     """`script` in a fresh interpreter, writing `out`; it prints "ready" once the write began."""
-    return subprocess.Popen(
-        [sys.executable, "-c", script, str(out)],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_python("-c", script, out)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
@@ -106,13 +98,7 @@ def test_training_stops_within_seconds_in_the_middle_of_a_graph_call(tmp_path):
     run = tmp_path / "run"
     argv = "--epochs 50 --batch-size 256 --data sample --steps-per-epoch 15 --quiet"
     argv += f" --jit-compile off --steps-per-execution 15 --save-every 100 --out {run}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dcgan.train", *argv.split()],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_python("-m", "dcgan.train", *argv.split())
     try:
         while not proc.stdout.readline().startswith("discriminator"):  # the banner: fit next
             assert proc.poll() is None, proc.stderr.read()

@@ -3,28 +3,20 @@
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from dcgan import train
 
+from conftest import run_python
+
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
 pytestmark = pytest.mark.precision
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def cli(*args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.train", *args],
-        capture_output=True,
-        text=True,
-        cwd=kw.get("cwd", ROOT),
-        timeout=300,
-    )
+def cli(*args):
+    return run_python("-m", "dcgan.train", *args, timeout=300)
 
 
 @pytest.fixture(scope="module")
