@@ -59,7 +59,7 @@ def test_argparse_errors_are_usage_errors():
 def test_console_commands_are_the_same_mains():
     import tomllib
 
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"].get("scripts", {})
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     for name in ("train", "generate", "evaluate"):
         target = scripts[f"dcgan-{name}"]
         module, func = target.split(":")

@@ -37,9 +37,34 @@ def test_bad_settings_are_refused_by_name(change, words):
         Config(**change).checked()
 
 
-def test_resolved_picks_a_precision():
-    assert Config().resolved().precision in ("float32", "mixed_bfloat16", "mixed_float16")
-    assert Config(precision="float32").resolved().precision == "float32"
+@pytest.mark.parametrize(
+    "cpu_flags, pick",
+    [
+        ("fpu sse4_2 avx2 fma avx512f", "float32"),  # AVX-512 without bf16 math
+        ("avx2 avx512f avx512_bf16", "mixed_bfloat16"),
+        ("avx2 amx_bf16 amx_tile", "mixed_bfloat16"),
+    ],
+)
+def test_auto_precision_on_a_cpu_is_bf16_where_it_does_bf16_math(cpu_flags, pick, monkeypatch):
+    """Nothing pinned, no GPU: `auto` is mixed_bfloat16 on a CPU with bf16 instructions
+    (AVX512_BF16 or AMX), float32 on any other (docs/speed.md), read from /proc/cpuinfo."""
+    import builtins
+    import io
+
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("the CPU rule")
+    monkeypatch.delenv("DCGAN_AUTO_PRECISION", raising=False)
+    real_open = builtins.open
+
+    def cpuinfo(path, *args, **kwargs):
+        if str(path) == "/proc/cpuinfo":
+            return io.StringIO(f"processor\t: 0\nflags\t\t: {cpu_flags}\n")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", cpuinfo)
+    assert Config().resolved().precision == pick
 
 
 def test_auto_precision_can_be_pinned(monkeypatch):
