@@ -189,6 +189,7 @@ def test_a_socket_a_link_and_a_block_device_are_refused_before_writing(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["link.json", "mine.txt", "s.json"]
 
 
+@pytest.mark.slow  # a fresh interpreter loading TensorFlow and the classifier
 def test_json_to_stdout(tmp_path):
     digits = __import__("numpy").load(REPO / "dcgan" / "mnist_sample.npz")["x_test"][:60]
     __import__("numpy").savez(tmp_path / "d.npz", images=digits)

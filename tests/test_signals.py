@@ -43,6 +43,7 @@ def start(script, out):
     return start_python("-c", script, out)
 
 
+@pytest.mark.slow  # a fresh interpreter per signal (~10 s each)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
     out = tmp_path / "scores.json"
@@ -64,6 +65,7 @@ def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
     assert not list(tmp_path.iterdir()), "a temporary file was left behind"
 
 
+@pytest.mark.slow  # a fresh interpreter per signal
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
     """The watcher leaves a process alone whose handler ran: it unwinds normally."""
@@ -82,7 +84,8 @@ def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
 
 def test_steps_per_execution_is_bounded_by_the_epoch(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    argv = "--epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --quiet"
+    # The MLP nets: the bound is the same for any net, and a conv run's saves cost ~15 s.
+    argv = "--arch mlp --epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --quiet"
     argv += " --jit-compile off --steps-per-execution 10000 --out run"
     with pytest.raises(SystemExit) as e:
         run_cli(train.main, argv.split())
@@ -92,6 +95,7 @@ def test_steps_per_execution_is_bounded_by_the_epoch(tmp_path, monkeypatch, caps
     assert json.loads((tmp_path / "run" / "config.json").read_text())["steps_per_execution"] == 2
 
 
+@pytest.mark.slow  # trains in a fresh interpreter
 def test_training_stops_within_seconds_in_the_middle_of_a_graph_call(tmp_path):
     """An epoch of 15 steps in one graph call (--steps-per-execution 15) takes longer than the
     grace on 2 cores: SIGTERM still ends the run within seconds, leaving no temporary file."""
