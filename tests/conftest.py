@@ -22,30 +22,64 @@ def assert_moves_only(update, moves, stays):
     assert not moved, f"should have stayed: {moved}"
 
 
-def cli_env(**extra):
-    """Environment for a `python -m dcgan.*` subprocess: this checkout first on the path."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **extra)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+def cli_env(*, checkout=True, unset=(), **extra):
+    """Environment for a fresh interpreter: this one's, less the variables named in `unset`, plus
+    `extra`, TensorFlow's C++ logging off, and this checkout first on PYTHONPATH (`checkout=False`:
+    off it, for a process that must not import the project from here)."""
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", **extra)
+    path = [
+        p
+        for p in env.get("PYTHONPATH", "").split(os.pathsep)
+        if p and os.path.realpath(p) != str(REPO)
+    ]
+    if checkout:
+        path.insert(0, str(REPO))
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
+    else:
+        env.pop("PYTHONPATH", None)
     return env
 
 
-def run_python(*args, cwd=REPO, timeout=600, **env):
-    """Runs `python *args` (say "-m", "dcgan.generate", ...) in a fresh interpreter with this
-    checkout first on the path; returns the CompletedProcess with text stdout and stderr."""
+def python_argv(*args, python=sys.executable):
+    """`python *args` as an argv: the running interpreter unless `python` names another (a
+    venv's) or a console script."""
+    return [str(python), *map(str, args)]
+
+
+def run_python(*args, python=sys.executable, cwd=REPO, timeout=600, checkout=True, unset=(), **env):
+    """Runs `python *args` (say "-m", "dcgan.generate", ...) in a fresh interpreter, with
+    `cli_env(checkout=checkout, unset=unset, **env)`; returns the CompletedProcess with text
+    stdout and stderr. Every test that starts a process starts it here or in `start_python`."""
     return subprocess.run(
-        [sys.executable, *map(str, args)],
+        python_argv(*args, python=python),
         cwd=cwd,
-        env=cli_env(**env),
+        env=cli_env(checkout=checkout, unset=unset, **env),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
+def start_python(*args, cwd=REPO, stderr=subprocess.PIPE, **env):
+    """`run_python`'s process, started and not waited for, for a test that talks to it while it
+    runs (signals, several workers, a server): a Popen with text stdout (a pipe) and `stderr` (a
+    pipe unless given a file). The caller waits for it, or kills it."""
+    return subprocess.Popen(
+        python_argv(*args),
+        cwd=cwd,
+        env=cli_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+
+
 @pytest.fixture
 def python_cli():
-    """`run_python` for a test: asking for it marks the test slow, since each fresh interpreter
-    pays ~5 s of TensorFlow start-up."""
+    """`run_python` for a test marked slow (each fresh interpreter pays ~5 s of TensorFlow
+    start-up); collection fails for a test that asks for it without the marker."""
     return run_python
 
 
@@ -89,26 +123,28 @@ def tiny_conditional_run(tmp_path_factory):
 
 
 # The fast path (`pytest -m "not slow"`) leaves out what trains for more than a few steps, runs
-# notebooks, starts a fresh Python (`python_cli`), several processes or a browser; CI runs
-# everything.
-SLOW_FIXTURES = {"trained_run", "tiny_conditional_run", "python_cli"}
-SLOW_FILES = {
-    "test_notebooks.py",
-    "test_nan.py",
-    "test_distribute.py",
-    "test_resume_robust.py",
-    "test_load_anywhere.py",
-}
+# notebooks, starts a fresh Python that loads TensorFlow, several processes or a browser; CI runs
+# everything. Each such test says so itself, by `@pytest.mark.slow` or a module's `pytestmark`;
+# a test that uses one of these fixtures, or the browser, without the marker fails collection.
+SLOW_FIXTURES = ("trained_run", "tiny_conditional_run", "python_cli")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
 def pytest_collection_modifyitems(config, items):
+    unmarked = []
     for item in items:
-        if (
-            SLOW_FIXTURES & set(item.fixturenames)
-            or item.path.name in SLOW_FILES
-            or item.get_closest_marker("browser")
-        ):
-            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow"):
+            continue
+        why = [f for f in SLOW_FIXTURES if f in item.fixturenames]
+        if item.get_closest_marker("browser"):
+            why.append("the browser marker")
+        if why:
+            unmarked.append(f"  {item.nodeid} (uses {', '.join(why)})")
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests are slow but not marked so: add @pytest.mark.slow to the test, or "
+            "`pytestmark = pytest.mark.slow` to its module\n" + "\n".join(unmarked)
+        )
 
 
 # CI installs every extra and a browser, so there a skip means a test that silently did not run:

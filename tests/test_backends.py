@@ -112,6 +112,7 @@ def test_stop_after_epoch_1_then_resume_is_bit_identical(tmp_path):
             np.testing.assert_array_equal(x, y, err_msg=name)
 
 
+@pytest.mark.slow  # a fresh interpreter loading JAX
 def test_several_machines_are_refused_on_jax(tmp_path):
     cluster = '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
     proc = train_jax(*TINY, "--out", tmp_path / "run", TF_CONFIG=cluster)
@@ -230,6 +231,7 @@ def worst_difference(before, a, b):
 TOLERANCE = 2e-2
 
 
+@pytest.mark.slow  # a JAX step in a fresh interpreter (~30 s on 2 cores)
 def test_one_step_matches_tensorflow(tmp_path, monkeypatch):
     inputs = tmp_path / "inputs.npz"
     fixed = fixed_step_inputs(inputs)

@@ -1,24 +1,16 @@
 """The benchmarks still run and print their tables (tiny settings; no timing is asserted)."""
 
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env
+from conftest import REPO, run_python
 
 
 def bench(script, *args):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / script), *args],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = run_python(REPO / "benchmarks" / script, *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 

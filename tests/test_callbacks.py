@@ -26,6 +26,7 @@ def events(folder):
     return found
 
 
+@pytest.mark.slow
 def test_tensorboard_is_one_run_on_one_step_axis(trained_run):
     """2 epochs of 3 steps: per-epoch scalars and grids at steps 3 and 6, one event folder."""
     logs = trained_run / "logs"
@@ -69,6 +70,7 @@ def test_tensorboard_writes_scalars_every_n_steps(tmp_path):
     assert scalars["lr/generator"][0][1] == pytest.approx(3e-4)
 
 
+@pytest.mark.slow
 def test_history_and_grids_per_epoch(trained_run):
     rows = list(csv.DictReader(open(trained_run / "history.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
@@ -82,6 +84,7 @@ def test_history_and_grids_per_epoch(trained_run):
     ).exists()
 
 
+@pytest.mark.slow
 def test_every_saved_generator_loads_ready_to_fine_tune(trained_run):
     import keras
 

@@ -157,6 +157,7 @@ def test_short_training_makes_the_label_steer_the_digit(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path, python_cli):
     model = tiny_conditional_run / "generator.h5"
 
@@ -174,6 +175,7 @@ def test_generate_cli_digit_and_rows(tiny_conditional_run, tmp_path, python_cli)
         np.testing.assert_array_equal(f["digits"][:, 0], np.arange(10))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("digit", ["10", "-1", "x"])
 def test_generate_cli_rejects_bad_digits(tiny_conditional_run, tmp_path, digit, python_cli):
     out = tmp_path / "out"
@@ -197,6 +199,7 @@ def test_generate_cli_rejects_bad_digits(tiny_conditional_run, tmp_path, digit, 
     assert not list(out.iterdir())
 
 
+@pytest.mark.slow
 def test_generate_cli_digit_needs_a_conditional_model(tiny_run, tmp_path, python_cli):
     proc = python_cli(
         "-m",
@@ -214,6 +217,7 @@ def test_generate_cli_digit_needs_a_conditional_model(tiny_run, tmp_path, python
     )
 
 
+@pytest.mark.slow
 def test_evaluate_reports_agreement_per_digit(tiny_conditional_run, tmp_path, python_cli):
     args = [
         "--model",

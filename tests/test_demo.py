@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,7 +27,7 @@ from dcgan import demo as demo_cli
 from dcgan.demo import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
 
-from conftest import REPO, cli_env
+from conftest import REPO, start_python
 
 CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
 GRADIO_SKIP = "the demo needs gradio: pip install -e '.[demo]'"
@@ -518,6 +517,7 @@ def test_bad_host(capsys, host, words):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_host_from_the_command_line(python_cli):
     """The real `python -m dcgan.demo --host 999.1.1.1`: one line, exit 2, no traceback."""
     proc = python_cli("-m", "dcgan.demo", "--host", "999.1.1.1", "--port", free_port())
@@ -545,6 +545,7 @@ def test_wrong_kind_of_generator(capsys):
     assert code == 2 and "is not a generator that draws any digit" in err, err
 
 
+@pytest.mark.slow
 def test_bad_model_from_the_command_line(tmp_path, python_cli):
     """The real `python -m dcgan.demo`: one line on stderr, exit 2, no traceback."""
     pytest.importorskip("gradio", reason=GRADIO_SKIP)
@@ -573,14 +574,7 @@ def page_url(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "stderr.txt"
     with open(log, "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dcgan.demo", "--port", str(port)],
-            cwd=REPO,
-            env=cli_env(),
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
+        proc = start_python("-m", "dcgan.demo", "--port", port, stderr=err)
     watchdog = threading.Timer(300, proc.kill)  # a start that hangs fails instead
     watchdog.start()
     try:
@@ -651,6 +645,7 @@ def read_image(src):
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_draws_sevens(browser, page_url, classifier):
     from selenium.webdriver.common.by import By
@@ -693,6 +688,7 @@ def test_page_draws_sevens(browser, page_url, classifier):
     assert read_image(image_src(browser, "grid")).shape == image.shape
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     """A typed seed draws without Enter; a fraction is a message; New digits shows the seed it

@@ -4,12 +4,13 @@ Run in a subprocess: logical devices must be set before TensorFlow starts.
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from conftest import run_python
+
+pytestmark = pytest.mark.slow  # a fresh interpreter with two logical devices
 
 SCRIPT = textwrap.dedent(r"""
     import json, sys
@@ -76,10 +77,7 @@ SCRIPT = textwrap.dedent(r"""
 def test_mirrored_two_devices_equals_one(kind):
     # oneDNN's fused CPU kernels round differently by batch shape and thread (we measured up to
     # 1% on single conv gradients); the plain kernels show the distributed math itself.
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, kind], capture_output=True, text=True, timeout=300, env=env
-    )
+    out = run_python("-c", SCRIPT, kind, timeout=300, TF_ENABLE_ONEDNN_OPTS="0")
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     for k in ("d_loss", "g_loss", "d_acc", "d_real", "d_fake"):

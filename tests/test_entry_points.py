@@ -5,6 +5,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # a fresh interpreter per script
+
 CASES = [
     (["notebooks/execute.py", "missing.ipynb"], ["no notebook missing.ipynb", "01_quickstart"]),
     (["notebooks/execute.py", "--bogus"], ["no notebook --bogus"]),

@@ -1,14 +1,11 @@
 """The command lines' promise: flags answer before TensorFlow loads, and every error the library
 raises reaches the user as one line and exit code 2."""
 
-import subprocess
-import sys
-
 import pytest
 
 from dcgan.errors import CliParser, UsageError, run_cli
 
-from conftest import REPO, cli_env
+from conftest import REPO, run_python
 
 FAST_PATHS = """
 import sys
@@ -26,14 +23,7 @@ print(sorted(k for k in sys.modules if k.split(".")[0] in ("tensorflow", "keras"
 
 
 def test_help_and_flag_errors_do_not_import_tensorflow(tmp_path):
-    p = subprocess.run(
-        [sys.executable, "-c", FAST_PATHS],
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    p = run_python("-c", FAST_PATHS, cwd=tmp_path, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]", p.stdout
     assert p.stderr.count("error: ") == 4 and "Traceback" not in p.stderr
@@ -69,7 +59,7 @@ def test_argparse_errors_are_usage_errors():
 def test_console_commands_are_the_same_mains():
     import tomllib
 
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"].get("scripts", {})
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     for name in ("train", "generate", "evaluate"):
         target = scripts[f"dcgan-{name}"]
         module, func = target.split(":")

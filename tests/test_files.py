@@ -7,6 +7,8 @@ import pytest
 
 from dcgan import files
 
+from conftest import REPO, run_python
+
 
 def test_atomic_write_replaces_in_one_step(tmp_path):
     target = tmp_path / "a.json"
@@ -187,9 +189,8 @@ def test_a_socket_a_link_and_a_block_device_are_refused_before_writing(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["link.json", "mine.txt", "s.json"]
 
 
+@pytest.mark.slow  # a fresh interpreter loading TensorFlow and the classifier
 def test_json_to_stdout(tmp_path):
-    from conftest import REPO, run_python
-
     digits = __import__("numpy").load(REPO / "dcgan" / "mnist_sample.npz")["x_test"][:60]
     __import__("numpy").savez(tmp_path / "d.npz", images=digits)
     p = run_python(

@@ -59,6 +59,7 @@ def test_g_update_moves_g_only(real):
     assert gan.discriminator.trainable and len(gan.discriminator.trainable_weights) == 10
 
 
+@pytest.mark.slow  # 15 eager steps of D (~6 s)
 def test_d_learns_to_separate(real):
     gan = make_gan()
     fixed_z = z(16)
@@ -68,6 +69,7 @@ def test_d_learns_to_separate(real):
     assert p[:16].mean() > p[16:].mean() + 0.3
 
 
+@pytest.mark.slow  # 15 eager steps (~8 s)
 def test_g_learns_to_fool_a_fixed_d(real):
     gan = make_gan()
     for step in range(5):  # a D with an opinion first
@@ -80,6 +82,7 @@ def test_g_learns_to_fool_a_fixed_d(real):
     assert after > before + 0.04
 
 
+@pytest.mark.slow  # traces the whole train step (~8 s)
 def test_fit_trains_both_and_reports_hard_accuracy(real):
     gan = make_gan()
     # A D that says "real" to everything: against hard labels that is 50% accuracy, while the

@@ -41,6 +41,7 @@ def grid_side(count, scale=3, pad=2):
     return (count * (28 + pad) + pad) * scale
 
 
+@pytest.mark.slow
 def test_cli_writes_png_grid_with_model_from_env(tiny_run, tmp_path, python_cli):
     proc = python_cli(
         "-m",
@@ -61,6 +62,7 @@ def test_cli_writes_png_grid_with_model_from_env(tiny_run, tmp_path, python_cli)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png"]  # no temporary left behind
 
 
+@pytest.mark.slow
 def test_npz_same_seed_same_digits_across_processes(tiny_run, tmp_path, capfd, python_cli):
     model = tiny_run / "generator.h5"
     args = ["--model", model, "-n", 12, "--seed", 1, "--out", tmp_path / "a.npz"]
@@ -138,6 +140,7 @@ def test_interpolate_rows_of_walks(tiny_run, tmp_path, capfd):
     assert png.shape[:2] == (grid_side(2), grid_side(4))  # one walk a row
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["text file", "discriminator", "missing"])
 def test_cli_bad_model_is_one_line_exit_2(case, tiny_run, tmp_path, python_cli):
     models = tmp_path / "models"

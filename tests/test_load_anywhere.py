@@ -3,16 +3,12 @@ Conditional ones too, with the digit as a second input. Generators load trainabl
 fine-tune them. The shipped folder holds no SavedModel or discriminator: its generators are
 exported to a SavedModel here, to check that the export serves the same numbers."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
-pytestmark = pytest.mark.precision
+pytestmark = [pytest.mark.precision, pytest.mark.slow]  # slow: fresh interpreters
 
 # Runs in a fresh interpreter outside the checkout, as someone who only has the files would.
 LOAD_WITHOUT_DCGAN = r"""
@@ -79,20 +75,9 @@ print("loaded-anywhere-ok")
 
 
 def load_without_dcgan(folder, savedmodel, same_as, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    # Keep this checkout off the path, so a saved model that needs project code fails to load.
-    env["PYTHONPATH"] = os.pathsep.join(
-        p
-        for p in env.get("PYTHONPATH", "").split(os.pathsep)
-        if p and os.path.realpath(p) != str(REPO)
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", LOAD_WITHOUT_DCGAN, str(folder), savedmodel, same_as],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    # This checkout off the path, so a saved model that needs project code fails to load.
+    proc = run_python(
+        "-c", LOAD_WITHOUT_DCGAN, folder, savedmodel, same_as, cwd=cwd, timeout=300, checkout=False
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "loaded-anywhere-ok" in proc.stdout

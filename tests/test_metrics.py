@@ -108,6 +108,7 @@ def assert_usage_error(proc, *words):
         assert w in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_cli_missing_model(tmp_path, python_cli):
     assert_usage_error(
         python_cli(
@@ -117,6 +118,7 @@ def test_cli_missing_model(tmp_path, python_cli):
     )
 
 
+@pytest.mark.slow
 def test_cli_text_file_as_model(tmp_path, python_cli):
     bogus = tmp_path / "generator.h5"
     bogus.write_text("not a model\n")
@@ -125,6 +127,7 @@ def test_cli_text_file_as_model(tmp_path, python_cli):
     )
 
 
+@pytest.mark.slow
 def test_cli_bad_n_and_flags(tmp_path, python_cli):
     assert_usage_error(
         python_cli("-m", "dcgan.evaluate", "--model", str(tmp_path / "g.h5"), "-n", "0"), "-n"
@@ -132,6 +135,7 @@ def test_cli_bad_n_and_flags(tmp_path, python_cli):
     assert_usage_error(python_cli("-m", "dcgan.evaluate", "--bogus-flag"), "--help")
 
 
+@pytest.mark.slow
 def test_cli_images_of_wrong_shape(tmp_path, python_cli):
     path = tmp_path / "samples.npz"
     np.savez(path, images=np.zeros((5, 32, 32), np.uint8))
@@ -172,6 +176,7 @@ def test_untrained_generator_scores_worse_than_real_digits():
     assert real["precision"] > 0.7 and real["recall"] > 0.7 and fake["recall"] < 0.05
 
 
+@pytest.mark.slow
 def test_brief_training_beats_untrained_on_every_metric(tmp_path, python_cli):
     """A few hundred steps on the sample, scored during training by --eval-every."""
     import csv

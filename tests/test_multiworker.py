@@ -10,15 +10,13 @@ import json
 from pathlib import Path
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import REPO, cli_env
+from conftest import start_python
 
 pytestmark = pytest.mark.slow
 
@@ -40,13 +38,8 @@ def worker(cluster, index, args, scratch):
     """`python -m dcgan.train *args` as worker `index` of `cluster`. TMPDIR points a non-chief's
     scratch run folder into the test's temporary directory."""
     config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-    return subprocess.Popen(
-        [sys.executable, "-m", "dcgan.train", *args],
-        cwd=REPO,
-        env=cli_env(TF_CONFIG=json.dumps(config), TMPDIR=str(scratch)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return start_python(
+        "-m", "dcgan.train", *args, TF_CONFIG=json.dumps(config), TMPDIR=str(scratch)
     )
 
 

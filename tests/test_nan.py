@@ -2,9 +2,6 @@
 keeps the checkpoints and sample grids written before, and writes no model of the bad weights
 (issue 7, item 3)."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,7 +10,9 @@ from dcgan import checkpoints, train, training
 from dcgan.errors import run_cli
 from dcgan.gan import DCGAN
 
-from conftest import REPO, cli_env
+from conftest import run_python
+
+pytestmark = pytest.mark.slow  # trains: a fresh interpreter, then 3 epochs in this one
 
 STEPS = 2
 ARGS = [
@@ -47,14 +46,7 @@ def model_files(run):
 def test_absurd_learning_rate_stops_in_epoch_1(tmp_path):
     """Adam at 1e30 overflows the weights within the first steps: a real divergence, end to end."""
     run = tmp_path / "run"
-    p = subprocess.run(
-        [sys.executable, "-m", "dcgan.train", *ARGS, "--lr", "1e30", "--out", str(run)],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    p = run_python("-m", "dcgan.train", *ARGS, "--lr", "1e30", "--out", run, timeout=300)
     assert p.returncode == 2, p.stderr
     assert_one_error_line(p.stderr, "diverged in epoch 1", "no final model", "lower --lr", str(run))
     assert model_files(run) == [], "no model of NaN weights"

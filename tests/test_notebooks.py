@@ -8,6 +8,8 @@ import pytest
 
 from conftest import REPO, cli_env
 
+pytestmark = pytest.mark.slow  # each notebook runs in a fresh kernel
+
 NOTEBOOK_DIR = REPO / "notebooks"
 NAMES = (
     "01_quickstart.ipynb",

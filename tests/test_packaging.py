@@ -10,8 +10,6 @@ import email
 from pathlib import Path
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 
 import pytest
@@ -65,17 +63,12 @@ def sdist(tmp_path_factory):
     for name in source_files():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, src / name)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, setuptools.build_meta as b; print(b.build_sdist(sys.argv[1]))",
-            str(tmp / "dist"),
-        ],
+    proc = run_python(
+        "-c",
+        "import sys, setuptools.build_meta as b; print(b.build_sdist(sys.argv[1]))",
+        tmp / "dist",
         cwd=src,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        checkout=False,  # the build sees the copy only
     )
     assert proc.returncode == 0, f"no sdist:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     (archive,) = (tmp / "dist").glob("dcgan-*.tar.gz")

@@ -2,33 +2,24 @@
 
 import csv
 import functools
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 import pytest
 
+from conftest import start_python
+
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
 pytestmark = pytest.mark.precision
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = "--epochs 3 --steps-per-epoch 12 --batch-size 32 --data sample --save-every 1 --ema 0.9"
 ARGS = [*ARGS.split(), "--quiet"]
 
 
 def train(*args, backend="tensorflow"):
-    return subprocess.Popen(
-        [sys.executable, "-m", "dcgan.train", *args],
-        cwd=ROOT,
-        env=dict(os.environ, KERAS_BACKEND=backend),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_python("-m", "dcgan.train", *args, KERAS_BACKEND=backend)
 
 
 def weights(path):

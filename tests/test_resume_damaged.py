@@ -12,6 +12,8 @@ import pytest
 from dcgan import train
 from dcgan.errors import run_cli
 
+from conftest import REPO
+
 
 def _copy(src, dst):
     """The tiny run without its models; the big state file hard-linked (never edited in place:
@@ -136,6 +138,7 @@ def test_a_damaged_run_is_refused_before_any_work(case, tiny_run, tmp_path, caps
     assert (tmp_path / "users.csv").read_text() == "the user's own table\n"
 
 
+@pytest.mark.slow  # resumes: an epoch and its saves (~15 s)
 def test_what_can_be_made_again_is_made_again_and_said_so(tiny_run, tmp_path, capsys):
     run = _copy(tiny_run, tmp_path / "run")
     (run / "history.csv").unlink()
@@ -148,11 +151,10 @@ def test_what_can_be_made_again_is_made_again_and_said_so(tiny_run, tmp_path, ca
     assert (run / "samples" / "epoch_0002.png").exists()
 
 
+@pytest.mark.slow  # resumes: an epoch and its saves (~15 s)
 def test_other_data_is_refused_unless_asked_for(tiny_run, tmp_path, capsys):
     """The same count of other digits (here the sample's, reversed) is caught by the run's
     fingerprint of its data; --new-data goes on, and says so."""
-    from conftest import REPO
-
     with np.load(REPO / "dcgan" / "mnist_sample.npz") as f:
         arrays = {k: f[k][::-1] for k in f.files}
     other = tmp_path / "other.npz"

@@ -13,6 +13,8 @@ from dcgan.errors import run_cli
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # fresh interpreters that train and resume
+
 
 def run_train(argv, capsys):
     with pytest.raises(SystemExit) as e:

@@ -4,8 +4,6 @@ the epoch."""
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from dcgan import train
 from dcgan.errors import STOP_GRACE_S, run_cli
 
-from conftest import cli_env
+from conftest import start_python
 
 # A long TensorFlow graph call (C++, where Python's signal handlers cannot run, as in a compile
 # or a --steps-per-execution call), inside an atomic write that has begun its temporary file.
@@ -42,15 +40,10 @@ run_cli(main)
 
 def start(script, out):
     """`script` in a fresh interpreter, writing `out`; it prints "ready" once the write began."""
-    return subprocess.Popen(
-        [sys.executable, "-c", script, str(out)],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_python("-c", script, out)
 
 
+@pytest.mark.slow  # a fresh interpreter per signal (~10 s each)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
     out = tmp_path / "scores.json"
@@ -72,6 +65,7 @@ def test_a_stop_request_takes_effect_during_a_long_call_in_c(sig, tmp_path):
     assert not list(tmp_path.iterdir()), "a temporary file was left behind"
 
 
+@pytest.mark.slow  # a fresh interpreter per signal
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
     """The watcher leaves a process alone whose handler ran: it unwinds normally."""
@@ -90,7 +84,8 @@ def test_a_stop_request_handled_in_python_is_not_cut_short(sig, tmp_path):
 
 def test_steps_per_execution_is_bounded_by_the_epoch(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    argv = "--epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --quiet"
+    # The MLP nets: the bound is the same for any net, and a conv run's saves cost ~15 s.
+    argv = "--arch mlp --epochs 1 --steps-per-epoch 2 --batch-size 32 --data sample --quiet"
     argv += " --jit-compile off --steps-per-execution 10000 --out run"
     with pytest.raises(SystemExit) as e:
         run_cli(train.main, argv.split())
@@ -100,19 +95,14 @@ def test_steps_per_execution_is_bounded_by_the_epoch(tmp_path, monkeypatch, caps
     assert json.loads((tmp_path / "run" / "config.json").read_text())["steps_per_execution"] == 2
 
 
+@pytest.mark.slow  # trains in a fresh interpreter
 def test_training_stops_within_seconds_in_the_middle_of_a_graph_call(tmp_path):
     """An epoch of 15 steps in one graph call (--steps-per-execution 15) takes longer than the
     grace on 2 cores: SIGTERM still ends the run within seconds, leaving no temporary file."""
     run = tmp_path / "run"
     argv = "--epochs 50 --batch-size 256 --data sample --steps-per-epoch 15 --quiet"
     argv += f" --jit-compile off --steps-per-execution 15 --save-every 100 --out {run}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dcgan.train", *argv.split()],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_python("-m", "dcgan.train", *argv.split())
     try:
         while not proc.stdout.readline().startswith("discriminator"):  # the banner: fit next
             assert proc.poll() is None, proc.stderr.read()

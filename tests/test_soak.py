@@ -1,32 +1,15 @@
 """benchmarks/soak.py, shortened: repeated resume-state loads and generator loads in one process
 leak neither file descriptors nor memory (issue 7, item 6)."""
 
-import subprocess
-import sys
-
 import pytest
 
-from conftest import REPO, cli_env
+from conftest import REPO, run_python
 
 
 @pytest.mark.slow
 def test_soak_short(tiny_run):
-    p = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "soak.py"),
-            "--iterations",
-            "30",
-            "--warmup",
-            "10",
-            "--run",
-            str(tiny_run),
-        ],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    p = run_python(
+        REPO / "benchmarks" / "soak.py", "--iterations", "30", "--warmup", "10", "--run", tiny_run
     )
     assert p.returncode == 0, p.stdout + p.stderr[-3000:]
     assert p.stdout.strip().splitlines()[-1] == "PASS", p.stdout

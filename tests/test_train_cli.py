@@ -3,28 +3,20 @@
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from dcgan import train
 
+from conftest import run_python
+
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
 pytestmark = pytest.mark.precision
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def cli(*args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.train", *args],
-        capture_output=True,
-        text=True,
-        cwd=kw.get("cwd", ROOT),
-        timeout=300,
-    )
+def cli(*args):
+    return run_python("-m", "dcgan.train", *args, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +29,7 @@ def run_dir(trained_run, tmp_path_factory):
     return copy
 
 
+@pytest.mark.slow
 def test_run_directory_explains_itself(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     for key in (
@@ -105,6 +98,7 @@ def test_help_lists_every_flag_with_default():
     assert "(default: 256)" in text and "(default: 100)" in text and "2e-4" in text
 
 
+@pytest.mark.slow
 def test_resume_continues_history(run_dir, tmp_path):
     import shutil
 
@@ -142,6 +136,7 @@ def test_bad_input_is_one_clear_line(argv, words, tmp_path):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_bad_files_exit_2_without_traceback(tmp_path, run_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"\x00" * 100)

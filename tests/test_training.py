@@ -37,9 +37,34 @@ def test_bad_settings_are_refused_by_name(change, words):
         Config(**change).checked()
 
 
-def test_resolved_picks_a_precision():
-    assert Config().resolved().precision in ("float32", "mixed_bfloat16", "mixed_float16")
-    assert Config(precision="float32").resolved().precision == "float32"
+@pytest.mark.parametrize(
+    "cpu_flags, pick",
+    [
+        ("fpu sse4_2 avx2 fma avx512f", "float32"),  # AVX-512 without bf16 math
+        ("avx2 avx512f avx512_bf16", "mixed_bfloat16"),
+        ("avx2 amx_bf16 amx_tile", "mixed_bfloat16"),
+    ],
+)
+def test_auto_precision_on_a_cpu_is_bf16_where_it_does_bf16_math(cpu_flags, pick, monkeypatch):
+    """Nothing pinned, no GPU: `auto` is mixed_bfloat16 on a CPU with bf16 instructions
+    (AVX512_BF16 or AMX), float32 on any other (docs/speed.md), read from /proc/cpuinfo."""
+    import builtins
+    import io
+
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("the CPU rule")
+    monkeypatch.delenv("DCGAN_AUTO_PRECISION", raising=False)
+    real_open = builtins.open
+
+    def cpuinfo(path, *args, **kwargs):
+        if str(path) == "/proc/cpuinfo":
+            return io.StringIO(f"processor\t: 0\nflags\t\t: {cpu_flags}\n")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", cpuinfo)
+    assert Config().resolved().precision == pick
 
 
 def test_auto_precision_can_be_pinned(monkeypatch):
@@ -97,6 +122,7 @@ def test_resume_may_switch_xla_but_not_the_nets(tmp_path):
         config_from_flags(args, args.resume)
 
 
+@pytest.mark.slow
 def test_of_run_reads_the_saved_config(trained_run, tmp_path):
     cfg = Config.of_run(trained_run)
     assert (cfg.epochs, cfg.ema, cfg.eval_every) == (2, 0.9, 1)
@@ -104,6 +130,7 @@ def test_of_run_reads_the_saved_config(trained_run, tmp_path):
         Config.of_run(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_run_folder_explains_itself(trained_run):
     config = json.loads((trained_run / "config.json").read_text())
     assert config["command"].startswith("python -m dcgan.train --epochs 2")
@@ -130,6 +157,7 @@ def test_a_run_folder_explains_itself(trained_run):
     assert stdout.count("3/3 - ") == 2
 
 
+@pytest.mark.slow
 def test_saved_nets_compute_in_float32(trained_run):
     """Whatever the run trained in (mixed_bfloat16 on a bf16 CPU), what it saves is float32:
     plain-Keras inference in bf16 is ~10x slower on a CPU without bf16 math."""
@@ -139,6 +167,7 @@ def test_saved_nets_compute_in_float32(trained_run):
         assert policies == {"float32"}, (name, policies)
 
 
+@pytest.mark.slow
 def test_make_run_dir_never_reuses_a_run(trained_run):
     with pytest.raises(ValueError, match="already holds a run: continue it with --resume"):
         runs.make_run_dir(trained_run)

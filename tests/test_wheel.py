@@ -7,17 +7,15 @@ for a new enough one) and the environment reuses the running interpreter's Tenso
 file; the wheel goes in with --no-deps), in a venv or not.
 """
 
-import os
 from pathlib import Path
 import shutil
 import site
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("setuptools", minversion="77")  # SPDX `license` in pyproject.toml
@@ -25,12 +23,22 @@ pytest.importorskip("setuptools", minversion="77")  # SPDX `license` in pyprojec
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-DATA", "dcgan", "saved_models")
 
 
-def run(cmd, cwd, timeout=600):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    proc = subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+def isolated(python, *args, cwd, timeout=600):
+    """`python *args` (an interpreter or a console script) as someone who only installed the
+    wheel runs it: neither this checkout nor any PYTHONPATH or VIRTUAL_ENV of ours."""
+    return run_python(
+        *args,
+        python=python,
+        cwd=cwd,
+        timeout=timeout,
+        checkout=False,
+        unset=("PYTHONPATH", "VIRTUAL_ENV"),
     )
+
+
+def run(python, *args, cwd):
+    proc = isolated(python, *args, cwd=cwd)
+    cmd = [str(python), *map(str, args)]
     assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
@@ -58,37 +66,28 @@ def installed(tmp_path_factory):
             src.mkdir(exist_ok=True)
             shutil.copy2(REPO / name, src / name)
     run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            tmp / "dist",
-            src,
-        ],
-        tmp,
+        sys.executable,
+        *("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist"),
+        src,
+        cwd=tmp,
     )
     (wheel,) = (tmp / "dist").glob("dcgan-*.whl")
-    run([sys.executable, "-m", "venv", tmp / "venv"], tmp)
+    run(sys.executable, "-m", "venv", tmp / "venv", cwd=tmp)
     python = tmp / "venv" / "bin" / "python"
     # The running interpreter's packages (TensorFlow...) behind the new environment's own, by
     # path: --system-site-packages would reach the base Python's, which has none of them when
     # this runs inside a venv. Paths a .pth file adds are not scanned for .pth files, so this
     # checkout's editable install stays out.
     purelib = run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp
+        python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp
     ).stdout.strip()
     outer = [*site.getsitepackages(), site.getusersitepackages()]
     Path(purelib, "outer-site-packages.pth").write_text("\n".join(outer) + "\n")
     # --ignore-installed: this checkout's own (editable) install must not stand in for the wheel.
-    run([python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", wheel], tmp)
+    run(python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", wheel, cwd=tmp)
     package = Path(
         run(
-            [python, "-c", "import dcgan, os; print(os.path.dirname(dcgan.__file__))"], tmp
+            python, "-c", "import dcgan, os; print(os.path.dirname(dcgan.__file__))", cwd=tmp
         ).stdout.strip()
     )
     assert package.is_relative_to(tmp / "venv"), f"dcgan imported from {package}, not the wheel"
@@ -116,16 +115,14 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
     assert not (package / "saved_models" / "discriminator.h5").exists()
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
     out = run(
-        [
-            python,
-            "-c",
-            "import dcgan, dcgan.files as f, importlib.metadata as m; "
-            "d = m.distribution('dcgan'); print(dcgan.__version__, d.version); "
-            "print(f.shipped_dir()); print(d.metadata['License-Expression']); "
-            "print(sorted(e.name for e in d.entry_points if e.group == 'console_scripts')); "
-            "print(sorted(p.name for p in d.files if 'licenses' in str(p)))",
-        ],
-        wheel.parent,
+        python,
+        "-c",
+        "import dcgan, dcgan.files as f, importlib.metadata as m; "
+        "d = m.distribution('dcgan'); print(dcgan.__version__, d.version); "
+        "print(f.shipped_dir()); print(d.metadata['License-Expression']); "
+        "print(sorted(e.name for e in d.entry_points if e.group == 'console_scripts')); "
+        "print(sorted(p.name for p in d.files if 'licenses' in str(p)))",
+        cwd=wheel.parent,
     ).stdout.split("\n")
     ours, meta = out[0].split()
     assert ours == meta, out
@@ -134,22 +131,10 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
     assert out[3] == str(["dcgan-demo", "dcgan-evaluate", "dcgan-generate", "dcgan-train"]), out
     assert out[4] == str(["LICENSE", "LICENSE-DATA"]), out
     # An installed console command answers --version with the wheel's version.
-    version = subprocess.run(
-        [python.parent / "dcgan-train", "--version"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=wheel.parent,
-    )
+    version = isolated(python.parent / "dcgan-train", "--version", cwd=wheel.parent, timeout=300)
     assert version.returncode == 0 and version.stdout == f"dcgan {meta}\n", version
     # A console command fails like `python -m`: one line, exit code 2.
-    bad = subprocess.run(
-        [python.parent / "dcgan-generate", "--digit", "10"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=wheel.parent,
-    )
+    bad = isolated(python.parent / "dcgan-generate", "--digit", "10", cwd=wheel.parent, timeout=300)
     assert bad.returncode == 2, (bad.returncode, bad.stderr[-2000:])
     assert bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1, (
         bad.stderr
@@ -159,22 +144,13 @@ def test_wheel_ships_the_models_licences_and_commands(installed):
 def test_generate_from_any_folder_writes_nothing_into_the_package(installed, tmp_path):
     python, _, package = installed
     before = snapshot(package)
-    run([python, "-m", "dcgan.generate", "-n", "16", "--seed", "1", "--out", "grid.png"], tmp_path)
     run(
-        [
-            python,
-            "-m",
-            "dcgan.generate",
-            "--digit",
-            "7",
-            "-n",
-            "8",
-            "--seed",
-            "1",
-            "--out",
-            "sevens.npz",
-        ],
-        tmp_path,
+        python, "-m", "dcgan.generate", "-n", "16", "--seed", "1", "--out", "grid.png", cwd=tmp_path
+    )
+    run(
+        python,
+        *("-m", "dcgan.generate", "--digit", "7", "-n", "8", "--seed", "1", "--out", "sevens.npz"),
+        cwd=tmp_path,
     )
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with np.load(tmp_path / "sevens.npz") as f:
