@@ -126,6 +126,7 @@ def test_shipped_fashion_classifier_reads_clothes(fashion):
     assert np.mean(classifiers.features_and_probs(mnist, x_test)[1].argmax(1) == y_test) < 0.3
 
 
+@pytest.mark.slow  # scores 2,000+ images with the classifier in-process: ~12 s
 def test_evaluate_fashion_uses_its_classifier(fashion, tmp_path, monkeypatch, capsys):
     (x_train, y_train, _), _ = fashion
     pick = np.random.default_rng(0).choice(len(x_train), 1000, replace=False)
@@ -234,6 +235,7 @@ def test_generate_refuses_a_clothes_name_for_digits(tmp_path):
         generate.main(["--class", "Hat", "--out", str(tmp_path / "x.png")])
 
 
+@pytest.mark.slow  # scores 2,000+ images with the classifier in-process: ~12 s
 def test_evaluate_reads_the_runs_data_beside_the_model(fashion, fashion_generator, capsys):
     """--model and no --data: the run's config.json says Fashion-MNIST, so that is the data and
     its classifier, and the output says so."""
