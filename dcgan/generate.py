@@ -177,8 +177,10 @@ def main(argv=None):
     # The run's config.json beside the model says what its classes are; without one, a class
     # asked for by name says Fashion-MNIST, else they are digits as ever.
     config = datasets.run_config(model_path)
-    known = datasets.run_data(config)[1] if config else None
-    kind = known or (datasets.FASHION if args.named else datasets.MNIST)
+    if config:  # None for a run of your own images
+        kind = datasets.run_data(config)[1]
+    else:
+        kind = datasets.FASHION if args.named else datasets.MNIST
     noun = datasets.noun(kind)
     if args.named and kind != datasets.FASHION:
         raise UsageError(
@@ -200,12 +202,20 @@ def main(argv=None):
         if args.digit is not None:
             what += f" of class {datasets.class_name(kind, args.digit)}"
     elif args.digit == "all":
-        shape, cols = (NUM_CLASSES, args.n, *image), args.n
+        classes = sampling.num_classes(generator)  # a folder's run: its class subfolders
+        total = args.n * classes
+        if out.suffix.lower() == ".png":
+            try:
+                check_grid(total, f"--out {out}")
+            except ValueError as e:
+                raise UsageError(f"{e} (--out digits.npz)") from None
+        shape, cols = (classes, args.n, *image), args.n
         batches = sampling.digit_row_batches(generator, args.n, seed)
-        digits = np.repeat(np.arange(NUM_CLASSES), args.n).reshape(NUM_CLASSES, args.n)
-        what = f"10 rows of {args.n} {noun} (0-9)"
-        if kind != datasets.MNIST and kind in datasets.CLASS_NAMES:
-            what = f"10 rows of {args.n} {noun} ({', '.join(datasets.CLASS_NAMES[kind])})"
+        digits = np.repeat(np.arange(classes), args.n).reshape(classes, args.n)
+        names = (config or {}).get("train_classes") or datasets.CLASS_NAMES.get(kind)
+        what = f"{classes} rows of {args.n} {noun} (0-{classes - 1})"
+        if kind != datasets.MNIST and names and len(names) == classes:  # a class's name
+            what = f"{classes} rows of {args.n} {noun} ({', '.join(map(str, names))})"
     else:
         shape = (args.n, *image)
         digits = sampling.check_digits(generator, args.digit, args.n)
