@@ -239,6 +239,14 @@ def test_a_mixed_folder_trains_a_step_from_the_command_line(tmp_path):
     assert (out / "generator.h5").exists() and (out / "samples" / "epoch_0001.png").exists()
     rows = Image.open(out / "samples" / "epoch_0001.png").size
     assert rows[0] > 2 * rows[1]  # one row per class: 2 rows of 8
+    # Its generator draws a row per class, named, and is scored in pixels against its folder.
+    proc = run_python("-m", "dcgan.generate", "--model", out / "generator.h5", "--digit", "all",
+                      "-n", "3", "--out", tmp_path / "rows.npz")  # fmt: skip
+    assert proc.returncode == 0 and "2 rows of 3 images (cats, dogs)" in proc.stdout, proc.stderr
+    assert np.load(tmp_path / "rows.npz")["images"].shape == (2, 3, 28, 28)
+    proc = run_python("-m", "dcgan.evaluate", "--model", out / "generator.h5", "-n", "8")
+    assert proc.returncode == 0, proc.stderr
+    assert "no classifier here reads" in proc.stdout and "precision (k-NN)" in proc.stdout
 
 
 @pytest.mark.slow
