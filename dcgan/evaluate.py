@@ -211,6 +211,13 @@ def check_classifier_out(out):
     return out
 
 
+def write_results(args, results, **facts):
+    """--json: the scores, with what was scored and how."""
+    if args.json:
+        what = dict(model=args.model, images=args.images, seed=args.seed, k=args.k)
+        _write_json(args.json, {**results, **what, **facts})
+
+
 def _write_json(path, obj):
 
     try:
@@ -312,19 +319,7 @@ def main(argv=None):
     print(f"{name} {'digit' if kind == datasets.MNIST else 'class'} mix (%): {mix}")
     if digits is not None:
         print(format_per_class(results["generated"], results["real"], kind))
-    if args.json:
-        _write_json(
-            args.json,
-            {
-                **results,
-                "model": args.model,
-                "images": args.images,
-                "seed": args.seed,
-                "k": args.k,
-                "classifier": str(classifier_path),
-                "dataset": kind,
-            },
-        )
+    write_results(args, results, classifier=str(classifier_path), dataset=kind)
     return 0
 
 
@@ -394,18 +389,7 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
             {name: results["generated"], "real (floor)": results["real"]}, keys=UNCLASSIFIED
         )
     )
-    if args.json:
-        _write_json(
-            args.json,
-            {
-                **results,
-                "model": args.model,
-                "images": args.images,
-                "seed": args.seed,
-                "k": args.k,
-                "classifier": None,
-            },
-        )
+    write_results(args, results, classifier=None)
     return 0
 
 
