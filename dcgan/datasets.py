@@ -34,7 +34,6 @@ CLASSIFIERS = {MNIST: "classifier", FASHION: "fashion_classifier"}
 # The names `data.load` knows, and the descriptions it gives of what it loaded.
 _NAMED = {"mnist": MNIST, "sample": MNIST, "bundled MNIST sample": MNIST, "fashion_mnist": FASHION}
 LOAD_NAMES = ("mnist", "fashion_mnist", "sample")  # what --data takes by name
-_IDX = ("train-images-idx3-ubyte", "train-images.idx3-ubyte")
 MAX_CONFIG_BYTES = 1_000_000  # a run's config.json is ~1 kB; more is not one dcgan wrote
 
 
@@ -55,9 +54,15 @@ def kind(source):
     says_fashion = "fashion" in path.name.lower()
     if path.suffix.lower() == ".npz":
         return FASHION if says_fashion else MNIST
-    if path.is_dir() and any((path / (n + gz)).exists() for n in _IDX for gz in ("", ".gz")):
+    if is_idx_folder(path):
         return FASHION if says_fashion else MNIST
     return None
+
+
+def is_idx_folder(path):
+    """True for a folder of MNIST-style IDX files (*-ubyte[.gz]); any other folder is images."""
+    path = Path(path)
+    return path.is_dir() and any(p.name.endswith(("-ubyte", "-ubyte.gz")) for p in path.iterdir())
 
 
 def title(k):

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps
 import tensorflow as tf
 
-from dcgan import data
+from dcgan import data, datasets
 
 # image_dataset_from_directory's ALLOWLIST_FORMATS.
 FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -74,9 +74,7 @@ def is_image_folder(source):
     if not source or source in ("mnist", "fashion_mnist", "sample"):
         return False
     path = Path(source).expanduser()
-    return path.is_dir() and not any(
-        p.name.endswith(("-ubyte", "-ubyte.gz")) for p in path.iterdir()
-    )
+    return path.is_dir() and not datasets.is_idx_folder(path)
 
 
 def load(source, image_size=28, channels=1, log=print):
