@@ -77,14 +77,14 @@ def cpu_peak_gflops():
     return fp32, (2 * fp32 if "avx512_bf16" in flags else fp32), mhz
 
 
-def reference_loop(x, batch):
+def reference_loop(x, batch, seed=0):
     """The seed script's step, as it would have to be written to train D under Keras 3.
     Returns (run(steps), g, d)."""
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     g, d = models.build_pair()
     d.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
     adversarial = models.build_adversarial(g, d)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     half = batch // 2
     xf = ((x.astype(np.float32) - 127.5) / 127.5)[..., None]
     frozen = [False]

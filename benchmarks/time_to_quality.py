@@ -1,17 +1,23 @@
-"""Time to quality: the reference loop against the project's default training, same budget.
+"""Time to quality: FID against training minutes and steps, for several recipes and seeds.
 
-    python benchmarks/time_to_quality.py [--budget 24] [--marks 4] [--eval-samples 2000]
-                                         [--data PATH] [--json results.json]
+    python benchmarks/time_to_quality.py --data mnist.npz [--configs loop,reference,b64]
+        [--seeds 0,1,2] [--budget 20] [--marks 4] [--step-marks 500,1000,2000]
+        [--eval-samples 5000] [--table study.jsonl] [--plot study.png] [--json results.json]
+    python benchmarks/time_to_quality.py --list       # the configurations it knows
 
-Trains, one after the other in this process, on the same data and machine:
-(a) the reference loop that `throughput.py` times (two `train_on_batch` calls a step, scipy's
-    noise and soft labels), scoring its generator;
-(b) the project's default training (`training.Config()` defaults: the training twins, the
-    precision `auto` picks, EMA), scoring the generator a run ships (the EMA one).
-Each gets `--budget` minutes of training; the clock stops while a generator is scored, with the
-project's FID (`metrics.evaluate_generator`, n = --eval-samples against the test digits) at
-each of `--marks` equal fractions of the budget. Prints FID against minutes for both and the
-minutes (b) needed to reach (a)'s final FID.
+Each (configuration, seed) trains for `--budget` minutes, one after the other in this process,
+on the same data and machine. The clock stops while a generator is scored: at each of `--marks`
+equal fractions of the budget and at each step of `--step-marks`, FID (and precision/recall)
+of n = --eval-samples generated images against 10,000 training images, in the features of the
+data's classifier (`dcgan.classifier.for_data`: MNIST's or Fashion-MNIST's). The project's
+configurations are scored by the generator a run ships (the EMA one); `loop` is the reference
+script's own loop (two `train_on_batch` calls a step, scipy's noise; `throughput.py`).
+
+With `--table`, every finished (data, configuration, seed, budget) is appended there as one
+JSON line as soon as it ends, and a rerun skips those already in it: a study longer than a
+sitting resumes where it stopped (an unfinished run starts again). The summary printed at the
+end, and `--plot` (FID against minutes, one line per configuration: the mean over seeds, each
+seed faint), read the whole table.
 """
 
 import json
@@ -31,69 +37,97 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from throughput import reference_loop  # noqa: E402
 
-from dcgan import data, metrics  # noqa: E402
+from dcgan import folder, metrics  # noqa: E402
+from dcgan.classifier import for_data, load_classifier  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
+
+# The recipes compared: Config fields over its defaults. Every one keeps the card's recipe (the
+# nets, the stacked model with frozen D, truncated-normal noise, soft targets); `loop` is not a
+# Config but the reference script's loop.
+CONFIGS = {
+    "loop": None,
+    "reference": dict(batch_size=256, lr=2e-4, beta1=0.5, beta2=0.999, ema=0.999),
+    "b128": dict(batch_size=128),
+    "b64": dict(batch_size=64),
+    "b32": dict(batch_size=32),
+    "b64-lr4e-4": dict(batch_size=64, lr=4e-4),
+    "b64-ttur": dict(batch_size=64, lr=1e-4, d_lr=4e-4),
+    "b64-beta0.9": dict(batch_size=64, beta2=0.9),
+    "b64-ema0.9999": dict(batch_size=64, ema=0.9999),
+    "b64-ema0.99": dict(batch_size=64, ema=0.99),
+    "b64-warmup100": dict(batch_size=64, ema_warmup=100.0),
+    "b64-lr1e-4": dict(batch_size=64, lr=1e-4),
+}
+REFERENCE_IMAGES = 10_000  # training images each FID is computed against
 
 
 class Clock:
-    """Training seconds, with scoring left out: `score(minutes)` runs at each mark."""
+    """Training seconds, with scoring left out: `score(score_model())` runs at each minute mark
+    passed and at each step mark reached; `curve` collects what it returns with the minutes and
+    steps. The trainer sets `score_model`, which returns the generator to score."""
 
-    def __init__(self, budget_s, marks, score):
+    def __init__(self, budget_s, marks, score, step_marks=()):
         self.marks = [budget_s * (i + 1) / marks for i in range(marks)]
-        self.score, self.trained, self.started = score, 0.0, None
-        self.curve = []  # (minutes, fid)
+        self.step_marks = sorted(step_marks)
+        self.score, self.trained, self.started, self.steps = score, 0.0, None, 0
+        self.curve = []  # dicts: minutes, steps, at ("minutes" or "steps"), and the scores
 
     def start(self):
         self.started = time.perf_counter()
 
+    def _mark(self, at):
+        scores = self.score(self.score_model())
+        self.curve.append({"minutes": self.trained / 60, "steps": self.steps, "at": at, **scores})
+        print(
+            f"  {self.trained / 60:6.2f} min {self.steps:6d} steps  FID {scores['fid']:7.3f}  "
+            f"precision {scores['precision']:.3f} recall {scores['recall']:.3f}",
+            flush=True,
+        )
+
     def tick(self):
-        """Adds the time since start(); scores at each mark passed. True once the budget is
-        spent."""
+        """Counts one step and adds the time since start(); scores at each mark passed. True
+        once the budget is spent."""
         self.trained += time.perf_counter() - self.started
+        self.steps += 1
+        while self.step_marks and self.steps >= self.step_marks[0]:
+            self.step_marks.pop(0)
+            self._mark("steps")
         while self.marks and self.trained >= self.marks[0]:
             self.marks.pop(0)
-            self.curve.append((self.trained / 60, self.score()))
-            print(f"  {self.trained / 60:6.2f} min  FID {self.curve[-1][1]:.3f}", flush=True)
+            self._mark("minutes")
         self.started = time.perf_counter()
         return not self.marks
 
 
-def reference(x, budget_s, marks, score, batch):
-    run, g, _ = reference_loop(x, batch)
-    clock = Clock(budget_s, marks, lambda: score(g))
-    steps = 0
+def train_loop(train, clock, batch, seed):
+    run, g, _ = reference_loop(train.images, batch, seed)
+    clock.score_model = lambda: g
     clock.start()
     while True:
         run(1)
-        steps += 1
         if clock.tick():
-            return clock.curve, steps
+            return
 
 
-def project(x, budget_s, marks, score, batch):
-    cfg = Config(batch_size=batch).resolved()
+def train_project(train, clock, cfg):
     gan = build(cfg, tf.distribute.get_strategy())
-    ds = data.make_dataset(x, batch // 2, seed=cfg.seed, repeat=True)
-    shipped = (lambda: gan.calibrated_ema()) if gan.ema_generator is not None else None
-    clock = Clock(budget_s, marks, lambda: score((shipped or (lambda: gan.generator))()))
-    steps = []
+    ds = train.dataset(cfg.batch_size // 2, seed=cfg.seed, repeat=True)
+    clock.score_model = gan.calibrated_ema if gan.ema is not None else (lambda: gan.generator)
 
     class Budget(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             clock.start()
 
         def on_train_batch_end(self, batch, logs=None):
-            steps.append(batch)
             if clock.tick():
                 self.model.stop_training = True
 
     gan.fit(ds, epochs=1, steps_per_epoch=10**9, verbose=0, callbacks=[Budget()])
-    return clock.curve, len(steps), cfg
 
 
 def minutes_to_reach(curve, target):
     """The first mark's minutes whose FID is at or below target, linearly interpolated between
-    marks; None if never."""
+    marks; None if never. `curve`: (minutes, fid) pairs."""
     previous = (0.0, float("inf"))
     for minutes, fid in curve:
         if fid <= target:
@@ -105,74 +139,194 @@ def minutes_to_reach(curve, target):
     return None
 
 
+def read_table(path):
+    if not path or not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def key(row):
+    return (row["data"], row["config"], row["seed"], row["budget_min"])
+
+
+def summarize(rows, budget):
+    """Lines of the table: per data and configuration, FID at each minute mark (mean, and the
+    worst seed), steps, and each seed's final FID, the losers included."""
+    lines = []
+    for data_name in sorted({r["data"] for r in rows}):
+        mine = [r for r in rows if r["data"] == data_name and r["budget_min"] == budget]
+        names = [c for c in CONFIGS if any(r["config"] == c for r in mine)]
+        names += sorted({r["config"] for r in mine} - set(names))
+        if not names:
+            continue
+        marks = [p["minutes"] for p in minute_curve(mine[0])]
+        head = "".join(f"{m:>13.1f}m" for m in marks)
+        lines += [f"\n{data_name}, {budget:g} minutes: FID mean (worst seed)", f"{'':16}{head}"]
+        for name in names:
+            runs = [r for r in mine if r["config"] == name]
+            fids = np.array([[p["fid"] for p in minute_curve(r)] for r in runs])
+            cells = "".join(f"{m:>8.2f} ({w:5.1f})" for m, w in zip(fids.mean(0), fids.max(0)))
+            steps = int(np.mean([r["steps"] for r in runs]))
+            seeds = ", ".join(f"{r['seed']}: {minute_curve(r)[-1]['fid']:.2f}" for r in runs)
+            lines.append(f"{name:<16}{cells}   steps {steps}, seeds {seeds}")
+    return lines
+
+
+def minute_curve(row):
+    return [p for p in row["curve"] if p["at"] == "minutes"]
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = sorted({(r["data"], r["budget_min"]) for r in rows})
+    fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
+    for ax, (data_name, budget) in zip(axes[0], sets):
+        mine = [r for r in rows if r["data"] == data_name and r["budget_min"] == budget]
+        for i, name in enumerate(dict.fromkeys(r["config"] for r in mine)):
+            colour = f"C{i % 10}"
+            runs = [r for r in mine if r["config"] == name]
+            for r in runs:
+                c = minute_curve(r)
+                ax.plot([p["minutes"] for p in c], [p["fid"] for p in c], colour, alpha=0.25)
+            curves = np.array([[(p["minutes"], p["fid"]) for p in minute_curve(r)] for r in runs])
+            m = curves.mean(0)
+            ax.plot(m[:, 0], m[:, 1], colour, marker="o", label=f"{name} ({len(runs)} seeds)")
+        ax.set(
+            xlabel="training minutes (scoring excluded)",
+            ylabel="FID (EMA generator vs training images)",
+            yscale="log",
+            title=f"{data_name}, {budget:g}-minute budget",
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def parse_ints(text, flag):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes whole numbers separated by commas, not {text!r}") from None
+    if not values or min(values) < 0:
+        raise ValueError(f"{flag} takes whole numbers of 0 or more, not {text!r}")
+    return values
+
+
 def main():
     from dcgan.errors import CliParser
 
     p = CliParser("python benchmarks/time_to_quality.py", __doc__)
+    p.add_argument("--configs", default="loop,reference", help="comma-separated, see --list")
+    p.add_argument("--list", action="store_true", help="print the configurations and exit")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     p.add_argument("--budget", type=float, default=24.0, help="training minutes each")
     p.add_argument("--marks", type=int, default=4, help="FID checks per budget, equally spaced")
+    p.add_argument("--step-marks", default="", help="also score at these steps (comma-separated)")
     p.add_argument("--eval-samples", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=None, help="overrides every config's")
     p.add_argument("--data", default=None, help="as dcgan.train's --data (default: $DCGAN_DATA)")
-    p.add_argument("--json", default=None, help="also write the curves here")
+    p.add_argument("--table", default=None, help="JSON lines: appended per run, read to resume")
+    p.add_argument("--plot", default=None, help="FID against minutes, as a PNG")
+    p.add_argument("--json", default=None, help="also write this invocation's runs here")
     args = p.parse_args()
+    if args.list:
+        for name, over in CONFIGS.items():
+            print(f"{name:<16}{over if over is not None else 'the reference script loop'}")
+        return
     from dcgan import files
 
-    if args.budget <= 0 or args.marks < 1 or args.eval_samples < 50 or args.batch_size < 2:
-        raise ValueError(
-            "--budget, --marks, --eval-samples (50+) and --batch-size must be positive"
-        )
-    if args.json:  # before the hours of work, not after
-        files.check_destination(args.json, "--json")
-    x, _, source = data.load(args.data, log=lambda m: None)
-    test, _, _ = data.load(args.data, "test", log=lambda m: None)
-    classifier = metrics.load_classifier()
-    ref = metrics.real_features(classifier, test)
+    names = [c for c in args.configs.split(",") if c]
+    unknown = [c for c in names if c not in CONFIGS]
+    if unknown:
+        raise ValueError(f"unknown --configs {', '.join(unknown)}: pick from {', '.join(CONFIGS)}")
+    seeds = parse_ints(args.seeds, "--seeds")
+    step_marks = parse_ints(args.step_marks, "--step-marks") if args.step_marks else []
+    if args.budget <= 0 or args.marks < 1 or args.eval_samples < 50:
+        raise ValueError("--budget, --marks and --eval-samples (50+) must be positive")
+    for path, flag in ((args.json, "--json"), (args.plot, "--plot")):
+        if path:  # before the hours of work, not after
+            files.check_destination(path, flag)
+    train = folder.load(args.data, log=lambda m: None)
+    data_name = train.source
+    classifier_path, _ = for_data(args.data)
+    if classifier_path is None:
+        raise ValueError(f"no classifier reads {data_name}: pass MNIST or Fashion-MNIST")
+    classifier = load_classifier(classifier_path)
+    pick = np.random.default_rng(0).permutation(train.count)[:REFERENCE_IMAGES]
+    ref = metrics.real_features(classifier, train.images[np.sort(pick)])
 
     def score(generator):
-        return float(
-            metrics.evaluate_generator(generator, classifier, ref, n=args.eval_samples, seed=0)[
-                "fid"
-            ]
-        )
+        r = metrics.evaluate_generator(generator, classifier, ref, n=args.eval_samples, seed=0)
+        return {k: float(r[k]) for k in ("fid", "precision", "recall", "coverage")}
 
-    budget_s = args.budget * 60
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+    host = (
+        f"{platform.machine()}, {len(os.sched_getaffinity(0))} of {os.cpu_count()} cores, "
         f"{len(tf.config.list_logical_devices('GPU')) or 'no'} GPU; TensorFlow {tf.__version__}, "
-        f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}"
+        f"Keras {keras.__version__}"
     )
+    print(f"machine: {host}; {time.strftime('%Y-%m-%d')}")
     print(
-        f"data: {source} ({len(x)} images); budget {args.budget:g} min each; FID of "
-        f"{args.eval_samples} digits against {len(test)} test digits"
+        f"data: {data_name} ({train.count} images); budget {args.budget:g} min each; FID of "
+        f"{args.eval_samples} images against {len(pick)} training images"
     )
-    print("(a) reference loop")
-    ref_curve, ref_steps = reference(x, budget_s, args.marks, score, args.batch_size)
-    print("(b) project default")
-    proj_curve, proj_steps, cfg = project(x, budget_s, args.marks, score, args.batch_size)
-    print(f"\n{'minutes':>8}{'(a) reference':>15}{'(b) project':>13}")
-    for (m, a), (_, b) in zip(ref_curve, proj_curve):
-        print(f"{m:>8.1f}{a:>15.2f}{b:>13.2f}")
-    target = ref_curve[-1][1]
-    reach = minutes_to_reach(proj_curve, target)
-    print(
-        f"steps: (a) {ref_steps}, (b) {proj_steps} ({cfg.precision}, nets {cfg.nets}, "
-        f"EMA {cfg.ema})"
-    )
-    print(
-        f"(b) reaches (a)'s {args.budget:g}-minute FID {target:.2f} in "
-        + (f"{reach:.1f} min" if reach is not None else f"more than {args.budget:g} min")
-    )
+    done = {key(r) for r in read_table(args.table)}
+    new = []
+    for seed in seeds:
+        for name in names:
+            over = dict(CONFIGS[name] or {})
+            if args.batch_size:
+                over["batch_size"] = args.batch_size
+            row = {"data": data_name, "config": name, "seed": seed, "budget_min": args.budget}
+            if key(row) in done:
+                print(f"({name}, seed {seed}: in {args.table} already)")
+                continue
+            print(f"{name}, seed {seed}", flush=True)
+            clock = Clock(args.budget * 60, args.marks, score, step_marks)
+            if CONFIGS[name] is None:
+                batch = over.get("batch_size", 256)
+                train_loop(train, clock, batch, seed)
+                settings = {"batch_size": batch, "loop": "reference script"}
+            else:
+                cfg = Config(seed=seed, data=args.data, **over).resolved()
+                train_project(train, clock, cfg)
+                settings = {
+                    k: getattr(cfg, k)
+                    for k in ("batch_size", "lr", "d_lr", "beta1", "beta2", "ema", "ema_warmup")
+                }
+                settings.update(precision=cfg.precision, nets=cfg.nets, jit=cfg.jit_compile)
+            row.update(
+                settings=settings,
+                steps=clock.steps,
+                curve=clock.curve,
+                host=host,
+                date=time.strftime("%Y-%m-%d"),
+            )
+            new.append(row)
+            if args.table:
+                with open(args.table, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+    rows = read_table(args.table) if args.table else new
+    print("\n".join(summarize(rows, args.budget)))
+    loops = [r for r in new if r["config"] == "loop"]
+    for r in new:
+        if r["config"] != "loop" and loops:
+            target = minute_curve(loops[0])[-1]["fid"]
+            reach = minutes_to_reach([(p["minutes"], p["fid"]) for p in minute_curve(r)], target)
+            print(
+                f"{r['config']} (seed {r['seed']}) reaches the loop's {args.budget:g}-minute FID "
+                f"{target:.2f} in "
+                + (f"{reach:.1f} min" if reach is not None else f"more than {args.budget:g} min")
+            )
+    if args.plot and rows:
+        plot(rows, args.plot)
     if args.json:
-        result = {
-            "budget_min": args.budget,
-            "reference": ref_curve,
-            "project": proj_curve,
-            "steps": {"reference": ref_steps, "project": proj_steps},
-            "minutes_to_reference_fid": reach,
-            "config": {"precision": cfg.precision, "nets": cfg.nets, "ema": cfg.ema},
-        }
-        files.write_text(args.json, json.dumps(result, indent=1))
+        files.write_text(args.json, json.dumps(new, indent=1))
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from dcgan.models import is_conditional, latent_dim, net_inputs, num_classes
 FILE = "generator_ema.h5"
 
 
-def decay_at(decay, step):
+def decay_at(decay, step, warmup=10.0):
     """The EMA's decay after `step` updates of G. Warm-up as in
-    tf.train.ExponentialMovingAverage(num_updates): early on the average would otherwise hold
-    the random initial weights for thousands of steps."""
+    tf.train.ExponentialMovingAverage(num_updates), whose `warmup` is 10: early on the average
+    would otherwise hold the random initial weights for thousands of steps."""
     t = ops.cast(step, "float32")
-    return ops.minimum(decay, (1.0 + t) / (10.0 + t))
+    return ops.minimum(decay, (1.0 + t) / (warmup + t))
 
 
 def updated(decay, average, weight):
@@ -30,8 +30,8 @@ class EMA:
     """The averaged copy of `generator`, and the pairs (average, weight) of its trainable
     weights that each update moves."""
 
-    def __init__(self, generator, decay, seed=0, noise_kind="truncated"):
-        self.decay, self.seed, self.noise_kind = decay, seed, noise_kind
+    def __init__(self, generator, decay, seed=0, noise_kind="truncated", warmup=10.0):
+        self.decay, self.warmup, self.seed, self.noise_kind = decay, warmup, seed, noise_kind
         self.generator = keras.models.clone_model(generator)
         self.generator.set_weights(generator.get_weights())
         self.generator.trainable = False
@@ -43,7 +43,7 @@ class EMA:
     def update(self, step):
         """Moves the average towards G's weights, in place (the TensorFlow step; the JAX step
         applies `updated` to the values it carries)."""
-        d = decay_at(self.decay, step)
+        d = decay_at(self.decay, step, self.warmup)
         for e, w in self.pairs:
             e.assign(updated(d, e, w))
 

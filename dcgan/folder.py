@@ -54,6 +54,10 @@ class Arrays:
     def digest(self):
         return hashlib.sha256(np.ascontiguousarray(self.images).data).hexdigest()[:16]
 
+    def sample(self, n, seed=0):
+        """uint8: min(n, count) of the images, picked by `seed` (as `ImageFolder.sample`)."""
+        return self.images[np.sort(np.random.default_rng(seed).permutation(self.count)[:n])]
+
     def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
         digits = self.labels if with_classes else None
         ds = data.make_dataset(

@@ -66,6 +66,7 @@ class DCGAN(keras.Model):
         target_kind="soft",
         seed=0,
         ema_decay=None,
+        ema_warmup=10.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -76,7 +77,7 @@ class DCGAN(keras.Model):
         self.latent_dim = latent_dim(generator)
         self.classes = num_classes(generator)
         self.noise_kind, self.target_kind, self.seed = noise_kind, target_kind, int(seed)
-        self.ema = EMA(generator, ema_decay, seed, noise_kind) if ema_decay else None
+        self.ema = EMA(generator, ema_decay, seed, noise_kind, ema_warmup) if ema_decay else None
         # An attribute, so that Keras tracks its weights with the GAN's (JAX's fit carries them).
         self.ema_generator = None if self.ema is None else self.ema.generator
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}

@@ -60,7 +60,11 @@ class Config:
     )
     latent_dim: int = setting(100, "size of the noise vector (default: {default})")
     lr: float = setting(None, "Adam learning rate (default: 2e-4 dcgan, 1e-4 mlp)")
+    d_lr: float = setting(
+        None, "D's Adam learning rate, when it differs from G's (default: --lr for both)"
+    )
     beta1: float = setting(0.5, "Adam beta_1 (default: {default})")
+    beta2: float = setting(0.999, "Adam beta_2 (default: {default})")
     targets: str = setting(
         None,
         "real/fake targets: soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, "
@@ -115,6 +119,11 @@ class Config:
         0.999,
         "also keep an EMA of G's weights with this decay, saved as generator_ema.h5 and "
         "scored by --eval-every (default: {default}; 0 turns it off)",
+    )
+    ema_warmup: float = setting(
+        10.0,
+        "the EMA's warm-up: its decay is min(--ema, (1 + t) / (this + t)) after t steps of G, so "
+        "the average forgets the first weights quickly (default: {default})",
     )
     steps_per_execution: int = setting(1, "train steps per graph call (default: {default})")
     jit_compile: bool | str = setting(
@@ -177,6 +186,8 @@ class Config:
                 setattr(c, k, v)
         if c.ema == 0:  # --ema 0: no EMA generator
             c.ema = None
+        if c.d_lr is None:
+            c.d_lr = c.lr
         for f in dataclasses.fields(c):
             check_field(f.name, getattr(c, f.name))
         if c.batch_size % 2:
@@ -219,13 +230,16 @@ BOUNDS = {
     "batch_size": (int, 2, 65_536, False),
     "latent_dim": (int, 1, 4_096, False),
     "lr": (float, 0.0, float("inf"), False),  # exclusive at both ends: > 0 and finite
+    "d_lr": (float, 0.0, float("inf"), False),
     "beta1": (float, 0.0, 1.0, False),  # [0, 1)
+    "beta2": (float, 0.0, 1.0, False),
     "seed": (int, 0, 2**32 - 1, False),  # keras.utils.set_random_seed's range
     "steps_per_epoch": (int, 1, 10**9, True),
     "save_every": (int, 1, 1_000_000, False),
     "sample_every": (int, 1, 1_000_000, False),
     "log_every": (int, 1, 1_000_000, False),
     "ema": (float, 0.0, 1.0, True),  # exclusive at both ends
+    "ema_warmup": (float, 1.0, 10**9, False),  # 1: no warm-up
     "steps_per_execution": (int, 1, 10_000, False),
     "eval_every": (int, 1, 1_000_000, True),
     "eval_samples": (int, 50, 100_000, False),  # FID of fewer digits is noise
@@ -245,7 +259,14 @@ CHOICES = {
     "jit_compile": tuple(JIT_FLAG.values()),
 }
 # Which ends are exclusive.
-OPEN = {"lr": (True, True), "beta1": (False, True), "ema": (True, True), "minutes": (True, False)}
+OPEN = {
+    "lr": (True, True),
+    "d_lr": (True, True),
+    "beta1": (False, True),
+    "beta2": (False, True),
+    "ema": (True, True),
+    "minutes": (True, False),
+}
 
 
 def flag(name):

@@ -140,7 +140,7 @@ def train_step(gan, state, data):
     _put(tv, at.g_tv, g_tv), _put(tv, at.d_tv, d_tv)
     _put(ntv, at.g_ntv, g_ntv), _put(ntv, at.d_ntv, d_ntv)
     if at.ema:
-        decay = ema.decay_at(gan.ema.decay, g_ov[at.step])
+        decay = ema.decay_at(gan.ema.decay, g_ov[at.step], gan.ema.warmup)
         pairs = zip(_take(ntv, at.ema), _take(g_tv, at.ema_w))
         _put(ntv, at.ema, [ema.updated(decay, e, w) for e, w in pairs])
 

@@ -53,13 +53,14 @@ def build(cfg, strategy, classes=files.NUM_CLASSES):
                 target_kind=cfg.targets,
                 seed=cfg.seed,
                 ema_decay=cfg.ema,
+                ema_warmup=cfg.ema_warmup,
             )
     finally:
         keras.mixed_precision.set_global_policy(previous)
     with strategy.scope():
 
-        def adam():
-            opt = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
+        def adam(lr):
+            opt = keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
             return (
                 keras.optimizers.LossScaleOptimizer(opt)
                 if cfg.precision == "mixed_float16"
@@ -67,8 +68,8 @@ def build(cfg, strategy, classes=files.NUM_CLASSES):
             )
 
         gan.compile(
-            d_optimizer=adam(),
-            g_optimizer=adam(),
+            d_optimizer=adam(cfg.d_lr),
+            g_optimizer=adam(cfg.lr),
             steps_per_execution=cfg.steps_per_execution,
             jit_compile=cfg.jit_compile,
         )
@@ -147,14 +148,16 @@ def summary(cfg, gan, run_dir, source, strategy, data_shape=None):
         f"generator      {export(gan.generator).count_params():,} parameters"
         + (" (conditional)" if gan.conditional else ""),
         f"discriminator  {export(gan.discriminator).count_params():,} parameters",
-        f"recipe         batch {cfg.batch_size}, Adam {cfg.lr:g} / beta1 {cfg.beta1}, "
-        f"{cfg.noise} noise, "
-        f"{cfg.targets} targets" + (f", EMA {cfg.ema}" if cfg.ema else ""),
+        f"recipe         batch {cfg.batch_size}, Adam "
+        + (f"{cfg.lr:g}" if cfg.d_lr == cfg.lr else f"G {cfg.lr:g} D {cfg.d_lr:g}")
+        + f" / betas {cfg.beta1} {cfg.beta2}, {cfg.noise} noise, {cfg.targets} targets"
+        + (f", EMA {cfg.ema}" if cfg.ema else ""),
     ]
     return "\n".join(lines)
 
 
 SELECTION_DIGITS = 10_000
+HEALTH_IMAGES = 256  # real images whose variety G's samples are compared with (`cb.Health`)
 
 
 def prepare_evaluation(cfg, train_images, train_digits, log=print):
@@ -179,7 +182,7 @@ def prepare_evaluation(cfg, train_images, train_digits, log=print):
     )
 
 
-def make_callbacks(cfg, run_dir, chief, evaluation=None):
+def make_callbacks(cfg, run_dir, chief, evaluation=None, real=None, log=print):
     """(NaN guard, callbacks in the order they must run at each epoch's end):
     - the guard first: it judges the epoch and silences every writer when the weights went bad;
     - `Evaluate` before the loggers, so its FID reaches history.csv and TensorBoard;
@@ -204,10 +207,12 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None):
     checkpoints = cb.Checkpoints(run_dir, cfg.save_every, savedmodel=chief)
     board = cb.TensorBoard(run_dir / "logs", cfg.log_every)
     grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=board)
-    guard = cb.StopOnNaN([*evaluate, checkpoints, grids])
+    # After `evaluate`, whose FID it reads; a worker that is not the chief leaves it unsaid.
+    health = [cb.Health(real, log, seed=cfg.seed + 3)] if chief and real is not None else []
+    guard = cb.StopOnNaN([*evaluate, *health, checkpoints, grids])
     loggers = [cb.History(run_dir), board]
     clock = [cb.TimeLimit(cfg.minutes)] if cfg.minutes else []
-    return guard, [guard, *evaluate, *loggers, checkpoints, grids, *clock]
+    return guard, [guard, *evaluate, *health, *loggers, checkpoints, grids, *clock]
 
 
 def restore(gan, state, strategy):
@@ -311,7 +316,9 @@ def run(
         banner = summary(cfg, gan, run_dir, train.description, strategy, data_shape)
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
-        guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
+        guard, callbacks = make_callbacks(
+            cfg, run_dir, chief, evaluation, train.sample(HEALTH_IMAGES, cfg.seed), log
+        )
         # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the
         # epochs done, so a resumed run sees the batches it would have seen.
         ds = train.dataset(
