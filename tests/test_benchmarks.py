@@ -42,21 +42,27 @@ def test_profile_step_splits_the_step(tmp_path):
 
 
 @pytest.mark.slow
-def test_time_to_quality_scores_both_at_each_mark(tmp_path):
-    result = tmp_path / "r.json"
-    out = bench(
-        "time_to_quality.py",
-        *"--budget 0.1 --marks 2 --eval-samples 100 --batch-size 32 --data sample".split(),
-        "--json",
-        str(result),
+def test_time_to_quality_scores_each_config_and_seed_and_resumes(tmp_path):
+    table, png = tmp_path / "study.jsonl", tmp_path / "study.png"
+    args = (
+        *"--budget 0.05 --marks 2 --step-marks 1 --eval-samples 100 --batch-size 32".split(),
+        *("--data", "sample", "--table", table, "--plot", png),
     )
-    r = json.loads(result.read_text())
-    assert len(r["reference"]) == len(r["project"]) == 2, out
-    assert r["steps"]["reference"] > 0 and r["steps"]["project"] > 0
-    for curve in (r["reference"], r["project"]):
-        assert [m for m, _ in curve] == sorted(m for m, _ in curve)
-        assert all(m >= 0.05 * (i + 1) and np.isfinite(fid) for i, (m, fid) in enumerate(curve))
-    assert "reaches (a)'s 0.1-minute FID" in out
+    bench("time_to_quality.py", "--configs", "loop,b64", "--seeds", "0", *args)
+    # A second sitting asks for more: what the table holds is not trained again.
+    out = bench("time_to_quality.py", "--configs", "b64", "--seeds", "0,1", *args)
+    assert out.count("already") == 1, out
+    rows = [json.loads(line) for line in table.read_text().splitlines()]
+    assert sorted((r["config"], r["seed"]) for r in rows) == [("b64", 0), ("b64", 1), ("loop", 0)]
+    for r in rows:
+        by_minutes = [p for p in r["curve"] if p["at"] == "minutes"]
+        assert len(by_minutes) == 2 and r["steps"] > 0
+        assert [p["minutes"] for p in by_minutes] == sorted(p["minutes"] for p in by_minutes)
+        assert all(p["minutes"] >= 0.025 * (i + 1) for i, p in enumerate(by_minutes))
+        assert all(np.isfinite(p["fid"]) for p in r["curve"])
+        assert [p["steps"] for p in r["curve"] if p["at"] == "steps"] == [1]
+    assert rows[1]["settings"]["batch_size"] == 32 and "FID mean (worst seed)" in out
+    assert png.stat().st_size > 0
 
 
 def test_minutes_to_reach_interpolates_between_marks():
@@ -68,6 +74,17 @@ def test_minutes_to_reach_interpolates_between_marks():
     assert minutes_to_reach(curve, 30.0) == 9.0  # halfway from 40 at 6 min to 20 at 12 min
     assert minutes_to_reach(curve, 50.0) == 6.0  # already there at the first mark
     assert minutes_to_reach(curve, 5.0) is None
+
+
+def test_every_study_config_is_a_valid_config():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from time_to_quality import CONFIGS
+
+    from dcgan.settings import Config
+
+    for over in CONFIGS.values():
+        if over is not None:
+            Config(**over).checked()  # raises, naming the flag, for a setting out of bounds
 
 
 @pytest.mark.slow
