@@ -22,6 +22,23 @@ TARGET_KINDS = ("soft", "hard")
 # either way); auto picks the twins unless XLA compiles the step, which fuses the same ops itself.
 NETS = ("auto", "fast", "builtin")
 JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config.jit_compile
+# The hyperparameters of each --recipe, filled into the fields left unset. "reference": the
+# reference script's (its batch, Adam 2e-4 / 0.5 for both nets), with the project's EMA of G;
+# "fast": what the quality-per-minute study measured best on a CPU (docs/speed.md). Both keep the
+# card's recipe: the nets, the stacked model with frozen D, truncated-normal noise, soft targets.
+RECIPES = {
+    "reference": dict(batch_size=256, lr=2e-4, beta1=0.5, beta2=0.999, ema=0.999, ema_warmup=10.0),
+    "fast": dict(batch_size=64, lr=2e-4, beta1=0.5, beta2=0.999, ema=0.999, ema_warmup=10.0),
+}
+DEFAULT_RECIPE = "reference"
+
+
+def recipe_help(name, what, show=str):
+    """A recipe field's --help: what it is and each recipe's value."""
+    values = ", ".join(f"{show(RECIPES[r][name])} {r}" for r in RECIPES)
+    return f"{what} (default: the --recipe's: {values})"
+
+
 # The vanilla MLP GAN of the reference script trains with its own recipe.
 ARCH_DEFAULTS = {
     "dcgan": dict(lr=2e-4, targets="soft", noise="truncated"),
@@ -53,18 +70,30 @@ class Config:
     epochs: int = setting(
         1, "total epochs, full passes over the training data (default: {default})", resume=True
     )
-    batch_size: int = setting(
-        256,
-        "global batch: D sees half real and half generated, G a full batch of noise "
+    recipe: str = setting(
+        DEFAULT_RECIPE,
+        "the hyperparameters left unset: reference (the reference script's: batch 256, Adam "
+        "2e-4 / 0.5) or fast (batch 64: more quality per CPU minute, docs/speed.md) "
         "(default: {default})",
     )
+    batch_size: int = setting(
+        None,
+        recipe_help(
+            "batch_size",
+            "global batch: D sees half real and half generated, G a full batch of noise",
+        ),
+    )
     latent_dim: int = setting(100, "size of the noise vector (default: {default})")
-    lr: float = setting(None, "Adam learning rate (default: 2e-4 dcgan, 1e-4 mlp)")
+    lr: float = setting(
+        None,
+        recipe_help("lr", "Adam learning rate", lambda v: f"{v:.0e}".replace("e-0", "e-"))[:-1]
+        + "; 1e-4 mlp)",
+    )
     d_lr: float = setting(
         None, "D's Adam learning rate, when it differs from G's (default: --lr for both)"
     )
-    beta1: float = setting(0.5, "Adam beta_1 (default: {default})")
-    beta2: float = setting(0.999, "Adam beta_2 (default: {default})")
+    beta1: float = setting(None, recipe_help("beta1", "Adam beta_1"))
+    beta2: float = setting(None, recipe_help("beta2", "Adam beta_2"))
     targets: str = setting(
         None,
         "real/fake targets: soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, "
@@ -116,14 +145,21 @@ class Config:
     # The EMA generator scored better than the raw one at every epoch of every run measured
     # (FID 61 vs 67 after one epoch, 27 vs 28 after two; docs/training.md).
     ema: float = setting(
-        0.999,
-        "also keep an EMA of G's weights with this decay, saved as generator_ema.h5 and "
-        "scored by --eval-every (default: {default}; 0 turns it off)",
+        None,
+        recipe_help(
+            "ema",
+            "also keep an EMA of G's weights with this decay, saved as generator_ema.h5 and "
+            "scored by --eval-every; 0 turns it off",
+        ),
     )
     ema_warmup: float = setting(
-        10.0,
-        "the EMA's warm-up: its decay is min(--ema, (1 + t) / (this + t)) after t steps of G, so "
-        "the average forgets the first weights quickly (default: {default})",
+        None,
+        recipe_help(
+            "ema_warmup",
+            "the EMA's warm-up: its decay is min(--ema, (1 + t) / (this + t)) after t steps of "
+            "G, so the average forgets the first weights quickly",
+            lambda v: f"{v:g}",
+        ),
     )
     steps_per_execution: int = setting(1, "train steps per graph call (default: {default})")
     jit_compile: bool | str = setting(
@@ -181,7 +217,9 @@ class Config:
         bounds (without importing TensorFlow: the command line calls this before it loads).
         Raises ValueError naming the flag."""
         c = dataclasses.replace(self)
-        for k, v in ARCH_DEFAULTS.get(c.arch, {}).items():
+        check_field("recipe", c.recipe)
+        # What is given wins, then the arch's own recipe (the MLP's), then the --recipe's.
+        for k, v in {**RECIPES[c.recipe], **ARCH_DEFAULTS.get(c.arch, {})}.items():
             if getattr(c, k) is None:
                 setattr(c, k, v)
         if c.ema == 0:  # --ema 0: no EMA generator
@@ -217,6 +255,8 @@ class Config:
         fields = {f.name for f in dataclasses.fields(cls)}
         # Runs from before the fast twins trained builtin; before `targets`, it was `labels`.
         saved = {"nets": "builtin", "targets": saved.get("labels"), **saved}
+        if "ema" in saved and saved["ema"] is None:  # a run without an EMA, not the recipe's
+            saved["ema"] = 0
         try:
             return cls(**{k: v for k, v in saved.items() if k in fields}).checked()
         except ValueError as e:
@@ -249,6 +289,7 @@ MAX_EPOCHS = BOUNDS["epochs"][2]
 IMAGE_SIZES = (28, 32, 64)
 CHANNELS = (1, 3)
 CHOICES = {
+    "recipe": tuple(RECIPES),
     "image_size": IMAGE_SIZES,
     "channels": CHANNELS,
     "arch": ARCHS,

@@ -8,6 +8,7 @@ import tensorflow as tf
 from dcgan import data, noise
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair
+from dcgan.settings import RECIPES, Config
 
 from conftest import assert_moves_only
 
@@ -18,15 +19,19 @@ def real():
     return data.to_float(x[:16])
 
 
-def make_gan(seed=0, **kwargs):
+def make_gan(seed=0, recipe="reference", **kwargs):
+    """A GAN compiled with a --recipe's optimizers (both nets' learning rates and betas)."""
+    cfg = Config(recipe=recipe).checked()
     keras.utils.set_random_seed(seed)
     g, d = build_pair()
     gan = DCGAN(g, d, seed=seed, **kwargs)
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-    )
+    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
+    gan.compile(d_optimizer=adam(cfg.d_lr), g_optimizer=adam(cfg.lr))
     return gan
+
+
+# Every recipe's one step does what the reference's does: each net learns when it should.
+each_recipe = pytest.mark.parametrize("recipe", RECIPES)
 
 
 def seeds(step=0):
@@ -37,8 +42,9 @@ def z(n, step=0):
     return noise.latent((n, 100), noise.make_seed(9, step))
 
 
-def test_d_update_moves_d_only(real):
-    gan = make_gan()
+@each_recipe
+def test_d_update_moves_d_only(real, recipe):
+    gan = make_gan(recipe=recipe)
     # (G's BatchNormalization statistics do follow the batch G makes for D.)
     assert_moves_only(
         lambda: gan.train_discriminator(real, None, z(16), seeds()),
@@ -47,8 +53,9 @@ def test_d_update_moves_d_only(real):
     )
 
 
-def test_g_update_moves_g_only(real):
-    gan = make_gan()
+@each_recipe
+def test_g_update_moves_g_only(real, recipe):
+    gan = make_gan(recipe=recipe)
     # D is frozen inside the adversarial model...
     assert_moves_only(
         lambda: gan.train_generator(z(32), seeds()),
@@ -60,8 +67,9 @@ def test_g_update_moves_g_only(real):
 
 
 @pytest.mark.slow  # 15 eager steps of D (~6 s)
-def test_d_learns_to_separate(real):
-    gan = make_gan()
+@each_recipe
+def test_d_learns_to_separate(real, recipe):
+    gan = make_gan(recipe=recipe)
     fixed_z = z(16)
     for step in range(15):
         _, p, _ = gan.train_discriminator(real, None, fixed_z, seeds(step))
@@ -70,8 +78,9 @@ def test_d_learns_to_separate(real):
 
 
 @pytest.mark.slow  # 15 eager steps (~8 s)
-def test_g_learns_to_fool_a_fixed_d(real):
-    gan = make_gan()
+@each_recipe
+def test_g_learns_to_fool_a_fixed_d(real, recipe):
+    gan = make_gan(recipe=recipe)
     for step in range(5):  # a D with an opinion first
         gan.train_discriminator(real, None, z(16, step), seeds(step))
     probe = z(64, 99)

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.precision
 
 
 def test_checked_fills_the_recipe_of_each_arch():
-    assert dataclasses.astuple(Config().checked())[3:6] == (2e-4, 0.5, "soft")
+    cfg = Config().checked()
+    assert (cfg.lr, cfg.d_lr, cfg.beta1, cfg.targets) == (2e-4, 2e-4, 0.5, "soft")
     mlp = Config(arch="mlp").checked()
     assert (mlp.lr, mlp.targets, mlp.noise) == (1e-4, "hard", "uniform")
     assert Config(lr=1e-3).checked().lr == 1e-3
@@ -105,9 +106,41 @@ def test_runs_from_before_the_twins_resume_with_builtin_nets(tmp_path):
     assert Config.of_run(tmp_path).nets == "fast"
 
 
-def test_ema_is_on_unless_turned_off():
+def test_ema_is_on_unless_turned_off(tmp_path):
     assert Config().checked().ema == 0.999
     assert Config(ema=0).checked().ema is None
+    # A run saved without an EMA resumes without one, whatever its recipe would fill in.
+    (tmp_path / "config.json").write_text(json.dumps({"ema": None, "epochs": 2}))
+    assert Config.of_run(tmp_path).ema is None
+
+
+def test_recipe_reference_is_the_reference_scripts_hyperparameters():
+    import tensorflow as tf
+
+    from dcgan import train
+    from dcgan.settings import config_from_flags
+
+    cfg = config_from_flags(train.parser().parse_args(["--recipe", "reference"]))
+    assert cfg == Config().checked()  # the default, until the study's new one wins
+    assert (cfg.batch_size, cfg.lr, cfg.d_lr, cfg.beta1, cfg.beta2) == (256, 2e-4, 2e-4, 0.5, 0.999)
+    assert (cfg.noise, cfg.targets, cfg.ema, cfg.ema_warmup) == ("truncated", "soft", 0.999, 10)
+    gan = training.build(
+        dataclasses.replace(cfg.resolved(), precision="float32"), tf.distribute.get_strategy()
+    )
+    for opt in (gan.d_optimizer, gan.g_optimizer):
+        assert float(opt.learning_rate) == pytest.approx(2e-4)
+        assert (opt.beta_1, opt.beta_2) == (0.5, 0.999)
+    assert gan.ema.decay == 0.999 and gan.ema.warmup == 10
+
+
+def test_a_recipe_fills_only_what_is_not_given():
+    fast = Config(recipe="fast").checked()
+    assert fast.batch_size == 64
+    assert Config(recipe="fast", batch_size=128, lr=1e-3).checked().batch_size == 128
+    assert Config(recipe="fast", lr=1e-3).checked().d_lr == 1e-3  # D's follows G's unless given
+    assert Config(arch="mlp", recipe="fast").checked().lr == 1e-4  # the MLP keeps its own
+    with pytest.raises(ValueError, match="--recipe"):
+        Config(recipe="quick").checked()
 
 
 def test_resume_may_switch_xla_but_not_the_nets(tmp_path):
