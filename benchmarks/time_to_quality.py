@@ -178,32 +178,41 @@ def minute_curve(row):
 
 
 def plot(rows, path):
+    """FID against training minutes (top) and against steps (bottom, every mark), one line per
+    configuration: its mean over seeds, each seed faint. Steps do not depend on what else the
+    machine was doing; minutes do."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sets = sorted({(r["data"], r["budget_min"]) for r in rows})
-    fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
-    for ax, (data_name, budget) in zip(axes[0], sets):
+    fig, axes = plt.subplots(2, len(sets), figsize=(6 * len(sets), 9), squeeze=False)
+    for col, (data_name, budget) in enumerate(sets):
         mine = [r for r in rows if r["data"] == data_name and r["budget_min"] == budget]
         for i, name in enumerate(dict.fromkeys(r["config"] for r in mine)):
             colour = f"C{i % 10}"
             runs = [r for r in mine if r["config"] == name]
             for r in runs:
                 c = minute_curve(r)
-                ax.plot([p["minutes"] for p in c], [p["fid"] for p in c], colour, alpha=0.25)
+                axes[0, col].plot(
+                    [p["minutes"] for p in c], [p["fid"] for p in c], colour, alpha=0.25
+                )
+                c = sorted(r["curve"], key=lambda p: p["steps"])
+                axes[1, col].plot(
+                    [p["steps"] for p in c], [p["fid"] for p in c], colour, alpha=0.25
+                )
             curves = np.array([[(p["minutes"], p["fid"]) for p in minute_curve(r)] for r in runs])
             m = curves.mean(0)
-            ax.plot(m[:, 0], m[:, 1], colour, marker="o", label=f"{name} ({len(runs)} seeds)")
-        ax.set(
-            xlabel="training minutes (scoring excluded)",
-            ylabel="FID (EMA generator vs training images)",
-            yscale="log",
-            title=f"{data_name}, {budget:g}-minute budget",
-        )
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+            label = f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})"
+            axes[0, col].plot(m[:, 0], m[:, 1], colour, marker="o", label=label)
+            axes[1, col].plot([], [], colour, label=label)
+        for row, x in enumerate(("training minutes (scoring excluded)", "steps")):
+            ax = axes[row, col]
+            ax.set(xlabel=x, ylabel="FID (EMA generator vs training images)", yscale="log")
+            ax.set_title(f"{data_name}, {budget:g}-minute budget", fontsize=9)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
