@@ -133,17 +133,36 @@ def run_cli(main, argv=None):
     `main` parses its flags first and imports TensorFlow (through `quiet_tensorflow`) only once
     they are good, so `--help` and flag errors answer at once."""
     interrupt_on_signals()
+    stops = _SIGNALS["delivered"]
     try:
         code = main(argv)
-    except (ValueError, OSError) as e:  # UsageError, and the library's FileNotFoundError & co.
-        text = str(e)
-        if isinstance(e, OSError) and e.strerror and e.filename:  # the system's own: name it
-            text = f"{e.filename}: {e.strerror}" + (
-                " (free some space, or write elsewhere)" if e.errno == errno.ENOSPC else ""
-            )
-        print(f"error: {' '.join(text.split())}", file=sys.stderr)
-        code = 2
+    except Exception as e:
+        # A stop raised inside a callback from C (TensorFlow's, a tf.data thread's
+        # numpy_function) can come out as another error (SystemError "returned a result with
+        # an exception set", a cancelled op): after a stop request, every error is the stop.
+        if _SIGNALS["delivered"] > stops:
+            code = _interrupted()
+        elif isinstance(e, (ValueError, OSError)):
+            code = _one_line(e)
+        else:
+            raise
     except KeyboardInterrupt:
-        print("interrupted: files already written are kept", file=sys.stderr)
-        code = 130
+        code = _interrupted()
     sys.exit(code or 0)
+
+
+def _interrupted():
+    print("interrupted: files already written are kept", file=sys.stderr)
+    return 130
+
+
+def _one_line(e):
+    """Prints the line of a UsageError, or of the library's ValueError, FileNotFoundError & co.;
+    exit code 2."""
+    text = str(e)
+    if isinstance(e, OSError) and e.strerror and e.filename:  # the system's own: name it
+        text = f"{e.filename}: {e.strerror}" + (
+            " (free some space, or write elsewhere)" if e.errno == errno.ENOSPC else ""
+        )
+    print(f"error: {' '.join(text.split())}", file=sys.stderr)
+    return 2
