@@ -74,7 +74,9 @@ def quiet_tensorflow():
 # Seconds a stop request (Ctrl-C, SIGTERM, SIGHUP) may wait for Python to take it: TensorFlow
 # runs a graph call (a compile, several train steps) in C++, where Python's handlers cannot run.
 STOP_GRACE_S = 3.0
-_SIGNALS = {"received": 0, "delivered": 0, "watching": False}
+# received: stop signals the watcher saw; delivered: those our handler ran for; in_cli / stopped:
+# a command line is running / has taken the stop (its KeyboardInterrupt reached `run_cli`).
+_SIGNALS = {"received": 0, "delivered": 0, "watching": False, "in_cli": False, "stopped": False}
 
 
 def interrupt_on_signals():
@@ -83,9 +85,11 @@ def interrupt_on_signals():
 
     The stop takes effect within seconds even while TensorFlow runs C++ code that Python's
     handlers must wait for: each signal also wakes a watcher thread (through
-    `signal.set_wakeup_fd`), which, if the handler has not run after STOP_GRACE_S, removes the
-    temporary files of the writes under way (`files.remove_temporaries`) and ends the process
-    with the same line and code."""
+    `signal.set_wakeup_fd`), which, if the stop has not been taken after STOP_GRACE_S, removes
+    the temporary files of the writes under way (`files.remove_temporaries`) and ends the
+    process with the same line and code. Under `run_cli` the stop is taken when its
+    KeyboardInterrupt reaches `run_cli`, not when the handler runs: the handler can run inside
+    a callback from C (TensorFlow's), which swallows the exception and goes on training."""
 
     def interrupt(signum, frame):
         _SIGNALS["delivered"] += 1
@@ -118,13 +122,17 @@ def _watch(read, stops):
         _SIGNALS["received"] += 1
         deadline = time.monotonic() + STOP_GRACE_S
         while time.monotonic() < deadline:
-            if _SIGNALS["delivered"] >= _SIGNALS["received"]:
+            if _SIGNALS["stopped"] if _SIGNALS["in_cli"] else _taken():
                 break
             time.sleep(0.05)
         else:  # Python never got control back: stop from here
             files.remove_temporaries()
             os.write(2, b"\ninterrupted: files already written are kept\n")
             os._exit(130)
+
+
+def _taken():
+    return _SIGNALS["delivered"] >= _SIGNALS["received"]
 
 
 def run_cli(main, argv=None):
@@ -134,6 +142,7 @@ def run_cli(main, argv=None):
     they are good, so `--help` and flag errors answer at once."""
     interrupt_on_signals()
     stops = _SIGNALS["delivered"]
+    _SIGNALS.update(in_cli=True, stopped=False)
     try:
         code = main(argv)
     except Exception as e:
@@ -148,10 +157,13 @@ def run_cli(main, argv=None):
             raise
     except KeyboardInterrupt:
         code = _interrupted()
+    finally:
+        _SIGNALS["in_cli"] = False
     sys.exit(code or 0)
 
 
 def _interrupted():
+    _SIGNALS["stopped"] = True
     print("interrupted: files already written are kept", file=sys.stderr)
     return 130
 

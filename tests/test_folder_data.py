@@ -549,3 +549,66 @@ def test_two_names_of_one_flag_are_refused(capsys):
         assert e.value.code == 2 and err.count("\n") == 1 and "same setting" in err, err
     args = train.parser().parse_args(["--labels", "hard", "--labels", "soft"])
     assert args.targets == "soft"  # one name given twice: the last, as for any flag
+
+
+def snapshot(root):
+    return {(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in Path(root).rglob("*")}
+
+
+@pytest.mark.parametrize("where", ["out", "out_is_data", "default_from_inside", "resume"])
+def test_a_run_folder_inside_the_data_is_one_line_and_nothing_written(where, tmp_path, monkeypatch,
+                                                                      capsys):  # fmt: skip
+    from dcgan import train
+    from dcgan.errors import run_cli
+
+    root = make_folder(tmp_path / "pets", MIXED[:4])
+    argv = [*TINY, "--data", str(root)]
+    if where == "out":
+        argv += ["--out", str(root / "cats" / "run")]
+    elif where == "out_is_data":
+        argv += ["--out", str(root / "dogs")]
+    elif where == "default_from_inside":
+        monkeypatch.chdir(root)
+    else:
+        run = fake_run(root / "old_run")
+        argv = ["--resume", str(run), "--quiet"]
+        (run / "config.json").write_text(
+            json.dumps({"epochs": 1, "batch_size": 16, "out": str(run), "data": str(root)})
+        )
+    before = snapshot(root)
+    with pytest.raises(SystemExit) as e:
+        run_cli(train.main, argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert "inside the training data" in err and str(root) in err, err
+    assert ("move" if where == "resume" else "--out") in err
+    assert snapshot(root) == before
+
+
+@pytest.mark.slow  # trains twice, a few steps each
+def test_an_image_gone_while_training_stops_the_run_resumably(tmp_path, monkeypatch):
+    import shutil
+
+    from dcgan import training
+
+    root = make_folder(tmp_path / "pets", copies=2)
+    keep = shutil.copytree(root, tmp_path / "keep")
+    checked = folder.ImageFolder.dataset
+
+    def then_deleted(self, *args, **kwargs):  # after the check, before the first batch
+        shutil.rmtree(root / "cats")
+        return checked(self, *args, **kwargs)
+
+    monkeypatch.setattr(folder.ImageFolder, "dataset", then_deleted)
+    out = tmp_path / "run"
+    cfg = training.Config(epochs=1, steps_per_epoch=2, batch_size=8, data=str(root),
+                          out=str(out), jit_compile=False, conditional=True)  # fmt: skip
+    with pytest.raises(ValueError) as e:
+        training.run(cfg, verbose=0, log=lambda m: None)
+    text = str(e.value)
+    assert "\n" not in text and str(root / "cats") in text and "changed while training" in text
+    assert f"--resume {out}" in text and "no checkpoint yet" in text
+    monkeypatch.undo()
+    shutil.copytree(keep / "cats", root / "cats")  # put back: the same data, so it resumes
+    training.run(training.Config.of_run(out), resume=str(out), verbose=0, log=lambda m: None)
+    assert (out / "generator.h5").exists()
