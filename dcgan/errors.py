@@ -6,6 +6,7 @@ message that says what to do instead; `run_cli` is the one place that turns them
 
 import argparse
 import errno
+import gc
 import os
 import signal
 import sys
@@ -93,6 +94,10 @@ def interrupt_on_signals():
 
     def interrupt(signum, frame):
         _SIGNALS["delivered"] += 1
+        # Raised in a garbage collector callback (JAX has one), the exception is printed as
+        # "Exception ignored" and dropped: under run_cli the watcher ends the run instead.
+        if _SIGNALS["in_cli"] and frame is not None and _in_gc_callback(frame):
+            return
         raise KeyboardInterrupt
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -110,6 +115,10 @@ def interrupt_on_signals():
     _SIGNALS["watching"] = True
     stops = {int(signal.SIGINT), int(signal.SIGTERM), int(signal.SIGHUP)}
     threading.Thread(target=_watch, args=(read, stops), daemon=True, name="stop").start()
+
+
+def _in_gc_callback(frame):
+    return frame.f_code in {getattr(c, "__code__", None) for c in gc.callbacks}
 
 
 def _watch(read, stops):

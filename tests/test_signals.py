@@ -177,3 +177,38 @@ def test_an_error_that_a_stop_caused_is_the_stop(capsys):
 
     with pytest.raises(SystemError, match="a bug"):
         run_cli(bad)
+
+
+# The stop arrives while a garbage collector callback runs (JAX registers one), where a raised
+# KeyboardInterrupt would be printed as "Exception ignored" and dropped.
+IN_GC = """
+import gc, os, signal, time
+from dcgan.errors import run_cli
+
+def main(argv):
+    def callback(phase, info):
+        if phase == "start" and not sent:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    sent = []
+    gc.callbacks.append(callback)
+    gc.collect()
+    print("collected", flush=True)
+    time.sleep(60)
+    return 0
+
+run_cli(main)
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_a_stop_during_a_gc_callback_ends_the_run_in_one_line(tmp_path):
+    proc = start(IN_GC, tmp_path / "unused")
+    try:
+        code = proc.wait(timeout=STOP_GRACE_S + 20)
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 130, err
+    assert err.strip() == "interrupted: files already written are kept", err
