@@ -281,7 +281,10 @@ def _inspect(path, size, channels):
         found = (*im.size, im.mode, has_alpha(im))
         _convert(im, size, channels)
         f.seek(0)
-        return (*found, hashlib.file_digest(f, "sha256").digest())
+        h = hashlib.sha256()
+        for chunk in iter(lambda: f.read(1 << 20), b""):  # hashlib.file_digest is 3.11+
+            h.update(chunk)
+        return (*found, h.digest())
 
 
 class ImageFolder:
