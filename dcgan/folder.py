@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 import stat
 import unicodedata
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -221,7 +222,9 @@ def _open(path):
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError("not a regular file")
         try:
-            im = Image.open(f, formats=PIL_FORMATS)
+            with warnings.catch_warnings():  # PIL's bomb warning: MAX_PIXELS is lower, and said
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(f, formats=PIL_FORMATS)
         except UnidentifiedImageError:
             raise ValueError(f"not a {', '.join(PIL_FORMATS)} image") from None
         with im:

@@ -5,6 +5,7 @@ tf.data; each kind of bad content is one stderr line naming the file, exit code 
 import json
 import os
 from pathlib import Path
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -483,14 +484,20 @@ def test_big_images_are_refused_from_their_header_and_decoded_reduced(tmp_path):
     root.mkdir()
     # 42 megapixels over the limit: refused without decoding (~42 MB as grey pixels).
     Image.new("L", (7000, 6000)).save(root / "huge.png")
+    Image.new("1", (10000, 9000)).save(root / "bomb.png")  # over PIL's own warning, 90 MP
     # 16 megapixels of RGBA (64 MB decoded) under it: decoded, premultiplied once to be shrunk
     # (PIL's reduce of RGBA), then composited small: ~2x, where it was ~4x (~250 MB).
     Image.new("RGBA", (4000, 4000), (200, 10, 10, 128)).save(root / "big.png")
     picture((30, 30), "L").save(root / "small.png")
     said, train = [], []
-    grew = peak_rss_growth(lambda: train.append(folder.load(str(root), log=said.append)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PIL's bomb warning is no second line
+        grew = peak_rss_growth(lambda: train.append(folder.load(str(root), log=said.append)))
     assert train[0].count == 2 and len(said) == 1, said
-    assert "huge.png" in said[0] and "7000x6000 is over the 40-megapixel limit" in said[0]
+    assert "skipped 2 of 4" in said[0] and "bomb.png" in said[0]
+    assert "10000x9000 is over the 40-megapixel limit" in said[0]
+    with pytest.raises(ValueError, match="7000x6000 is over the 40-megapixel limit"):
+        folder.read_image(root / "huge.png", 28, 1)
     assert grew < 2.5 * 64e6, grew
     x = folder.read_image(root / "big.png", 28, 1)
     assert x.shape == (28, 28, 1) and abs(int(x.mean()) - round(0.299 * 200 / 2)) < 5
