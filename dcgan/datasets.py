@@ -59,10 +59,19 @@ def kind(source):
     return None
 
 
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what a folder of images holds
+
+
 def is_idx_folder(path):
-    """True for a folder of MNIST-style IDX files (*-ubyte[.gz]); any other folder is images."""
+    """True for a folder of MNIST-style IDX files (*-ubyte[.gz]) and no images or subfolders;
+    any other folder is images (a stray IDX file beside pictures does not make them digits)."""
     path = Path(path)
-    return path.is_dir() and any(p.name.endswith(("-ubyte", "-ubyte.gz")) for p in path.iterdir())
+    if not path.is_dir():
+        return False
+    entries = list(path.iterdir())
+    if not any(p.name.endswith(("-ubyte", "-ubyte.gz")) for p in entries):
+        return False
+    return not any(p.suffix.lower() in IMAGE_SUFFIXES or p.is_dir() for p in entries)
 
 
 def title(k):

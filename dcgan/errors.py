@@ -6,6 +6,7 @@ message that says what to do instead; `run_cli` is the one place that turns them
 
 import argparse
 import errno
+import gc
 import os
 import signal
 import sys
@@ -74,7 +75,9 @@ def quiet_tensorflow():
 # Seconds a stop request (Ctrl-C, SIGTERM, SIGHUP) may wait for Python to take it: TensorFlow
 # runs a graph call (a compile, several train steps) in C++, where Python's handlers cannot run.
 STOP_GRACE_S = 3.0
-_SIGNALS = {"received": 0, "delivered": 0, "watching": False}
+# received: stop signals the watcher saw; delivered: those our handler ran for; in_cli / stopped:
+# a command line is running / has taken the stop (its KeyboardInterrupt reached `run_cli`).
+_SIGNALS = {"received": 0, "delivered": 0, "watching": False, "in_cli": False, "stopped": False}
 
 
 def interrupt_on_signals():
@@ -83,12 +86,18 @@ def interrupt_on_signals():
 
     The stop takes effect within seconds even while TensorFlow runs C++ code that Python's
     handlers must wait for: each signal also wakes a watcher thread (through
-    `signal.set_wakeup_fd`), which, if the handler has not run after STOP_GRACE_S, removes the
-    temporary files of the writes under way (`files.remove_temporaries`) and ends the process
-    with the same line and code."""
+    `signal.set_wakeup_fd`), which, if the stop has not been taken after STOP_GRACE_S, removes
+    the temporary files of the writes under way (`files.remove_temporaries`) and ends the
+    process with the same line and code. Under `run_cli` the stop is taken when its
+    KeyboardInterrupt reaches `run_cli`, not when the handler runs: the handler can run inside
+    a callback from C (TensorFlow's), which swallows the exception and goes on training."""
 
     def interrupt(signum, frame):
         _SIGNALS["delivered"] += 1
+        # Raised in a garbage collector callback (JAX has one), the exception is printed as
+        # "Exception ignored" and dropped: under run_cli the watcher ends the run instead.
+        if _SIGNALS["in_cli"] and frame is not None and _in_gc_callback(frame):
+            return
         raise KeyboardInterrupt
 
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -108,6 +117,10 @@ def interrupt_on_signals():
     threading.Thread(target=_watch, args=(read, stops), daemon=True, name="stop").start()
 
 
+def _in_gc_callback(frame):
+    return frame.f_code in {getattr(c, "__code__", None) for c in gc.callbacks}
+
+
 def _watch(read, stops):
     while True:
         got = stops & set(os.read(read, 64))
@@ -118,7 +131,7 @@ def _watch(read, stops):
         _SIGNALS["received"] += 1
         deadline = time.monotonic() + STOP_GRACE_S
         while time.monotonic() < deadline:
-            if _SIGNALS["delivered"] >= _SIGNALS["received"]:
+            if _SIGNALS["stopped"] if _SIGNALS["in_cli"] else _taken():
                 break
             time.sleep(0.05)
         else:  # Python never got control back: stop from here
@@ -127,23 +140,50 @@ def _watch(read, stops):
             os._exit(130)
 
 
+def _taken():
+    return _SIGNALS["delivered"] >= _SIGNALS["received"]
+
+
 def run_cli(main, argv=None):
     """Runs `main(argv)` and exits; bad input ends in one line on stderr and exit code 2.
 
     `main` parses its flags first and imports TensorFlow (through `quiet_tensorflow`) only once
     they are good, so `--help` and flag errors answer at once."""
     interrupt_on_signals()
+    stops = _SIGNALS["delivered"]
+    _SIGNALS.update(in_cli=True, stopped=False)
     try:
         code = main(argv)
-    except (ValueError, OSError) as e:  # UsageError, and the library's FileNotFoundError & co.
-        text = str(e)
-        if isinstance(e, OSError) and e.strerror and e.filename:  # the system's own: name it
-            text = f"{e.filename}: {e.strerror}" + (
-                " (free some space, or write elsewhere)" if e.errno == errno.ENOSPC else ""
-            )
-        print(f"error: {' '.join(text.split())}", file=sys.stderr)
-        code = 2
+    except Exception as e:
+        # A stop raised inside a callback from C (TensorFlow's, a tf.data thread's
+        # numpy_function) can come out as another error (SystemError "returned a result with
+        # an exception set", a cancelled op): after a stop request, every error is the stop.
+        if _SIGNALS["delivered"] > stops:
+            code = _interrupted()
+        elif isinstance(e, (ValueError, OSError)):
+            code = _one_line(e)
+        else:
+            raise
     except KeyboardInterrupt:
-        print("interrupted: files already written are kept", file=sys.stderr)
-        code = 130
+        code = _interrupted()
+    finally:
+        _SIGNALS["in_cli"] = False
     sys.exit(code or 0)
+
+
+def _interrupted():
+    _SIGNALS["stopped"] = True
+    print("interrupted: files already written are kept", file=sys.stderr)
+    return 130
+
+
+def _one_line(e):
+    """Prints the line of a UsageError, or of the library's ValueError, FileNotFoundError & co.;
+    exit code 2."""
+    text = str(e)
+    if isinstance(e, OSError) and e.strerror and e.filename:  # the system's own: name it
+        text = f"{e.filename}: {e.strerror}" + (
+            " (free some space, or write elsewhere)" if e.errno == errno.ENOSPC else ""
+        )
+    print(f"error: {' '.join(text.split())}", file=sys.stderr)
+    return 2

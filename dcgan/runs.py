@@ -53,7 +53,10 @@ def check_resume_data(run_dir, train, new_data=False, log=print):
                 f"{run_dir} is a conditional run of {len(before)} classes and {source} has "
                 f"{len(now)}: resume it on data of {len(before)} classes, or start a new run"
             )
-    if (count in (None, train.count)) and digest in (None, train.digest):
+    if count in (None, train.count) and digest in (None, train.digest):
+        return
+    legacy = getattr(train, "legacy_digest", None)  # a folder's digest of older runs
+    if count == train.count and legacy is not None and digest == legacy():
         return
     before = f"{count:,} digits" if isinstance(count, int) else "other digits"
     before += f" of {saved['data_source']}" if saved.get("data_source") else ""
@@ -64,6 +67,26 @@ def check_resume_data(run_dir, train, new_data=False, log=print):
             "with these"
         )
     log(f"note: {run_dir} was trained on {before}; going on with {source} (--new-data)")
+
+
+def check_outside_data(run_dir, data_folder, resume=False):
+    """ValueError unless the run folder (None: a new runs/<timestamp> here) lies outside the
+    image folder the run trains on: inside it, the run's samples would be read as training
+    images by the next run, or by this one's resume."""
+    if data_folder is None:
+        return
+    data_folder = Path(data_folder).expanduser().resolve()
+    where = Path(run_dir or "runs").expanduser().resolve()
+    if where != data_folder and data_folder not in where.parents:
+        return
+    if resume:
+        fix = f"move {run_dir} out of {data_folder}, then resume it from there"
+    elif run_dir is None:
+        fix = "pass --out a folder outside it, or start from another directory"
+    else:
+        fix = "pass --out a folder outside it"
+    what = f"the run folder {run_dir}" if run_dir else f"the default run folder {where}/<time>"
+    raise ValueError(f"{what} is inside the training data {data_folder}: {fix}")
 
 
 def make_run_dir(out):
@@ -111,8 +134,9 @@ def write_config(run_dir, cfg, **facts):
 
 
 def closing(run_dir, seconds):
-    """The lines a finished run ends with: its last epoch's scores, the wall time, and the file
-    to use next (the EMA generator where the run kept one)."""
+    """The lines a finished run ends with: its last epoch's scores, the wall time, whether
+    --minutes ended it early (and how to go on), and the file to use next (the EMA generator
+    where the run kept one)."""
     run_dir = Path(run_dir)
     rows = read_history(run_dir / "history.csv") if (run_dir / "history.csv").exists() else []
     lines = [f"trained in {seconds / 60:.1f} min of wall time"]
@@ -120,6 +144,13 @@ def closing(run_dir, seconds):
         last = rows[-1]
         scores = ", ".join(f"{k} {float(v):.4g}" for k, v in last.items() if k != "epoch" and v)
         lines[0] = f"epoch {last['epoch']}: {scores}; " + lines[0]
+        saved = _saved_config(run_dir)
+        epochs, minutes = saved.get("epochs"), saved.get("minutes")
+        if minutes and isinstance(epochs, int) and int(last["epoch"]) < epochs:
+            lines.append(
+                f"stopped by --minutes {minutes:g} after epoch {last['epoch']} of {epochs}; go "
+                f"on with python -m dcgan.train --resume {run_dir}"
+            )
     best = next((run_dir / n for n in (ema.FILE, "generator.h5") if (run_dir / n).exists()), None)
     if best is not None:
         lines.append(f"next: python -m dcgan.generate --model {best} -n 64 --out grid.png")
@@ -128,13 +159,18 @@ def closing(run_dir, seconds):
     return "\n".join(lines)
 
 
-def _scorable(run_dir):
-    """Whether `dcgan.evaluate` scores this run's images: its classifier reads 28x28x1 digits
-    (runs from before --image-size and --channels drew those)."""
+def _saved_config(run_dir):
     try:
         saved = json.loads((Path(run_dir) / "config.json").read_text())
     except (OSError, ValueError):
-        return True
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def _scorable(run_dir):
+    """Whether `dcgan.evaluate` scores this run's images: its classifier reads 28x28x1 digits
+    (runs from before --image-size and --channels drew those)."""
+    saved = _saved_config(run_dir)
     return (saved.get("image_size", 28), saved.get("channels", 1)) == (28, 1)
 
 
@@ -195,6 +231,18 @@ def check_backend(run_dir):
 
 def jax_version():
     return {"jax": sys.modules["jax"].__version__} if "jax" in sys.modules else {}
+
+
+def data_changed(path, reason, run_dir):
+    """The error for an image that could not be read again while training (deleted, replaced,
+    cut short since the check): what is kept, and how to go on."""
+    good = latest_state(run_dir, log=lambda m: None)[0]
+    kept = f"its last checkpoint {good.name} is kept" if good else "it had no checkpoint yet"
+    return ValueError(
+        f"{path} changed while training ({reason}), so the run stopped; {kept} in {run_dir}: put "
+        f"the file back and go on with python -m dcgan.train --resume {run_dir} (or add "
+        "--new-data to go on without it)"
+    )
 
 
 def diverged(epoch, run_dir):

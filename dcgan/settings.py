@@ -8,6 +8,7 @@ nothing heavy: the command lines check their flags here before TensorFlow loads.
     run(Config(epochs=5, data="sample", batch_size=64))
 """
 
+import argparse
 import dataclasses
 import json
 from pathlib import Path
@@ -359,7 +360,23 @@ def add_flags(parser):
         elif f.name in BOUNDS:
             kwargs["type"] = BOUNDS[f.name][0]
         kwargs.update(meta["argparse"])
-        parser.add_argument(*(meta["flag"] or (flag(f.name),)), dest=f.name, **kwargs)
+        names = meta["flag"] or (flag(f.name),)
+        if len(names) > 1:  # one setting, several names: two of them at once is a mistake
+            kwargs["action"] = _OneName
+        parser.add_argument(*names, dest=f.name, **kwargs)
+
+
+class _OneName(argparse.Action):
+    """A flag with other names (--targets, its old name --labels): given under two of them, the
+    last would win silently, so the parser refuses it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = getattr(namespace, "_names_given", {})
+        first = given.setdefault(self.dest, option_string)
+        if first != option_string:
+            parser.error(f"{first} and {option_string} are the same setting: pass only one")
+        namespace._names_given = given
+        setattr(namespace, self.dest, values)
 
 
 RESUMABLE = {f.name for f in dataclasses.fields(Config) if f.metadata["resume"]}

@@ -261,6 +261,8 @@ def run(
     tf_config()
     if not resume:
         runs.check_new_run_dir(cfg.out)
+    images = folder.image_folder(cfg.data)
+    runs.check_outside_data(resume or cfg.out, images, resume=bool(resume))
     state, start_epoch = runs.find_resume_state(resume, log) if resume else (None, 0)
     if resume:
         runs.check_backend(resume)
@@ -330,15 +332,23 @@ def run(
         )
         # JAX's fit runs under the distribution (tf.distribute's fit needs no scope).
         with strategy.scope() if backend() == "jax" else contextlib.nullcontext():
-            gan.fit(
-                ds,
-                epochs=cfg.epochs,
-                initial_epoch=start_epoch,
-                steps_per_epoch=steps,
-                callbacks=callbacks,
-                verbose=verbose,
-                shuffle=False,
-            )
+            try:
+                gan.fit(
+                    ds,
+                    epochs=cfg.epochs,
+                    initial_epoch=start_epoch,
+                    steps_per_epoch=steps,
+                    callbacks=callbacks,
+                    verbose=verbose,
+                    shuffle=False,
+                )
+            except Exception:
+                # An image the check read is gone or bad now: one line, not the pipeline's
+                # traceback. Stopping (rather than training on a stand-in) keeps the data the
+                # run's digest describes.
+                if not getattr(train, "unreadable", None):
+                    raise
+                raise runs.data_changed(*train.unreadable[0], run_dir) from None
     if guard.bad_epoch is not None:
         raise runs.diverged(guard.bad_epoch, run_dir)
     return run_dir

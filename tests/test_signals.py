@@ -3,6 +3,7 @@ runs C++ code for minutes, and leaves no temporary file; --steps-per-execution i
 the epoch."""
 
 import json
+import os
 import signal
 import time
 
@@ -117,3 +118,97 @@ def test_training_stops_within_seconds_in_the_middle_of_a_graph_call(tmp_path):
     assert code == 130, err
     assert took < STOP_GRACE_S + 5, took
     assert not [p for p in run.rglob("*.tmp*")], "a temporary file was left behind"
+
+
+# A stop whose KeyboardInterrupt a callback from C swallows (TensorFlow calls Python back from
+# its C++, and the handler may run there), while training goes on in Python.
+SWALLOWED = """
+import sys, time
+from dcgan.errors import run_cli
+
+def main(argv):
+    print("ready", flush=True)
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        pass
+    time.sleep(60)
+    return 0
+
+run_cli(main)
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_a_stop_swallowed_by_a_callback_still_ends_the_run(tmp_path):
+    proc = start(SWALLOWED, tmp_path / "unused")
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=STOP_GRACE_S + 20)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 130 and err.count("interrupted") == 1, err
+    assert took < STOP_GRACE_S + 5, took
+
+
+def test_an_error_that_a_stop_caused_is_the_stop(capsys):
+    """A KeyboardInterrupt raised inside C code that calls Python comes out as another error
+    (SystemError "... returned a result with an exception set"): after a stop, exit 130."""
+
+    def main(argv):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+        except KeyboardInterrupt as stop:
+            raise SystemError("<method 'extend' of 'list' objects> returned NULL") from stop
+        return 0
+
+    with pytest.raises(SystemExit) as e:
+        run_cli(main)
+    assert e.value.code == 130
+    assert capsys.readouterr().err == "interrupted: files already written are kept\n"
+
+    def bad(argv):  # with no stop, an error is still the error it is
+        raise SystemError("a bug")
+
+    with pytest.raises(SystemError, match="a bug"):
+        run_cli(bad)
+
+
+# The stop arrives while a garbage collector callback runs (JAX registers one), where a raised
+# KeyboardInterrupt would be printed as "Exception ignored" and dropped.
+IN_GC = """
+import gc, os, signal, time
+from dcgan.errors import run_cli
+
+def main(argv):
+    def callback(phase, info):
+        if phase == "start" and not sent:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    sent = []
+    gc.callbacks.append(callback)
+    gc.collect()
+    print("collected", flush=True)
+    time.sleep(60)
+    return 0
+
+run_cli(main)
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_a_stop_during_a_gc_callback_ends_the_run_in_one_line(tmp_path):
+    proc = start(IN_GC, tmp_path / "unused")
+    try:
+        code = proc.wait(timeout=STOP_GRACE_S + 20)
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 130, err
+    assert err.strip() == "interrupted: files already written are kept", err
