@@ -86,10 +86,10 @@ BANDS = (0.0, 0.125, 0.25, 0.5, 1.0, np.inf)
 def statistics(x):
     """uint8 (n, side, side, c) -> float64 (n, STATISTICS): per image, the share of grey
     pixels at each level, of gradient magnitudes in each bin at 1, 2 and 4 pixel scales (2x2
-    and 4x4 block means), and of the spectrum's energy (bar the mean) in each radial band. Blur moves gradient
-    and spectral energy to the low bins, noise to the high ones, a constant image has none: the
-    image statistics that no-reference blur and noise measures read (e.g. Marziliano et al.
-    2002, edge widths; Liu et al. 2008, gradient and spectral features of blur)."""
+    and 4x4 block means), and of the spectrum's energy (bar the mean) in each radial band.
+    Blur moves gradient and spectral energy to the low bins, noise to the high ones, and a
+    constant image has none: what no-reference blur and noise measures read (Marziliano et
+    al. 2002, edge widths; Liu et al. 2008, gradient and spectral features of blur)."""
     grey = x.astype(np.float64).mean(-1)
     n, side = grey.shape[:2]
     out = [_shares(grey, LEVELS)]
