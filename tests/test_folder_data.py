@@ -247,6 +247,8 @@ def test_a_mixed_folder_trains_a_step_from_the_command_line(tmp_path):
     proc = run_python("-m", "dcgan.evaluate", "--model", out / "generator.h5", "-n", "8")
     assert proc.returncode == 0, proc.stderr
     assert "no classifier here reads" in proc.stdout and "precision (k-NN)" in proc.stdout
+    assert "a classifier of its 2 classes" in proc.stdout and "floor:" in proc.stdout
+    assert len(list(out.glob("classifier_*_28x28x1.h5"))) == 1  # kept for the next evaluation
 
 
 @pytest.mark.slow
