@@ -1,6 +1,6 @@
 """`python -m dcgan.evaluate`: score a generator's images against real ones (FID and friends).
 
-    python -m dcgan.evaluate --model runs/X/generator.h5 [-n 10000] [--json scores.json]
+    python -m dcgan.evaluate [--model runs/X/generator.h5] [-n 10000] [--json scores.json]
     python -m dcgan.evaluate --images samples.npz           # uint8 (n, 28, 28) under "images"
     python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz   # writes classifier.h5
 
@@ -50,7 +50,8 @@ def parser():
     a(
         "--model",
         default=None,
-        help=f"{MODEL_HELP}, to evaluate",
+        help=f"{MODEL_HELP}, to evaluate (default: ${ENV['generator']}, else the shipped "
+        "generator, as python -m dcgan.generate draws with)",
     )
     a(
         "--images",
@@ -242,10 +243,17 @@ def main(argv=None):
                 "--train-classifier takes no --model or --images: train first, then evaluate"
             )
         return train(args, log)
-    if bool(args.model) == bool(args.images):
-        raise UsageError(
-            "pass exactly one of --model GENERATOR or --images FILE.npz (or --train-classifier)"
-        )
+    if args.model and args.images:
+        raise UsageError("pass one of --model GENERATOR or --images FILE.npz, not both")
+    if not args.images:  # the generator `generate` draws with
+        model, source = files.resolve("generator", args.model)
+        if source != "flag" and not model.exists():
+            where = f"${ENV['generator']} points at" if source.startswith("$") else "the shipped"
+            raise UsageError(
+                f"no generator at {model} ({where} one): pass --model a generator .h5, .keras "
+                f"or SavedModel folder from a run of dcgan.train, or set ${ENV['generator']}"
+            )
+        args.model = str(model)
     if args.n <= 0:
         raise UsageError(f"-n must be at least 1, got {args.n}")
     if args.n > MAX_IMAGES:
@@ -377,8 +385,10 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
         log(run_note)
     classifier, note = None, None
     if own is not None and str(args.classifier).strip().lower() != classifiers.NONE:
-        # kept beside the run it scores: the next evaluation of that run reuses it
-        cache = Path(args.model).expanduser().parent if args.model else None
+        # kept beside the run it scores, for its next evaluation; never among the shipped models
+        cache = Path(args.model).expanduser().resolve().parent if args.model else None
+        if cache == files.shipped_dir().resolve():
+            cache = None
         classifier, note = features.folder_classifier(own, cache, log=log)
     reader = features.Reader(shape, classifier, note)
     print(f"{why}; scored in {reader.describe}")
