@@ -106,8 +106,17 @@ def load_training_data(cfg, log=print):
     return train
 
 
-def steps_per_epoch(cfg, n_images):
+def steps_per_epoch(cfg, n_images, log=print):
+    """The steps of an epoch: one pass over `n_images` (half a batch of real ones a step), or
+    --steps-per-epoch where fewer; a cap beyond the epoch is said once through `log`, since
+    an epoch never runs longer than one pass."""
     full = n_images // (cfg.batch_size // 2)
+    if cfg.steps_per_epoch is not None and cfg.steps_per_epoch > full:
+        log(
+            f"note: --steps-per-epoch {cfg.steps_per_epoch} is more than an epoch holds: an epoch "
+            f"of {n_images:,} images at --batch-size {cfg.batch_size} is {full:,} steps, so each "
+            f"epoch runs {full:,}"
+        )
     return full if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, full)
 
 
@@ -273,7 +282,7 @@ def run(
     )
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
-    steps = steps_per_epoch(cfg, train.count)
+    steps = steps_per_epoch(cfg, train.count, log)
     cfg = bound_steps_per_execution(cfg, steps, log)
     gan = build(cfg, strategy, len(train.classes) if train.classes else files.NUM_CLASSES)
     restore(gan, state, strategy)
