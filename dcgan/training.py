@@ -247,7 +247,8 @@ def run(
         resume: a run directory to continue from its newest readable checkpoint (then `cfg`
             should be `Config.of_run(resume)`, with a larger `epochs` or another `data` if
             wanted). A run that was killed while writing its final models is completed.
-        verbose: Keras's progress bar setting ("auto", 0, 1, 2).
+        verbose: Keras's progress bar setting ("auto", 0, 1, 2); with 2 (a line an epoch, for
+            a log file), also a line every few steps (`callbacks.StepLog`).
         log: where notes and warnings go (the start banner is printed).
         command: the command line that started the run, kept in config.json.
         worker_timeout: several machines: seconds to wait for every worker to join.
@@ -321,6 +322,8 @@ def run(
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
         guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
+        if verbose == 2:  # a line an epoch: lines within it too
+            callbacks.append(cb.StepLog(steps))
         # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the
         # epochs done, so a resumed run sees the batches it would have seen.
         ds = train.dataset(
