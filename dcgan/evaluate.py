@@ -384,7 +384,8 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
     if run_note:  # once all is checked: a refusal stays one line
         log(run_note)
     classifier, note = None, None
-    if own is not None and str(args.classifier).strip().lower() != classifiers.NONE:
+    none = bool(args.classifier) and args.classifier.strip().lower() == classifiers.NONE
+    if own is not None and not none:
         # kept beside the run it scores, for its next evaluation; never among the shipped models
         cache = Path(args.model).expanduser().resolve().parent if args.model else None
         if cache == files.shipped_dir().resolve():

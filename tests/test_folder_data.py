@@ -373,6 +373,25 @@ def test_a_folder_with_classes_scores_noise_black_and_blur_below_real_images(dig
     assert scores["generated"]["fid"] < 2 * scores["real"]["fid"]
 
 
+def test_evaluate_reads_a_folder_with_classes_with_its_classifier(
+    digits_read, tmp_path, monkeypatch, capsys
+):
+    from dcgan import evaluate, features
+
+    own, _, cache = digits_read
+    # --images keeps no classifier: this one reads the one the fixture trained and kept
+    kept = features.folder_classifier
+    monkeypatch.setattr(features, "folder_classifier", lambda f, _, log: kept(f, cache, log=log))
+    np.savez(tmp_path / "x.npz", images=np.zeros((200, 28, 28), np.uint8))
+    argv = ["--images", tmp_path / "x.npz", "--data", own.source, "--json", tmp_path / "s.json"]
+    assert evaluate.main(list(map(str, argv))) == 0
+    table, rest = report_numbers(capsys.readouterr().out)
+    assert "and 128 of a classifier of its 10 classes" in rest[0], rest[0]
+    assert table["FID"][0] > table["FID"][1] and table["precision (k-NN)"][0] == 0.0
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert "classifier of its 10 classes" in saved["reference"]["features"]
+
+
 def test_the_folder_classifier_is_kept_and_reused(digits_read):
     from dcgan import features
 
