@@ -20,7 +20,9 @@ import keras
 import numpy as np
 
 from dcgan import classifier as classifiers
+from dcgan import files
 from dcgan.classifier import FEATURES_LAYER
+from dcgan.models import check_cost
 
 # The random net: the first scale's width (doubling per scale, at most WIDEST), and the side
 # the maps are halved down to.
@@ -190,6 +192,19 @@ def train_folder_classifier(images, classes, n_classes, seed=0):
     return model, float(np.mean(probs.argmax(1) == y))
 
 
+def _load_kept(path, shape, classes):
+    """A kept classifier, checked as any model file from a run folder is (it may come from
+    elsewhere), or None when it does not load or does not fit the folder."""
+    try:
+        files.check_model_file(path)  # what it declares, before anything is inflated
+        model = keras.models.load_model(path, compile=False)
+        check_cost(model, path)
+        fits = tuple(model.input_shape[1:]) == shape and model.output_shape[1:] == (len(classes),)
+        return model if fits and FEATURES_LAYER in [x.name for x in model.layers] else None
+    except Exception:  # noqa: BLE001 (whatever it is, training anew replaces it)
+        return None
+
+
 def folder_classifier(folder, cache_dir=None, seed=0, log=print):
     """The classifier of an `ImageFolder` with two or more classes, trained once and kept as
     `classifier_<folder digest>_<shape>.h5` in `cache_dir` (a run's folder; None: not kept):
@@ -201,8 +216,10 @@ def folder_classifier(folder, cache_dir=None, seed=0, log=print):
     what = f"a classifier of its {len(folder.classes)} classes"
     cached = Path(cache_dir) / name if cache_dir is not None else None
     if cached is not None and cached.is_file():
-        model = keras.models.load_model(cached, compile=False)
-        return model, f"{what} ({cached})"
+        model = _load_kept(cached, (folder.size, folder.size, folder.channels), folder.classes)
+        if model is not None:
+            return model, f"{what} ({cached})"
+        log(f"warning: {cached} is not the classifier this folder needs: training it again")
     n = min(folder.count, CLASSIFIER_IMAGES)
     log(
         f"training a classifier of the {len(folder.classes)} classes on {n:,} images of "

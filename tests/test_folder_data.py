@@ -403,6 +403,30 @@ def test_the_folder_classifier_is_kept_and_reused(digits_read):
     assert np.allclose(read(x)[1], features.Reader((28, 28, 1), again, note)(x)[1], atol=1e-5)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "text", "other classes"])
+def test_a_kept_classifier_that_does_not_fit_is_trained_again(digits_read, tmp_path, damage):
+    from dcgan import classifier as classifiers
+    from dcgan import features
+
+    own, _, cache = digits_read
+    kept = next(cache.glob("classifier_*.h5"))
+    bad = tmp_path / kept.name
+    if damage == "truncated":
+        bad.write_bytes(kept.read_bytes()[:2000])
+    elif damage == "text":
+        bad.write_text("not a model")
+    else:
+        classifiers.save_classifier(classifiers.build_classifier(classes=3), bad)
+    small = folder.load(str(digit_folder(tmp_path / "few", count=60)))
+    (tmp_path / f"classifier_{small.digest}_28x28x1.h5").write_bytes(bad.read_bytes())
+    said = []
+    model, note = features.folder_classifier(small, tmp_path, log=said.append)
+    assert "training it again" in said[0] and "training a classifier" in said[1], said
+    assert model.output_shape[1:] == (10,) and "kept as" in note
+    assert features.folder_classifier(small, tmp_path, log=said.append)[0] is not None
+    assert len(said) == 2  # the second time it is read back
+
+
 def report_numbers(out):
     """The numbers of the evaluate report's table, {label: [images, real (floor)]}, and its
     other lines."""
