@@ -367,7 +367,7 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
     else:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)
-        shape = sampling.image_shape(generator)
+        shape = data.with_channels(sampling.image_shape(generator))
     n = len(images) if images is not None else args.n
     own = None
     if folder.is_image_folder(data_arg):  # decoded at the images' own size and colour

@@ -403,6 +403,31 @@ def test_the_folder_classifier_is_kept_and_reused(digits_read):
     assert np.allclose(read(x)[1], features.Reader((28, 28, 1), again, note)(x)[1], atol=1e-5)
 
 
+def test_evaluate_scores_a_generator_against_its_folder_with_the_kept_classifier(
+    digits_read, tmp_path, capsys
+):
+    """--model: an untrained generator, in a run folder that keeps the folder's classifier
+    (as a first evaluation leaves it), is scored in its features below the real floor."""
+    import shutil
+
+    from dcgan import evaluate
+    from dcgan.models import build_pair
+
+    own, _, cache = digits_read
+    run = tmp_path / "run"
+    run.mkdir()
+    build_pair()[0].save(run / "generator.h5")
+    shutil.copy(next(cache.glob("classifier_*.h5")), run)
+    argv = ["--model", run / "generator.h5", "--data", own.source, "-n", "100"]
+    assert evaluate.main(list(map(str, argv))) == 0
+    out, err = capsys.readouterr()
+    table, rest = report_numbers(out)
+    assert "training a classifier" not in err and str(run) in rest[0]  # the kept one
+    assert (
+        table["FID"][0] > table["FID"][1] and table["recall (k-NN)"][0] < table["recall (k-NN)"][1]
+    )
+
+
 @pytest.mark.parametrize("damage", ["truncated", "text", "other classes"])
 def test_a_kept_classifier_that_does_not_fit_is_trained_again(digits_read, tmp_path, damage):
     from dcgan import classifier as classifiers
