@@ -7,8 +7,9 @@
 Metrics use a small classifier of the data's own (MNIST's for digits, Fashion-MNIST's for
 clothes; --classifier names another), not Inception. With --model and no --data, the data is
 the run's, read from the config.json beside the model. The "real" column scores n real training
-images the same way: the best a generator can hope for. Where no classifier reads the data (a
-folder of your own images, or --classifier none), only what needs none is reported.
+images the same way: the best a generator can hope for. Where no shipped classifier reads the
+data (a folder of your own images, or --classifier none), FID, precision and recall are taken in
+features of the images' own (`dcgan.features`), beside half of the real images as the floor.
 """
 
 import json

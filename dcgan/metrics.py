@@ -9,6 +9,7 @@ The metric functions are plain numpy/scipy on arrays, so they are easy to test a
     evaluate_generator(generator, classifier, test_images, n=10000, seed=0)
     -> {"fid": ..., "classifier_score": ..., "coverage": ..., "precision": ..., ...}
     compare_to_real(images, data="path/to/mnist.npz")    # what `python -m dcgan.evaluate` prints
+Images no shipped classifier reads are scored by `own_scores`, in `dcgan.features`' features.
 """
 
 import warnings
