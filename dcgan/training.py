@@ -235,6 +235,7 @@ def run(
     command=None,
     worker_timeout=300.0,
     new_data=False,
+    step_lines=False,
 ):
     """Trains a DCGAN as `cfg` says.
 
@@ -247,13 +248,14 @@ def run(
         resume: a run directory to continue from its newest readable checkpoint (then `cfg`
             should be `Config.of_run(resume)`, with a larger `epochs` or another `data` if
             wanted). A run that was killed while writing its final models is completed.
-        verbose: Keras's progress bar setting ("auto", 0, 1, 2); with 2 (a line an epoch, for
-            a log file), also a line every few steps (`callbacks.StepLog`).
+        verbose: Keras's progress bar setting ("auto", 0, 1, 2).
         log: where notes and warnings go (the start banner is printed).
         command: the command line that started the run, kept in config.json.
         worker_timeout: several machines: seconds to wait for every worker to join.
         new_data: with `resume`, go on with training digits other than the run's (else an
             error).
+        step_lines: also a plain line every few steps (`callbacks.StepLog`), beside
+            verbose=2's line an epoch: for a log file, where an epoch is minutes of silence.
     Returns:
         The run directory (a `Path`).
     Raises:
@@ -322,7 +324,7 @@ def run(
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
         guard, callbacks = make_callbacks(cfg, run_dir, chief, evaluation)
-        if verbose == 2:  # a line an epoch: lines within it too
+        if step_lines:
             callbacks.append(cb.StepLog(steps))
         # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the
         # epochs done, so a resumed run sees the batches it would have seen.
