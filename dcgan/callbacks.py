@@ -17,6 +17,8 @@ from dcgan import checkpoints, ema, files, metrics, sampling
 from dcgan.checkpoints import atomic_save
 from dcgan.classifier import features_and_probs, load_classifier
 
+PROGRESS_EVERY = 50  # steps between `StepLog`'s lines at most
+
 
 class Writer(keras.callbacks.Callback):
     """A callback that writes files from the current weights. `StopOnNaN` sets `failed` so that
@@ -306,6 +308,42 @@ class TimeLimit(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if time.monotonic() - self.start >= self.seconds:
             self.model.stop_training = True
+
+
+class StepLog(keras.callbacks.Callback):
+    """Where the output is not a terminal (a log file, a pipe), Keras writes one line an epoch
+    and nothing in between, and an epoch on a CPU takes minutes: this adds a plain line every
+    `every` steps within it, with the running losses and the time the epoch still needs."""
+
+    def __init__(self, steps, every=None, print_fn=print):
+        super().__init__()
+        self.steps = steps
+        # about four lines an epoch, at most every PROGRESS_EVERY steps
+        self.every = every or max(1, min(PROGRESS_EVERY, steps // 4))
+        self.print = print_fn
+
+    def on_train_begin(self, logs=None):
+        self.epochs = self.params.get("epochs") if self.params else None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.start, self.said = epoch + 1, time.monotonic(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # with --steps-per-execution k Keras calls this every k steps, `batch` the last of them
+        done = batch + 1
+        if done >= self.steps or done // self.every <= self.said // self.every:
+            return  # Keras's own line ends the epoch
+        self.said = done
+        pace = (time.monotonic() - self.start) / done
+        losses = " ".join(
+            f"{k} {float(np.asarray(v)):.4f}" for k, v in (logs or {}).items() if np.size(v) == 1
+        )
+        of = f"/{self.epochs}" if self.epochs else ""
+        self.print(
+            f"epoch {self.epoch}{of} step {done}/{self.steps}: {losses} ({pace:.2f} s/step, "
+            f"~{pace * (self.steps - done):.0f} s left in the epoch)",
+            flush=True,
+        )
 
 
 class History(keras.callbacks.Callback):

@@ -22,15 +22,17 @@ FEATURES_LAYER = "features"
 TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
 
 
-def build_classifier(dropout=0.4):
+def build_classifier(dropout=0.4, shape=(28, 28, 1), classes=NUM_CLASSES):
     """uint8-valued images (n, 28, 28, 1) in 0..255 -> class probabilities (n, 10).
 
     LeNet-like, ~185k weights (0.8 MB as .h5). Scaling is inside the model, so callers feed raw
     0..255 pixels; the Dense layer named "features" is the penultimate layer used for FID.
+    `shape` and `classes` build the same network for a folder of your own images
+    (`dcgan.features`).
     """
     return keras.Sequential(
         [
-            keras.Input((28, 28, 1)),
+            keras.Input(shape),
             layers.Rescaling(1.0 / 255.0),
             layers.Conv2D(32, 5, activation="relu"),
             layers.MaxPooling2D(),  # 24 -> 12
@@ -40,7 +42,7 @@ def build_classifier(dropout=0.4):
             layers.Dropout(dropout),
             layers.Dense(128, activation="relu", name=FEATURES_LAYER),
             layers.Dropout(dropout),
-            layers.Dense(NUM_CLASSES, name="logits"),
+            layers.Dense(classes, name="logits"),
             layers.Activation("softmax", dtype="float32", name="probs"),
         ],
         name="mnist_classifier",

@@ -37,6 +37,21 @@ FIX = (
 )
 
 
+# (source, Keras's loader) -> why it could not be downloaded, for the rest of the process.
+_UNREACHABLE = {}
+
+
+def download_failure(e, longest=200):
+    """Why Keras's download failed, in one line: the cause Keras puts after its URL (as in
+    "URL fetch failure on URL: None -- [Errno -2] Name or service not known"), cut at a word
+    boundary where it is longer than `longest`, never mid-word."""
+    text = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+    text = text.rsplit(" -- ", 1)[-1].strip() or text
+    if len(text) > longest:
+        text = text[:longest].rsplit(" ", 1)[0] + " ..."
+    return text
+
+
 def load(source=None, split="train", log=print):
     """Returns (images uint8 (n, 28, 28), labels (n,) whole numbers 0..255, description).
 
@@ -51,11 +66,15 @@ def load(source=None, split="train", log=print):
     if source == "sample":
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
     if source in ("mnist", "fashion_mnist"):
-        try:
-            (xtr, ytr), (xte, yte) = getattr(keras.datasets, source).load_data()
-            return (xtr, ytr, source) if split == "train" else (xte, yte, source)
-        except Exception as e:  # no network, a broken cache: both mean "not here"
-            reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        loader = getattr(keras.datasets, source).load_data
+        first = (source, loader) not in _UNREACHABLE
+        reason = _UNREACHABLE.get((source, loader))
+        if first:  # a command loads both splits, and more than once: one download attempt
+            try:
+                (xtr, ytr), (xte, yte) = loader()
+                return (xtr, ytr, source) if split == "train" else (xte, yte, source)
+            except Exception as e:  # no network, a broken cache: both mean "not here"
+                reason = _UNREACHABLE[source, loader] = download_failure(e)
         if source == "fashion_mnist":
             for d in FASHION_DIRS:
                 if Path(d).is_dir():
@@ -72,10 +91,11 @@ def load(source=None, split="train", log=print):
                 "~/.keras/datasets), pass --data a local mnist.npz, or --data sample for the "
                 "bundled 4,000 digits"
             )
-        log(
-            f"MNIST could not be downloaded ({reason}); using the bundled sample of 4,000 digits "
-            f"(set --data or ${ENV_VAR} to a local mnist.npz for the full set)"
-        )
+        if first:
+            log(
+                f"MNIST could not be downloaded ({reason}); using the bundled sample of 4,000 "
+                f"digits (set --data or ${ENV_VAR} to a local mnist.npz for the full set)"
+            )
         return (*_read_npz(SAMPLE_PATH, split), "bundled MNIST sample")
     path = Path(source).expanduser()
     if path.is_dir():

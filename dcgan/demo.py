@@ -514,6 +514,11 @@ def check_port(host, port):
             "pass another --host, such as 127.0.0.1 or 0.0.0.0"
         ) from None
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":
+            # As the server binds (uvicorn sets it too): a port whose last server stopped with
+            # a browser tab open holds only TIME_WAIT connections, and serves again at once;
+            # one with a listener is still refused. (On Windows it would share a busy port.)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(address)
         except OSError as e:
@@ -545,12 +550,21 @@ def launch_options(host, port):
     )
 
 
+def install_hint(package_dir=None):
+    """How to install Gradio where the project is: the demo extra of the checkout it runs from
+    (editable), else of the installed package."""
+    root = Path(package_dir or Path(__file__).resolve().parent).parent
+    if (root / "pyproject.toml").is_file() and (root / "dcgan" / "demo.py").is_file():
+        return 'pip install -e ".[demo]" in ' + str(root)
+    return 'pip install "dcgan[demo]"'
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     args.port = port_arg(args.port)
     check_port(args.host, args.port)
     if importlib.util.find_spec("gradio") is None:
-        raise UsageError('the demo needs Gradio: pip install -e ".[demo]"')
+        raise UsageError(f"the demo needs Gradio: {install_hint()}")
 
     quiet_tensorflow()
     demo = Demo.load(args.model, args.conditional_model)

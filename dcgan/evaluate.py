@@ -1,14 +1,15 @@
 """`python -m dcgan.evaluate`: score a generator's images against real ones (FID and friends).
 
-    python -m dcgan.evaluate --model runs/X/generator.h5 [-n 10000] [--json scores.json]
+    python -m dcgan.evaluate [--model runs/X/generator.h5] [-n 10000] [--json scores.json]
     python -m dcgan.evaluate --images samples.npz           # uint8 (n, 28, 28) under "images"
     python -m dcgan.evaluate --train-classifier --data path/to/mnist.npz   # writes classifier.h5
 
 Metrics use a small classifier of the data's own (MNIST's for digits, Fashion-MNIST's for
 clothes; --classifier names another), not Inception. With --model and no --data, the data is
 the run's, read from the config.json beside the model. The "real" column scores n real training
-images the same way: the best a generator can hope for. Where no classifier reads the data (a
-folder of your own images, or --classifier none), only what needs none is reported.
+images the same way: the best a generator can hope for. Where no shipped classifier reads the
+data (a folder of your own images, or --classifier none), FID, precision and recall are taken in
+features of the images' own (`dcgan.features`), beside half of the real images as the floor.
 """
 
 import json
@@ -30,8 +31,6 @@ MAX_EPOCHS = 1_000  # --train-classifier: 3 reach 99.2% on MNIST
 
 LABELS = {
     "n": "images",
-    "pixel_mean": "pixel mean (0-1)",
-    "pixel_std": "pixel std (0-1)",
     "fid": "FID vs test",
     "classifier_score": "classifier score",
     "coverage": "coverage (classes)",
@@ -40,8 +39,10 @@ LABELS = {
     "recall": "recall (k-NN)",
 }
 CLASSIFIED = ("n", "fid", "classifier_score", "coverage", "mean_confidence", "precision", "recall")
-# Without a classifier: precision and recall in pixels (`metrics.pixel_scores`).
-UNCLASSIFIED = ("n", "pixel_mean", "pixel_std", "precision", "recall")
+# Without a shipped classifier: scores in the images' own features (`metrics.own_scores`), the
+# counts said in words above the table, so that every number in it has a better direction.
+OWN = ("fid", "precision", "recall")
+OWN_LABELS = {**LABELS, "fid": "FID"}  # against real training images, not the test split
 
 
 def parser():
@@ -50,7 +51,8 @@ def parser():
     a(
         "--model",
         default=None,
-        help=f"{MODEL_HELP}, to evaluate",
+        help=f"{MODEL_HELP}, to evaluate (default: ${ENV['generator']}, else the shipped "
+        "generator, as python -m dcgan.generate draws with)",
     )
     a(
         "--images",
@@ -102,14 +104,14 @@ def parser():
     return p
 
 
-def format_table(columns, keys=CLASSIFIED):
+def format_table(columns, keys=CLASSIFIED, labels=LABELS):
     """Aligned text table: one row per metric, one column per {name: results}."""
-    width = max(len(LABELS[k]) for k in keys) + 2
+    width = max(len(labels[k]) for k in keys) + 2
     head = "".join(f"{name:>14}" for name in columns)
     lines = [f"{'':<{width}}{head}"]
     for k in keys:
         cells = "".join(f"{r[k]:>14d}" if k == "n" else f"{r[k]:>14.4f}" for r in columns.values())
-        lines.append(f"{LABELS[k]:<{width}}{cells}")
+        lines.append(f"{labels[k]:<{width}}{cells}")
     return "\n".join(lines)
 
 
@@ -242,10 +244,17 @@ def main(argv=None):
                 "--train-classifier takes no --model or --images: train first, then evaluate"
             )
         return train(args, log)
-    if bool(args.model) == bool(args.images):
-        raise UsageError(
-            "pass exactly one of --model GENERATOR or --images FILE.npz (or --train-classifier)"
-        )
+    if args.model and args.images:
+        raise UsageError("pass one of --model GENERATOR or --images FILE.npz, not both")
+    if not args.images:  # the generator `generate` draws with
+        model, source = files.resolve("generator", args.model)
+        if source != "flag" and not model.exists():
+            where = f"${ENV['generator']} points at" if source.startswith("$") else "the shipped"
+            raise UsageError(
+                f"no generator at {model} ({where} one): pass --model a generator .h5, .keras "
+                f"or SavedModel folder from a run of dcgan.train, or set ${ENV['generator']}"
+            )
+        args.model = str(model)
     if args.n <= 0:
         raise UsageError(f"-n must be at least 1, got {args.n}")
     if args.n > MAX_IMAGES:
@@ -346,27 +355,28 @@ def choose_data(args):
 
 
 def report_without_classifier(args, data_arg, why, images, run_note, log):
-    """The one line saying no classifier reads the data, then what needs none
-    (`metrics.pixel_scores`): the images' number and pixels, precision and recall in pixels,
-    beside real training images."""
-    from dcgan import data, folder, metrics, sampling
+    """The one line saying no shipped classifier reads the data, then FID, precision and
+    recall in features of the images' own (`dcgan.features`: a fixed random convnet, and where
+    the data is a folder with classes a classifier trained on it), against half of the real
+    training images, beside the other half as the floor (`metrics.own_scores`)."""
+    from dcgan import classifier as classifiers
+    from dcgan import data, features, folder, metrics, sampling
 
     if images is not None:
         what = f"{len(images)} images in {args.images}"
-        shape = images.shape[1:]
+        shape = data.with_channels(images.shape[1:])
     else:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)
-        shape = sampling.image_shape(generator)
+        shape = data.with_channels(sampling.image_shape(generator))
+    n = len(images) if images is not None else args.n
+    own = None
     if folder.is_image_folder(data_arg):  # decoded at the images' own size and colour
-        real = folder.load(data_arg, shape[0], shape[2] if len(shape) == 3 else 1, lambda m: None)
-        train, source = (
-            real.sample(2 * max(args.n, len(images) if images is not None else 0)),
-            real.source,
-        )
+        own = folder.load(data_arg, shape[0], shape[2], lambda m: None)
+        train, source = own.sample(2 * n, seed=args.seed), own.source
     else:
         train, _, source = data.load(data_arg, "train", log=log)
-    if tuple(train.shape[1:]) != tuple(shape):
+    if data.with_channels(train.shape[1:]) != tuple(shape):
         raise UsageError(
             f"{what if images is not None else args.model} draws {'x'.join(map(str, shape))} "
             f"images and {source} holds {'x'.join(map(str, train.shape[1:]))} ones: pass --data "
@@ -374,20 +384,37 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
         )
     if run_note:  # once all is checked: a refusal stays one line
         log(run_note)
-    print(f"{why}: no FID or classifier scores; pixel statistics and precision/recall in pixels")
+    classifier, note = None, None
+    none = bool(args.classifier) and args.classifier.strip().lower() == classifiers.NONE
+    if own is not None and not none:
+        # kept beside the run it scores, for its next evaluation; never among the shipped models
+        cache = Path(args.model).expanduser().resolve().parent if args.model else None
+        if cache == files.shipped_dir().resolve():
+            cache = None
+        classifier, note = features.folder_classifier(own, cache, log=log)
+    reader = features.Reader(shape, classifier, note)
+    print(f"{why}; scored in {reader.describe}")
     if images is None:
         images = sampling.with_progress(
             sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits), args.n
         )
         what = str(args.model)
-    results = metrics.pixel_scores(images, train, seed=args.seed, k=args.k)
+    results = metrics.own_scores(images, train, reader, seed=args.seed, k=args.k)
     results["reference"]["data"] = source
-    print(f"{what} vs {results['reference']['n']} training images of {source}")
+    results["reference"]["features"] = reader.describe
+    n_ref = results["reference"]["n"]
+    print(f"{what} vs {n_ref} real images of {source}")
     name = "generated" if args.model else "images"
     print(
         format_table(
-            {name: results["generated"], "real (floor)": results["real"]}, keys=UNCLASSIFIED
+            {name: results["generated"], "real (floor)": results["real"]},
+            keys=OWN,
+            labels=OWN_LABELS,
         )
+    )
+    print(
+        f"floor: real (floor) is {results['real']['n']} other real images of {source}, scored "
+        "the same way: the best to hope for (FID lower, precision and recall higher)"
     )
     write_results(args, results, classifier=None)
     return 0

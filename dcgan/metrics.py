@@ -9,6 +9,7 @@ The metric functions are plain numpy/scipy on arrays, so they are easy to test a
     evaluate_generator(generator, classifier, test_images, n=10000, seed=0)
     -> {"fid": ..., "classifier_score": ..., "coverage": ..., "precision": ..., ...}
     compare_to_real(images, data="path/to/mnist.npz")    # what `python -m dcgan.evaluate` prints
+Images no shipped classifier reads are scored by `own_scores`, in `dcgan.features`' features.
 """
 
 import warnings
@@ -353,80 +354,61 @@ def compare_to_real(
     }
 
 
-# --- without a classifier -------------------------------------------------------------------
+# --- without a classifier that knows the images ---------------------------------------------
 
-POOL = 2  # pixel features: 28x28 images averaged over 2x2 blocks, 196 values in 0..1
-
-
-def _pixel_images(images):
-    """uint8 images (n, side, side) or (n, side, side, 3) as float64 (n, side, side, channels)
-    in 0..1; ValueError for anything else."""
-    x = np.asarray(images)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.dtype != np.uint8 or len(x) == 0 or x.shape[1] != x.shape[2]:
-        raise ValueError(
-            f"images have shape {x.shape} ({x.dtype}), expected uint8 (n, side, side[, 3])"
-        )
-    return x.astype(np.float64) / 255.0
+# The scores `own_scores` reports, each better in one direction: none can rate noise or a black
+# square above real images, as a pixel mean or a classifier's confidence could.
+OWN = (("fid", "lower"), ("precision", "higher"), ("recall", "higher"))
 
 
-def pixel_features(images):
-    """(uint8 images (n, side, side[, 3]), or an iterator of batches of them) -> (features
-    float64: the images averaged over square blocks (2x2 for 28 and 32, 4x4 for 64: at most
-    16x16 blocks a channel), in 0..1; pixel mean; pixel standard deviation), for scores that
-    need no classifier. Only the features are kept."""
-    if not hasattr(images, "__next__"):
-        images = [images]
-    feats, total, squares, count = [], 0.0, 0.0, 0
-    for batch in images:
-        x = _pixel_images(batch)
-        n, h, w, c = x.shape
-        pool = max(POOL, h // 16)
-        total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
-        pooled = x.reshape(n, h // pool, pool, w // pool, pool, c).mean((2, 4))
-        feats.append(pooled.reshape(n, -1))
-    mean = total / count
-    return np.concatenate(feats), mean, float(np.sqrt(max(squares / count - mean * mean, 0.0)))
+def standardise(blocks, ref_blocks):
+    """Feature blocks (one per net, as `features.Reader` gives them) -> one array: each block
+    centred on the reference's mean and divided by the reference's root mean variance, so that
+    every net weighs alike whatever the scale of its activations."""
+    out = []
+    for f, r in zip(blocks, ref_blocks, strict=True):
+        scale = float(np.sqrt(r.var(0).mean())) or 1.0
+        out.append((f - r.mean(0)) / scale)
+    return np.concatenate(out, axis=1)
 
 
-def pixel_scores(images, real, n_real=None, seed=0, k=3):
-    """What can be said of images that no classifier here reads (a folder of your own): their
-    number, pixel mean and spread, and precision/recall with k-NN manifolds in pixel space
-    (2x2 blocks), beside real images scored the same way as the floor.
+def own_scores(images, real, read, n_real=None, seed=0, k=3):
+    """Images that no shipped classifier reads (a folder of your own), scored in the features
+    `read` gives (`dcgan.features.Reader`): FID, precision and recall against half of the
+    `real` images, beside the other half scored the same way as the floor (what a generator
+    that draws real images would score).
 
-    Pixel space is a poor judge of realism (a shifted copy of an image is far from it), so these
-    are rough and compare only with each other; FID needs a classifier's features and is left
-    out. `real` (uint8, the data's training images) is split in two disjoint halves: one is
-    the reference both are scored against, the other the floor.
-
+    Args:
+        images: uint8 (n, side, side[, 3]), or an iterator of batches of them.
+        real: uint8 real images of the same shape (the data's), split in two disjoint halves
+            by `seed`: the reference and the floor, `n_real` each (default: as many as images).
     Returns {"generated": {...}, "real": {...}, "reference": {"split": "train", "n"}}.
     """
     real = np.asarray(real)
-    feats, mean, std = pixel_features(images)
+    gen = read(images)
+    n = len(gen[0])
     half = len(real) // 2
-    n_real = min(n_real or len(feats), half)
-    for name, count in (("generated", len(feats)), ("real", n_real)):
+    n_real = min(n_real or n, half)
+    for name, count in (("generated", n), ("real", n_real)):
         if count <= k:
             raise ValueError(f"{count} {name} images are too few for --k {k}: use more than {k}")
     order = np.random.default_rng(seed).permutation(len(real))
-    ref, floor = (
-        pixel_features(real[order[:n_real]])[0],
-        pixel_features(real[order[half:][:n_real]]),
-    )
+    ref_blocks = read(real[order[:n_real]])
+    ref = standardise(ref_blocks, ref_blocks)
+    mu, sigma = gaussian_stats(ref)
 
-    def scores(f, mean, std):
+    def scores(blocks):
+        f = standardise(blocks, ref_blocks)
         precision, recall = precision_recall(ref, f, k=k)
         return {
             "n": int(len(f)),
-            "pixel_mean": float(mean),
-            "pixel_std": float(std),
+            "fid": frechet_distance(*gaussian_stats(f), mu, sigma),
             "precision": precision,
             "recall": recall,
         }
 
     return {
-        "generated": scores(feats, mean, std),
-        "real": scores(*floor),
+        "generated": scores(gen),
+        "real": scores(read(real[order[half:][:n_real]])),
         "reference": {"split": "train", "n": int(len(ref))},
     }

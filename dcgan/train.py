@@ -65,9 +65,10 @@ def main(argv=None):
     run_dir = run(
         cfg,
         resume=args.resume,
-        # A bar for a terminal; a plain line per epoch for a log file or a pipe, where the
-        # bar's carriage returns and colour codes would be noise.
+        # A bar for a terminal; plain lines for a log file or a pipe (a line every few steps
+        # and one per epoch), where the bar's carriage returns and colour codes would be noise.
         verbose=0 if args.quiet else 1 if sys.stdout.isatty() else 2,
+        step_lines=not args.quiet and not sys.stdout.isatty(),
         log=lambda m: print(m, file=sys.stderr),
         command=command,
         worker_timeout=args.worker_timeout,

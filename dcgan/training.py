@@ -107,8 +107,17 @@ def load_training_data(cfg, log=print):
     return train
 
 
-def steps_per_epoch(cfg, n_images):
+def steps_per_epoch(cfg, n_images, log=print):
+    """The steps of an epoch: one pass over `n_images` (half a batch of real ones a step), or
+    --steps-per-epoch where fewer; a cap beyond the epoch is said once through `log`, since
+    an epoch never runs longer than one pass."""
     full = n_images // (cfg.batch_size // 2)
+    if cfg.steps_per_epoch is not None and cfg.steps_per_epoch > full:
+        log(
+            f"note: --steps-per-epoch {cfg.steps_per_epoch} is more than an epoch holds: an epoch "
+            f"of {n_images:,} images at --batch-size {cfg.batch_size} is {full:,} steps, so each "
+            f"epoch runs {full:,}"
+        )
     return full if cfg.steps_per_epoch is None else min(cfg.steps_per_epoch, full)
 
 
@@ -231,6 +240,7 @@ def run(
     command=None,
     worker_timeout=300.0,
     new_data=False,
+    step_lines=False,
 ):
     """Trains a DCGAN as `cfg` says.
 
@@ -249,6 +259,8 @@ def run(
         worker_timeout: several machines: seconds to wait for every worker to join.
         new_data: with `resume`, go on with training digits other than the run's (else an
             error).
+        step_lines: also a plain line every few steps (`callbacks.StepLog`), beside
+            verbose=2's line an epoch: for a log file, where an epoch is minutes of silence.
     Returns:
         The run directory (a `Path`).
     Raises:
@@ -280,7 +292,7 @@ def run(
     )
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
-    steps = steps_per_epoch(cfg, train.count)
+    steps = steps_per_epoch(cfg, train.count, log)
     cfg = bound_steps_per_execution(cfg, steps, log)
     gan = build(cfg, strategy, len(train.classes) if train.classes else files.NUM_CLASSES)
     restore(gan, state, strategy)
@@ -321,6 +333,8 @@ def run(
         guard, callbacks = make_callbacks(
             cfg, run_dir, chief, evaluation, train.sample(HEALTH_IMAGES, cfg.seed), log
         )
+        if step_lines:
+            callbacks.append(cb.StepLog(steps))
         # The same endless shuffled stream as an uninterrupted run, fast-forwarded past the
         # epochs done, so a resumed run sees the batches it would have seen.
         ds = train.dataset(

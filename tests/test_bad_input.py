@@ -163,7 +163,7 @@ CASES = [
     (
         "evaluate",
         ["--model", "{generator}", "--images", "{empty_images}"],
-        ["exactly one of"],
+        ["not both"],
         None,
     ),
     ("evaluate", ["--train-classifier", "--epochs", "0"], ["--epochs must be from 1"], None),

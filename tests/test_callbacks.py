@@ -26,6 +26,34 @@ def events(folder):
     return found
 
 
+@pytest.mark.parametrize(
+    "steps, per_call, every, said",
+    [
+        (468, 1, None, [50, 100, 150, 200, 250, 300, 350, 400, 450]),
+        (31, 1, None, [7, 14, 21, 28]),
+        (10, 4, 3, [4, 8]),  # --steps-per-execution 4: Keras reports every 4 steps
+        (3, 1, None, [1, 2]),
+        (1, 1, None, []),
+    ],
+)
+def test_step_log_writes_a_plain_line_every_few_steps(steps, per_call, every, said):
+    from dcgan.callbacks import StepLog
+
+    lines = []
+    log = StepLog(steps, every, print_fn=lambda line, flush: lines.append(line))
+    log.set_params({"epochs": 3, "steps": steps})
+    log.on_train_begin()
+    log.on_epoch_begin(1)
+    for end in range(per_call, steps + per_call, per_call):
+        log.on_train_batch_end(min(end, steps) - 1, {"d_loss": np.float32(0.5), "g_loss": 1.25})
+    assert [int(line.split("step ")[1].split("/")[0]) for line in lines] == said
+    for line in lines:
+        assert (
+            line.startswith("epoch 2/3 step ") and f"/{steps}: d_loss 0.5000 g_loss 1.2500" in line
+        )
+        assert "s/step" in line and "left in the epoch" in line and "\r" not in line
+
+
 @pytest.mark.slow
 def test_tensorboard_is_one_run_on_one_step_axis(trained_run):
     """2 epochs of 3 steps: per-epoch scalars and grids at steps 3 and 6, one event folder."""

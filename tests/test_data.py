@@ -46,18 +46,40 @@ def test_idx_folder(tmp_path, digits, gz):
     assert np.array_equal(got, x) and np.array_equal(labels, y)
 
 
-def test_falls_back_to_sample_when_mnist_unreachable(monkeypatch):
+URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (f"URL fetch failure on {URL}: None -- [Errno -2] Name or service not known",
+         "([Errno -2] Name or service not known)"),
+        (f"URL fetch failure on {URL}: 403 -- Forbidden", "(Forbidden)"),
+        ("no network", "(no network)"),
+        ("", "(Exception)"),
+        ("word " * 100, "word word ...)"),
+    ],
+)  # fmt: skip
+def test_falls_back_to_sample_once_when_mnist_unreachable(error, reason, monkeypatch, capsys):
+    """Offline, a command tries Keras's download once (so Keras's "Downloading data from"
+    line shows once), says why in one whole line, once, and reads the sample every time."""
     import keras
 
+    tries = []
+
     def offline():
-        raise Exception("URL fetch failure: no network")
+        tries.append(print(f"Downloading data from {URL}"))
+        raise Exception(error)
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     said = []
-    x, _, desc = data.load(None, log=said.append)
-    assert len(x) == 4000 and "sample" in desc
+    for split in ("train", "test", "test", "train"):  # as evaluate loads them
+        x, _, desc = data.load(None, split, log=said.append)
+        assert len(x) == (4000 if split == "train" else 1000) and "sample" in desc
+    assert len(tries) == 1 and capsys.readouterr().out.count("Downloading data from") == 1
     assert len(said) == 1 and "sample" in said[0] and "\n" not in said[0]
+    assert f"{reason}; using the bundled sample of 4,000 digits" in said[0], said[0]
 
 
 @pytest.mark.parametrize("how", ["flag", "environment"])

@@ -498,6 +498,60 @@ def test_busy_port(capsys):
     assert len(err.splitlines()) == 1
 
 
+def time_wait_port():
+    """A port whose server has stopped after closing a connection first (as a stopped demo
+    with a browser tab open): only a TIME_WAIT socket is left on it."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        conn, _ = server.accept()
+        conn.close()  # the server side closes first: its end waits in TIME_WAIT
+        server.close()
+        client.recv(1)  # the close has arrived
+    return port
+
+
+def test_a_restarted_demo_serves_where_only_time_wait_is_left(capsys):
+    port = time_wait_port()
+    with socket.socket() as plain:  # what the old check did: refused, though nothing listens
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    demo_cli.check_port("127.0.0.1", port)  # accepted
+    with socket.socket() as s:  # and a listener there is still one line, exit 2
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        code, err = run_main(["--port", str(port)], capsys)
+    assert code == 2 and err.startswith(f"error: cannot serve on 127.0.0.1:{port}"), err
+    assert "stop what uses this one" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("checkout", [True, False])
+def test_without_gradio_the_hint_fits_the_install(checkout, tmp_path, monkeypatch, capsys):
+    package = tmp_path / ("repo" if checkout else "site-packages") / "dcgan"
+    package.mkdir(parents=True)
+    (package / "demo.py").write_text("")
+    if checkout:
+        (package.parent / "pyproject.toml").write_text("")
+    monkeypatch.setattr(demo_cli, "__file__", str(package / "demo.py"))
+    real_find_spec = demo_cli.importlib.util.find_spec
+    monkeypatch.setattr(
+        demo_cli.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "gradio" else real_find_spec(name, *a),
+    )
+    code, err = run_main(["--port", str(free_port())], capsys)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    if checkout:
+        assert err.endswith(f'pip install -e ".[demo]" in {package.parent}'), err
+    else:
+        assert err.endswith('the demo needs Gradio: pip install "dcgan[demo]"'), err
+        assert "-e" not in err
+
+
 @pytest.mark.parametrize(
     "host, words",
     [

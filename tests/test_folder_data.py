@@ -260,6 +260,8 @@ def test_a_mixed_folder_trains_a_step_from_the_command_line(tmp_path):
     proc = run_python("-m", "dcgan.evaluate", "--model", out / "generator.h5", "-n", "8")
     assert proc.returncode == 0, proc.stderr
     assert "no classifier here reads" in proc.stdout and "precision (k-NN)" in proc.stdout
+    assert "a classifier of its 2 classes" in proc.stdout and "floor:" in proc.stdout
+    assert len(list(out.glob("classifier_*_28x28x1.h5"))) == 1  # kept for the next evaluation
 
 
 @pytest.mark.slow
@@ -619,3 +621,223 @@ def test_an_image_gone_while_training_stops_the_run_resumably(tmp_path, monkeypa
     shutil.copytree(keep / "cats", root / "cats")  # put back: the same data, so it resumes
     training.run(training.Config.of_run(out), resume=str(out), verbose=0, log=lambda m: None)
     assert (out / "generator.h5").exists()
+
+
+# --- scoring your own pictures ----------------------------------------------------------------
+
+
+def digit_folder(root, count=1000):
+    """`count` digits of the bundled sample as PNGs in one subfolder per digit."""
+    x, y, _ = data.load("sample")
+    for i, (image, digit) in enumerate(zip(x[:count], y[:count])):
+        (root / str(digit)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(root / str(digit) / f"{i:04d}.png")
+    return root
+
+
+def shapes_folder(root, count=600, side=40):
+    """Unlabelled colour pictures: shapes of random colours on a background shaded from one
+    random colour to another, with a photo's fine grain."""
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True)
+    yy, xx = np.mgrid[:side, :side]
+    for i in range(count):
+        a, b = rng.integers(0, 256, (2, 3))
+        image = a + (b - a) * (yy / side)[..., None]
+        for _ in range(rng.integers(1, 4)):
+            cy, cx, r = rng.integers(4, side - 4, 2).tolist() + [int(rng.integers(3, side // 3))]
+            inside = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
+            if rng.random() < 0.5:
+                inside = (abs(yy - cy) < r) & (abs(xx - cx) < r // 2 + 1)
+            image[inside] = rng.integers(0, 256, 3)
+        image = image + rng.normal(0, 6, image.shape)
+        Image.fromarray(np.clip(image, 0, 255).round().astype(np.uint8)).save(root / f"{i:04d}.png")
+    return root
+
+
+def impostors(real, seed=0):
+    """What must never score as well as real images: (name, uint8 images like `real`)."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    sigma = (0, 1.5, 1.5) + (0,) * (real.ndim - 3)  # over the rows and columns only
+    blurred = gaussian_filter(real.astype(np.float64), sigma)
+    return [
+        ("bright noise", rng.integers(0, 256, real.shape, dtype=np.uint8)),
+        ("dim noise", rng.integers(0, 24, real.shape, dtype=np.uint8)),
+        ("black", np.zeros_like(real)),
+        ("grey", np.full_like(real, 128)),
+        ("blurred", np.clip(blurred, 0, 255).round().astype(np.uint8)),
+    ]
+
+
+def assert_real_is_best(scores, name):
+    from dcgan import metrics
+
+    got, floor = scores["generated"], scores["real"]
+    for key, better in metrics.OWN:
+        worse = got[key] > floor[key] if better == "lower" else got[key] < floor[key]
+        assert worse, f"{name}: {key} {got[key]:.4f}, real (floor) {floor[key]:.4f}"
+
+
+@pytest.fixture(scope="module")
+def digits_read(tmp_path_factory):
+    """A folder of digits in class folders, its classifier trained once, and its reader."""
+    from dcgan import features
+
+    own = folder.load(str(digit_folder(tmp_path_factory.mktemp("own") / "digits")))
+    cache = tmp_path_factory.mktemp("run")
+    classifier, note = features.folder_classifier(own, cache, log=lambda m: None)
+    return own, features.Reader((28, 28, 1), classifier, note), cache
+
+
+def test_a_folder_with_classes_scores_noise_black_and_blur_below_real_images(digits_read):
+    from dcgan import metrics
+
+    own, read, cache = digits_read
+    assert len(read.nets) == 2 and "classifier of its 10 classes" in read.describe
+    assert len(list(cache.glob(f"classifier_{own.digest}_28x28x1.h5"))) == 1
+    real = own.sample(own.count)
+    scored, unseen = real[:600], real[600:]  # the reference and floor halves, and other images
+    for name, images in impostors(unseen):
+        assert_real_is_best(metrics.own_scores(images, scored, read, seed=0), name)
+    # real images that are neither reference nor floor score about as the floor does
+    scores = metrics.own_scores(unseen, scored, read, seed=0)
+    assert scores["generated"]["precision"] > 0.7 and scores["generated"]["recall"] > 0.7
+    assert scores["generated"]["fid"] < 2 * scores["real"]["fid"]
+
+
+def test_evaluate_reads_a_folder_with_classes_with_its_classifier(
+    digits_read, tmp_path, monkeypatch, capsys
+):
+    from dcgan import evaluate, features
+
+    own, _, cache = digits_read
+    # --images keeps no classifier: this one reads the one the fixture trained and kept
+    kept = features.folder_classifier
+    monkeypatch.setattr(features, "folder_classifier", lambda f, _, log: kept(f, cache, log=log))
+    np.savez(tmp_path / "x.npz", images=np.zeros((200, 28, 28), np.uint8))
+    argv = ["--images", tmp_path / "x.npz", "--data", own.source, "--json", tmp_path / "s.json"]
+    assert evaluate.main(list(map(str, argv))) == 0
+    table, rest = report_numbers(capsys.readouterr().out)
+    assert "and 128 of a classifier of its 10 classes" in rest[0], rest[0]
+    assert table["FID"][0] > table["FID"][1] and table["precision (k-NN)"][0] == 0.0
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert "classifier of its 10 classes" in saved["reference"]["features"]
+
+
+def test_the_folder_classifier_is_kept_and_reused(digits_read):
+    from dcgan import features
+
+    own, read, cache = digits_read
+    said = []
+    again, note = features.folder_classifier(own, cache, log=said.append)
+    assert not said and str(cache) in note  # loaded, not trained again
+    x = own.sample(50)
+    assert np.allclose(read(x)[1], features.Reader((28, 28, 1), again, note)(x)[1], atol=1e-5)
+
+
+def test_evaluate_scores_a_generator_against_its_folder_with_the_kept_classifier(
+    digits_read, tmp_path, capsys
+):
+    """--model: an untrained generator, in a run folder that keeps the folder's classifier
+    (as a first evaluation leaves it), is scored in its features below the real floor."""
+    import shutil
+
+    from dcgan import evaluate
+    from dcgan.models import build_pair
+
+    own, _, cache = digits_read
+    run = tmp_path / "run"
+    run.mkdir()
+    build_pair()[0].save(run / "generator.h5")
+    shutil.copy(next(cache.glob("classifier_*.h5")), run)
+    argv = ["--model", run / "generator.h5", "--data", own.source, "-n", "100"]
+    assert evaluate.main(list(map(str, argv))) == 0
+    out, err = capsys.readouterr()
+    table, rest = report_numbers(out)
+    assert "training a classifier" not in err and str(run) in rest[0]  # the kept one
+    assert (
+        table["FID"][0] > table["FID"][1] and table["recall (k-NN)"][0] < table["recall (k-NN)"][1]
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncated", "text", "other classes"])
+def test_a_kept_classifier_that_does_not_fit_is_trained_again(digits_read, tmp_path, damage):
+    from dcgan import classifier as classifiers
+    from dcgan import features
+
+    own, _, cache = digits_read
+    kept = next(cache.glob("classifier_*.h5"))
+    bad = tmp_path / kept.name
+    if damage == "truncated":
+        bad.write_bytes(kept.read_bytes()[:2000])
+    elif damage == "text":
+        bad.write_text("not a model")
+    else:
+        classifiers.save_classifier(classifiers.build_classifier(classes=3), bad)
+    small = folder.load(str(digit_folder(tmp_path / "few", count=60)))
+    (tmp_path / f"classifier_{small.digest}_28x28x1.h5").write_bytes(bad.read_bytes())
+    said = []
+    model, note = features.folder_classifier(small, tmp_path, log=said.append)
+    assert "training it again" in said[0] and "training a classifier" in said[1], said
+    assert model.output_shape[1:] == (10,) and "kept as" in note
+    assert features.folder_classifier(small, tmp_path, log=said.append)[0] is not None
+    assert len(said) == 2  # the second time it is read back
+
+
+def report_numbers(out):
+    """The numbers of the evaluate report's table, {label: [images, real (floor)]}, and its
+    other lines."""
+    table, rest = {}, []
+    for line in out.splitlines():
+        cells = line.rsplit(None, 2)
+        try:
+            table[cells[0].strip()] = [float(cells[1]), float(cells[2])]
+        except (IndexError, ValueError):
+            rest.append(line)
+    return table, rest
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    return shapes_folder(tmp_path_factory.mktemp("own") / "shapes")
+
+
+def test_every_number_of_the_report_ranks_real_pictures_first(shapes, tmp_path, capsys):
+    """An unlabelled folder, through `dcgan.evaluate` itself (its --images are 28x28 grey):
+    each impostor's every printed number is worse than the real held-out half's, and the
+    report says what the floor is."""
+    from dcgan import evaluate
+
+    own = folder.load(str(shapes))
+    # evaluate scores against 2 x 200 images of the folder, picked by --seed as `sample` picks
+    # them: the other 200 are real images it has never seen
+    unseen = own.sample(own.count, seed=0)[400:]
+    for name, images in [("real", unseen), *impostors(unseen)]:
+        np.savez(tmp_path / "x.npz", images=images)
+        argv = ["--images", tmp_path / "x.npz", "--data", shapes, "--json", tmp_path / "s.json"]
+        assert evaluate.main(list(map(str, argv))) == 0
+        table, rest = report_numbers(capsys.readouterr().out)
+        assert set(table) == {"FID", "precision (k-NN)", "recall (k-NN)"}, table
+        how = rest[0].split("; scored in ")[1]
+        assert "random multi-scale convnet" in how and "classifier" not in how
+        assert any(line.startswith("floor: real (floor) is 200 other real images") for line in rest)
+        if name == "real":  # as good as the floor, within noise
+            assert table["precision (k-NN)"][0] > 0.7 and table["recall (k-NN)"][0] > 0.7
+            continue
+        for label, (got, floor) in table.items():
+            worse = got > floor if label == "FID" else got < floor
+            assert worse, f"{name}: {label} {got}, real (floor) {floor}"
+        saved = json.loads((tmp_path / "s.json").read_text())
+        assert saved["generated"]["n"] == saved["real"]["n"] == 200
+
+
+def test_colour_pictures_score_noise_black_and_blur_below_real_ones(shapes):
+    from dcgan import features, metrics
+
+    own = folder.load(str(shapes), 32, 3)
+    real = own.sample(own.count)
+    read = features.Reader((32, 32, 3))
+    for name, images in impostors(real[400:]):
+        assert_real_is_best(metrics.own_scores(images, real[:400], read, seed=0), name)

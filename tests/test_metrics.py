@@ -1,6 +1,7 @@
 """Sample-quality metrics: the numpy/scipy maths against independent references, the evaluate
 CLI's handling of bad input, and a sanity check that an untrained generator scores badly."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,39 @@ def assert_usage_error(proc, *words):
     assert "Traceback" not in proc.stderr + proc.stdout
     for w in words:
         assert w in lines[0], lines[0]
+
+
+def test_evaluate_defaults_to_the_generator_generate_draws_with(tmp_path, monkeypatch, capsys):
+    from dcgan import evaluate, files
+
+    assert "$DCGAN_GENERATOR, else the shipped generator" in " ".join(
+        evaluate.parser().format_help().split()
+    )
+    monkeypatch.delenv("DCGAN_GENERATOR", raising=False)
+    argv = ["-n", "20", "--data", "sample", "--json", str(tmp_path / "s.json")]
+    assert evaluate.main(argv) == 0
+    assert str(files.shipped("generator")) in capsys.readouterr().out
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert saved["model"] == str(files.shipped("generator")) and saved["generated"]["n"] == 20
+
+
+@pytest.mark.parametrize(
+    "argv, env, words",
+    [
+        ([], "absent.h5", ["absent.h5", "$DCGAN_GENERATOR", "pass --model"]),
+        (["--model", "g.h5", "--images", "x.npz"], None, ["--model", "--images", "not both"]),
+    ],
+)
+def test_evaluate_without_a_generator_to_score_is_one_line(argv, env, words, tmp_path, monkeypatch):
+    from dcgan import evaluate
+    from dcgan.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    if env:
+        monkeypatch.setenv("DCGAN_GENERATOR", str(tmp_path / env))
+    with pytest.raises(UsageError) as e:
+        evaluate.main(argv)
+    assert all(w in str(e.value) for w in words) and "\n" not in str(e.value)
 
 
 @pytest.mark.slow

@@ -138,6 +138,25 @@ def test_bad_input_is_one_clear_line(argv, words, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_log_file_gets_plain_lines_within_the_epoch_and_the_cap_is_said(tmp_path):
+    """stdout a pipe, as a log file: a plain line every few steps beside Keras's line an epoch;
+    --steps-per-epoch beyond the data's 8 steps is said in one line, and 8 are run."""
+    from dcgan import data
+
+    x, y, _ = data.load("sample")
+    np.savez(tmp_path / "d.npz", x_train=x[:64], y_train=y[:64], x_test=x[:8], y_test=y[:8])
+    flags = ["--epochs", "1", "--batch-size", "16", "--steps-per-epoch", "100"]
+    p = cli("--data", tmp_path / "d.npz", *flags, "--jit-compile", "off", "--out", tmp_path / "run")
+    assert p.returncode == 0, p.stderr
+    notes = [line for line in p.stderr.splitlines() if "--steps-per-epoch" in line]
+    assert len(notes) == 1 and "is 8 steps, so each epoch runs 8" in notes[0], p.stderr
+    steps = [line for line in p.stdout.splitlines() if line.startswith("epoch 1/1 step ")]
+    assert [s.split(":")[0] for s in steps] == [f"epoch 1/1 step {i}/8" for i in (2, 4, 6)]
+    assert "\r" not in p.stdout and "\x1b[" not in p.stdout
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["steps_per_epoch"] == 8
+
+
+@pytest.mark.slow
 def test_bad_files_exit_2_without_traceback(tmp_path, run_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"\x00" * 100)

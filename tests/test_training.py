@@ -211,6 +211,21 @@ def test_steps_per_epoch_is_a_full_pass_or_the_cap():
     assert training.steps_per_epoch(Config(batch_size=256, steps_per_epoch=5), 60000) == 5
 
 
+@pytest.mark.parametrize(
+    "cap, said", [(100, True), (32, True), (31, False), (5, False), (None, False)]
+)
+def test_a_cap_beyond_the_epoch_is_said_once(cap, said):
+    notes = []
+    steps = training.steps_per_epoch(
+        Config(batch_size=256, steps_per_epoch=cap), 4000, notes.append
+    )
+    assert steps == min(cap or 31, 31)  # the bundled sample: 4,000 images, 128 a step
+    assert len(notes) == int(said)
+    if said:
+        assert f"--steps-per-epoch {cap} is more than an epoch holds" in notes[0]
+        assert "is 31 steps" in notes[0] and "\n" not in notes[0]
+
+
 def test_minutes_ends_at_an_epoch_boundary_with_every_final_file(tmp_path):
     cfg = Config(
         arch="mlp",
