@@ -135,7 +135,7 @@ def test_recipe_reference_is_the_reference_scripts_hyperparameters():
 
 def test_a_recipe_fills_only_what_is_not_given():
     fast = Config(recipe="fast").checked()
-    assert fast.batch_size == 64
+    assert (fast.batch_size, fast.lr, fast.d_lr) == (32, 4e-4, 4e-4)
     assert Config(recipe="fast", batch_size=128, lr=1e-3).checked().batch_size == 128
     assert Config(recipe="fast", lr=1e-3).checked().d_lr == 1e-3  # D's follows G's unless given
     assert Config(arch="mlp", recipe="fast").checked().lr == 1e-4  # the MLP keeps its own
