@@ -101,11 +101,13 @@ def run_data(config):
     """(the data a run trained on, as --data takes it, or None for the default; its dataset)
     from its config.json. A path that is not here (the run came from another machine) gives
     the dataset's name instead: its test split is the same wherever it was copied."""
+    recorded = config.get("dataset", "unknown")  # what the run's images were, told by the data
     given, described = (
         v if isinstance(v, str) and v else None
         for v in (config.get("data"), config.get("data_source"))
     )
     k = kind(given) if given else kind(described) if described else MNIST
+    k = recorded if recorded in (MNIST, FASHION, None) else k
     for candidate in (given, described):
         if candidate and (candidate in LOAD_NAMES or Path(candidate).expanduser().exists()):
             return candidate, k

@@ -267,8 +267,8 @@ def main(argv=None):
     if args.images:
         images, digits = data.load_images(args.images, max_images=MAX_IMAGES)
         what = f"{len(images)} images in {args.images}"
-    classifier_path, where = classifiers.for_data(data_arg, args.classifier)
-    kind = datasets.kind(data_arg)
+    # chosen by what the real images are (and refused when they are not its data's)
+    classifier_path, where, kind = classifiers.for_data(data_arg, args.classifier)
     if classifier_path is None:
         return report_without_classifier(
             args, data_arg, where, images if args.images else None, run_note, log
@@ -284,7 +284,6 @@ def main(argv=None):
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
     real = metrics.load_real(data_arg, log=log)
     metrics.check_test_split(real["test"], real["source"])
-    kind = datasets.kind(real["source"]) or kind
     noun = datasets.noun(kind)
     if run_note:  # once all is checked: a refusal stays one line
         log(run_note)

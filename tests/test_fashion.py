@@ -57,38 +57,113 @@ def test_class_names_in_one_place():
     assert datasets.noun(datasets.MNIST) == "digits" and datasets.noun(datasets.FASHION) == "images"
 
 
-def test_classifier_chosen_by_the_data(tmp_path):
-    for mnist in (None, "mnist", "sample", "bundled MNIST sample", "mnist.npz"):
-        assert classifiers.for_data(mnist) == (MNIST_CLASSIFIER, "the shipped MNIST classifier")
-    fashion_dir = idx_folder(tmp_path / "fashion-mnist")
-    for source in (
-        "fashion_mnist",
-        "fashion_mnist (/usr/share/datasets/fashion-mnist)",  # as data.load describes it
-        str(fashion_dir),
-        "my_fashion_mnist.npz",
-    ):
-        path, where = classifiers.for_data(source)
-        assert path == FASHION_CLASSIFIER and "Fashion-MNIST" in where, source
-    # an IDX folder whose name does not say fashion is MNIST, as it always was
-    assert classifiers.for_data(str(idx_folder(tmp_path / "idx")))[0] == MNIST_CLASSIFIER
+def keras_npz(path, train, test):
+    """(images, labels) pairs saved as Keras's mnist.npz is: any name, any data."""
+    np.savez(path, x_train=train[0], y_train=train[1], x_test=test[0], y_test=test[1])
+    return path
+
+
+def idx_copy(folder, train, test):
+    """(images, labels) pairs as an IDX folder (MNIST's file names, whatever the data)."""
+    folder.mkdir()
+    for prefix, (x, y) in (("train", train), ("t10k", test)):
+        for kind, array, code in (("images", x, 3), ("labels", y, 1)):
+            head = bytes([0, 0, 8, code]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+            name = f"{prefix}-{kind}-idx{code}-ubyte"
+            (folder / name).write_bytes(head + np.ascontiguousarray(array, np.uint8).tobytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def renamed(fashion, tmp_path_factory):
+    """Each data set under the other's name, or under none: the name must not decide."""
+    where = tmp_path_factory.mktemp("renamed")
+    (x, y, _), (xt, yt, _) = fashion
+    clothes = (x[:2000], y[:2000]), (xt[:1000], yt[:1000])
+    sx, sy, _ = data.load("sample", "train", log=lambda m: None)
+    tx, ty, _ = data.load("sample", "test", log=lambda m: None)
+    digits = (sx, sy), (tx, ty)
+    return {
+        datasets.FASHION: [
+            keras_npz(where / "clothes.npz", *clothes),
+            keras_npz(where / "mnist.npz", *clothes),
+            idx_copy(where / "mydata", *clothes),
+        ],
+        datasets.MNIST: [
+            keras_npz(where / "fashion_digits.npz", *digits),
+            idx_copy(where / "fashion-mnist", *digits),
+        ],
+    }
+
+
+def test_classifier_chosen_by_what_the_images_are(renamed, tmp_path):
+    for mnist in (None, "sample"):
+        assert classifiers.for_data(mnist) == (
+            MNIST_CLASSIFIER,
+            "the shipped MNIST classifier",
+            datasets.MNIST,
+        )
+    for kind, sources in renamed.items():
+        classifier = {datasets.MNIST: MNIST_CLASSIFIER, datasets.FASHION: FASHION_CLASSIFIER}
+        for source in sources:
+            path, where, got = classifiers.for_data(str(source))
+            assert (path, got) == (classifier[kind], kind), source
+            assert datasets.title(kind) in where
     # a folder of your own images: none, and one line saying why
-    path, why = classifiers.for_data(str(picture_folder(tmp_path / "pictures")))
+    path, why, _ = classifiers.for_data(str(picture_folder(tmp_path / "pictures")))
     assert path is None and "pictures" in why and "\n" not in why
-    path, why = classifiers.for_data("mnist", shape=(32, 32, 3))
+    path, why, _ = classifiers.for_data("mnist", shape=(32, 32, 3))
     assert path is None and "32x32x3" in why
 
 
-def test_flag_and_environment_override(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "images",
+    [
+        lambda x: np.random.default_rng(0).integers(0, 256, x.shape, dtype=np.uint8),  # noise
+        lambda x: 255 - x,  # digits, inverted
+    ],
+)
+def test_images_neither_classifier_reads_have_none(images, tmp_path):
+    x, y, _ = data.load("sample", "test", log=lambda m: None)
+    source = keras_npz(tmp_path / "digits.npz", (images(x), y), (images(x), y))
+    path, why, kind = classifiers.for_data(str(source))
+    assert path is None and kind is None and "\n" not in why
+    assert "no classifier here reads" in why and "--train-classifier" in why
+    assert "MNIST's 0." in why and "Fashion-MNIST's 0." in why  # what was measured
+
+
+def test_a_classifier_of_other_data_is_refused(renamed, tmp_path, monkeypatch):
+    clothes, digits = renamed[datasets.FASHION][0], renamed[datasets.MNIST][0]
+    for source, wrong, right in (
+        (clothes, MNIST_CLASSIFIER, FASHION_CLASSIFIER),
+        (digits, FASHION_CLASSIFIER, MNIST_CLASSIFIER),
+    ):
+        with pytest.raises(ValueError, match="does not read .* mean confidence") as e:
+            classifiers.for_data(str(source), str(wrong))
+        assert "\n" not in str(e.value) and "--classifier none" in str(e.value)
+        assert classifiers.for_data(str(source), str(right))[::2] == (
+            right,
+            classifiers.for_data(str(source)).kind,
+        )
+    # a copy of the MNIST classifier, under a name that says nothing: judged by its confidence
+    copy = tmp_path / "mine.h5"
+    copy.write_bytes(MNIST_CLASSIFIER.read_bytes())
+    with pytest.raises(ValueError, match="below the 0.8 of a classifier of their own data"):
+        classifiers.for_data(str(clothes), str(copy))
+    assert classifiers.for_data(str(digits), str(copy)) == (copy, "--classifier", datasets.MNIST)
+    monkeypatch.setenv(files.ENV["classifier"], str(copy))  # "for any data": judged the same
+    with pytest.raises(ValueError, match="\\$DCGAN_CLASSIFIER .* does not read"):
+        classifiers.for_data(str(clothes))
+
+
+def test_flag_and_environment_override(fashion, tmp_path, monkeypatch):
     mine = tmp_path / "mine.h5"
-    assert classifiers.for_data("fashion_mnist", str(mine)) == (mine, "--classifier")
+    mine.write_bytes(FASHION_CLASSIFIER.read_bytes())
+    assert classifiers.for_data("fashion_mnist", str(mine))[:2] == (mine, "--classifier")
     assert classifiers.for_data("fashion_mnist", "none")[0] is None
     monkeypatch.setenv(files.ENV["fashion_classifier"], str(mine))
-    assert classifiers.for_data("fashion_mnist") == (mine, "$DCGAN_FASHION_CLASSIFIER")
-    assert classifiers.for_data("mnist")[0] == MNIST_CLASSIFIER  # Fashion-MNIST's only
-    monkeypatch.setenv(files.ENV["classifier"], str(tmp_path / "any.h5"))
-    for source in ("mnist", "fashion_mnist", str(picture_folder(tmp_path / "pictures"))):
-        assert classifiers.for_data(source) == (tmp_path / "any.h5", "$DCGAN_CLASSIFIER")
-    monkeypatch.delenv(files.ENV["classifier"])
+    assert classifiers.for_data("fashion_mnist")[:2] == (mine, "$DCGAN_FASHION_CLASSIFIER")
+    assert classifiers.for_data("sample")[0] == MNIST_CLASSIFIER  # Fashion-MNIST's only
     monkeypatch.setenv(files.ENV["data"], "fashion_mnist")  # --data's default
     assert classifiers.for_data(None)[0] == mine
 
@@ -161,7 +236,7 @@ def test_no_classifier_one_line_and_pixel_scores(tmp_path, monkeypatch, capsys):
     x, _, _ = data.load("sample", "test")
     np.savez(tmp_path / "mine.npz", images=x[:200])
     why = "no classifier here reads my/pictures: it is neither MNIST nor Fashion-MNIST"
-    monkeypatch.setattr(classifiers, "for_data", lambda source, given=None, shape=None: (None, why))
+    monkeypatch.setattr(classifiers, "for_data", lambda *a, **k: classifiers.Choice(None, why))
     monkeypatch.setattr(classifiers, "load_classifier", lambda *a: pytest.fail("loaded one"))
     args = ["--images", tmp_path / "mine.npz", "--data", "sample", "--json", tmp_path / "s.json"]
     assert evaluate.main(list(map(str, args))) == 0
