@@ -97,6 +97,27 @@ def run_config(model):
     return config if isinstance(config, dict) else None
 
 
+def class_names(config):
+    """The class names of the run whose config.json `config` is, as its settings say them: its
+    folder's class subfolders, else those of the dataset it recorded (told by its images) or
+    trained on by name (mnist, fashion_mnist, sample, the default); None where they do not say.
+    A data file's name is no evidence: clothes saved as digits.npz are still clothes."""
+    if not isinstance(config, dict):
+        return None
+    classes = config.get("train_classes")
+    if isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes):
+        return tuple(classes)
+    if "dataset" in config:
+        return CLASS_NAMES.get(config["dataset"])
+    given, described = config.get("data"), config.get("data_source")
+    if given is None and described is None:
+        return CLASS_NAMES[MNIST]  # a run from before data_source: the default data, MNIST
+    for said in (given, described):
+        if isinstance(said, str) and (_NAMED.get(said) or _NAMED.get(said.split(" (", 1)[0])):
+            return CLASS_NAMES[_NAMED.get(said) or _NAMED[said.split(" (", 1)[0]]]
+    return None
+
+
 def run_data(config):
     """(the data a run trained on, as --data takes it, or None for the default; its dataset)
     from its config.json. A path that is not here (the run came from another machine) gives

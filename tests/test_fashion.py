@@ -272,14 +272,22 @@ def test_training_without_a_classifier_says_so_once(tmp_path, monkeypatch):
     assert not any(type(c).__name__ == "Evaluate" for c in callbacks)
 
 
-def test_training_scores_fashion_with_its_classifier(fashion, monkeypatch):
-    (x_train, y_train, _), _ = fashion
+@pytest.mark.parametrize("which", [0, 1, 2])  # clothes.npz, mnist.npz, mydata/
+def test_training_scores_clothes_with_their_classifier(renamed, which, monkeypatch):
+    source = renamed[datasets.FASHION][which]
+    x_train, y_train, _ = data.load(str(source), "train", log=lambda m: None)
     loaded = []
     monkeypatch.setattr(training, "load_classifier", lambda p=None: loaded.append(p) or "clf")
     monkeypatch.setattr(training.metrics, "real_features", lambda clf, x, classes: len(x))
-    cfg = Config(data="fashion_mnist", eval_every=1)
-    assert training.prepare_evaluation(cfg, x_train, y_train) == ("clf", 10_000, 10_000)
+    cfg = Config(data=str(source), eval_every=1)
+    assert training.prepare_evaluation(cfg, x_train, y_train) == ("clf", 1000, 2000)
     assert loaded == [FASHION_CLASSIFIER]
+    assert classifiers.identify(x_train)[0] == datasets.FASHION  # what config.json records
+
+
+def test_a_run_records_what_its_images_are(tiny_run):
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["dataset"] == datasets.MNIST
 
 
 @pytest.fixture(scope="module")
@@ -302,12 +310,54 @@ def test_generate_names_the_class(fashion_generator, tmp_path, capsys, asked):
     assert (np.load(out)["digits"] == 7).all()
 
 
-def test_generate_refuses_a_clothes_name_for_digits(tmp_path):
-    with pytest.raises(UsageError, match="Fashion-MNIST class"):
+def test_generate_refuses_a_clothes_name_for_digits(fashion_generator, tmp_path):
+    with pytest.raises(UsageError, match="'Bag' is not a class of .*its classes are 0-9$"):
         argv = ["--class", "Bag", "--model", str(files.shipped("conditional_generator"))]
         generate.main([*argv, "--out", str(tmp_path / "x.png")])
-    with pytest.raises(UsageError, match="ask for a class 0-9"):
+    with pytest.raises(UsageError, match="'Hat' is not a class of .*its classes are 0-9"):
         generate.main(["--class", "Hat", "--out", str(tmp_path / "x.png")])
+    # the Fashion generator without the run settings that say what its classes are
+    bare = tmp_path / "bare" / "generator.h5"
+    bare.parent.mkdir()
+    bare.write_bytes(fashion_generator.read_bytes())
+    with pytest.raises(UsageError, match="'Sneaker' is not a class of .*unknown.*by number"):
+        generate.main(
+            ["--class", "Sneaker", "--model", str(bare), "--out", str(tmp_path / "x.png")]
+        )
+    # settings that say digits: the class names are the digits, whatever the file is called
+    (bare.parent / "config.json").write_text(
+        json.dumps({"data": "fashion.npz", "dataset": "mnist"})
+    )
+    with pytest.raises(UsageError, match="'Sneaker' is not a class of .*its classes are 0-9$"):
+        generate.main(
+            ["--class", "Sneaker", "--model", str(bare), "--out", str(tmp_path / "x.png")]
+        )
+
+
+def test_class_names_are_the_runs_never_its_files(tmp_path):
+    names = datasets.CLASS_NAMES
+    assert datasets.class_names({"data": "fashion_mnist"}) == names[datasets.FASHION]
+    assert (
+        datasets.class_names({"data": None, "data_source": "bundled MNIST sample"})
+        == names[datasets.MNIST]
+    )
+    assert datasets.class_names({"data": None}) == names[datasets.MNIST]  # before data_source
+    for recorded in (datasets.MNIST, datasets.FASHION):  # told by the data when it trained
+        for data_name in ("fashion.npz", "mnist.npz", "/x/mydata"):
+            config = {"data": data_name, "dataset": recorded}
+            assert datasets.class_names(config) == names[recorded]
+    for unknown in (
+        {"data": "clothes.npz"},
+        {"data": "fashion_digits.npz"},
+        {"data": "/x/mydata"},
+        None,
+    ):
+        assert datasets.class_names(unknown) is None, unknown
+    assert datasets.class_names({"dataset": None}) is None  # images no shipped classifier reads
+    assert datasets.class_names({"train_classes": ["cat", "dog"], "dataset": None}) == (
+        "cat",
+        "dog",
+    )
 
 
 @pytest.mark.slow  # scores 2,000+ images with the classifier in-process: ~12 s
