@@ -8,7 +8,7 @@ import pytest
 
 from dcgan import classifier as classifiers
 from dcgan import data, datasets, evaluate, files, generate, training
-from dcgan.errors import UsageError
+from dcgan.errors import UsageError, run_cli
 from dcgan.settings import Config
 
 MNIST_CLASSIFIER = files.shipped("classifier")
@@ -218,7 +218,7 @@ def test_evaluate_fashion_uses_its_classifier(fashion, tmp_path, monkeypatch, ca
         tmp_path / "s.json",
     ]
     assert evaluate.main(list(map(str, args))) == 0
-    assert loaded == [FASHION_CLASSIFIER]
+    assert loaded[-1] == FASHION_CLASSIFIER  # after the shipped ones told what the data is
     out = capsys.readouterr().out
     assert "test images of fashion_mnist" in out and "Fashion-MNIST classifier" in out
     assert "digit" not in out and "Sneaker" in out and "Ankle boot" in out
@@ -400,3 +400,33 @@ def test_a_class_by_name_draws_from_the_shipped_fashion_generator(tmp_path, caps
         return
     assert generate.main(argv) == 0
     assert "2 images of class 7 (Sneaker)" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # scores 2,000 images with the classifier in-process: ~15 s
+def test_evaluate_names_what_the_images_are_not_their_files(renamed, tmp_path, capsys):
+    clothes, digits = renamed[datasets.FASHION][0], renamed[datasets.MNIST][0]
+    for source, says, never in (
+        (clothes, ("Sneaker", "Fashion-MNIST classifier", "class mix"), "digit"),
+        (digits, ("digit mix", "MNIST classifier"), "Sneaker"),
+    ):
+        with np.load(source) as f:
+            np.savez(tmp_path / "real.npz", images=f["x_train"][:1000])
+        argv = ["--images", tmp_path / "real.npz", "--data", source, "--json", tmp_path / "s.json"]
+        assert evaluate.main(list(map(str, argv))) == 0
+        out = capsys.readouterr().out
+        assert all(s in out for s in says) and never not in out, out
+        assert json.loads((tmp_path / "s.json").read_text())["generated"]["mean_confidence"] > 0.85
+
+
+@pytest.mark.parametrize("which", ["clothes", "digits"])
+def test_evaluate_refuses_a_classifier_of_other_data_in_one_line(renamed, which, tmp_path, capsys):
+    source = renamed[datasets.FASHION if which == "clothes" else datasets.MNIST][0]
+    wrong = MNIST_CLASSIFIER if which == "clothes" else FASHION_CLASSIFIER
+    with np.load(source) as f:
+        np.savez(tmp_path / "real.npz", images=f["x_train"][:100])
+    argv = ["--images", tmp_path / "real.npz", "--data", source, "--classifier", wrong]
+    with pytest.raises(SystemExit) as e:
+        run_cli(evaluate.main, list(map(str, argv)))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "does not read" in err, err
+    assert "--classifier none" in err
