@@ -350,18 +350,19 @@ def _collect(batches, shape):
     return out
 
 
-def digit_row_batches(generator, per_row, seed=None, batch_size=None):
+def digit_row_batches(generator, per_row, seed=None, batch_size=None, classes=None):
     """`digit_rows` a batch at a time: the digits of row 0, then row 1, ..., each row in
     batches of at most `batch_size`, uint8 (<= batch_size, *image_shape(generator))."""
     if per_row <= 0:
         raise ValueError(f"asked for rows of {per_row} digits; ask for at least 1")
-    check_digits(generator, 0, 1)
+    classes = range(num_classes(generator)) if classes is None else classes
+    classes = [int(c) for c in check_digits(generator, list(classes), len(classes))]
     batch_size = batch_size or BATCH
     dim = latent_dim(generator)
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
 
     def batches():
-        for digit in range(num_classes(generator)):
+        for digit in classes:
             for start in range(0, per_row, batch_size):
                 stop = min(per_row, start + batch_size)
                 z = latent_rows(per_row, dim, seed, start, stop)
@@ -370,11 +371,20 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None):
     return batches()
 
 
-def digit_rows(generator, per_row, seed=None):
-    """uint8 (classes, per_row, *image) from a conditional generator: row d holds the class d,
-    and column j uses the same latent vector in every row, so a column keeps one style."""
-    shape = (num_classes(generator), per_row, *image_shape(generator))
-    return _collect(digit_row_batches(generator, per_row, seed), shape)
+def digit_rows(generator, per_row, seed=None, classes=None):
+    """uint8 (classes, per_row, *image) from a conditional generator: row i holds the i-th of
+    `classes` (by number or name; default: all of them, row d the class d), and column j uses
+    the same latent vector in every row, so a column keeps one style."""
+    count = num_classes(generator) if classes is None else len(classes)
+    shape = (count, per_row, *image_shape(generator))
+    return _collect(digit_row_batches(generator, per_row, seed, classes=classes), shape)
+
+
+def spread_classes(generator, most):
+    """At most `most` of a conditional generator's classes, spread evenly from the first to the
+    last: all of them when it has no more (a sample grid's rows)."""
+    k = num_classes(generator)
+    return list(range(k)) if k <= most else sorted(set(np.linspace(0, k - 1, most).astype(int)))
 
 
 def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_size=None):
