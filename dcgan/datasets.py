@@ -42,9 +42,10 @@ def kind(source):
 
     `source` is what --data takes (None: $DCGAN_DATA, else MNIST) or how `data.load` describes
     what it loaded ("bundled MNIST sample", "fashion_mnist (/usr/share/datasets/...)"). A .npz,
-    or a folder of IDX files, holds MNIST unless its own name says fashion (fashion-mnist/,
-    fashion_mnist.npz), the one thing that tells two sets of 28x28 greyscale images with ten
-    classes apart; any other folder (of your own images) is None.
+    or a folder of IDX files, is taken for MNIST unless its own name says fashion; any other
+    folder (of your own images) is None. A name is only a first guess, for words said before
+    TensorFlow loads: which classifier scores the images, and whose class names are printed,
+    is told by the images themselves (`classifier.for_data`, `classifier.identify`).
     """
     source = str(source or os.environ.get(ENV["data"]) or MNIST).strip()
     named = _NAMED.get(source) or _NAMED.get(source.split(" (", 1)[0])
