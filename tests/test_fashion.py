@@ -430,3 +430,27 @@ def test_evaluate_refuses_a_classifier_of_other_data_in_one_line(renamed, which,
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and "does not read" in err, err
     assert "--classifier none" in err
+
+
+@pytest.mark.slow  # draws and scores a few images against 1,000 test images, twice: ~20 s
+def test_evaluate_warns_of_other_data_than_the_runs_by_what_it_is(
+    renamed, fashion_generator, tmp_path, capsys
+):
+    """A run that recorded clothes, scored against clothes.npz: no warning whatever the name;
+    against digits named fashion_digits.npz: a warning that they are MNIST."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "generator.h5").write_bytes(fashion_generator.read_bytes())
+    config = {"data": "/elsewhere/x.npz", "dataset": datasets.FASHION, "conditional": True}
+    (run / "config.json").write_text(json.dumps(config))
+    clothes, digits = renamed[datasets.FASHION][0], renamed[datasets.MNIST][0]
+    for data_arg, warned in ((clothes, False), (digits, True)):
+        argv = ["--model", run / "generator.h5", "-n", 20, "--data", data_arg]
+        assert evaluate.main(list(map(str, argv))) == 0
+        out, err = capsys.readouterr()
+        said = "says the run trained on Fashion-MNIST, and --data"
+        assert (said in err) == warned, err
+        if warned:
+            assert f"{data_arg} is MNIST" in err and "digit mix" in out
+        else:
+            assert "Sneaker" in out and "class mix" in out
