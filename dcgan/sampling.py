@@ -184,20 +184,18 @@ def class_index(generator, cls):
             return hits[0]
     if text.isascii() and text.isdigit() and int(text) < k:
         return int(text)
-    shown = ", ".join(names[:MAX_NAMES_SHOWN]) + (
-        f", ... ({k:,} in all)" if k > MAX_NAMES_SHOWN else ""
-    )
-    known = (
-        f"its classes are {shown}, or 0-{k - 1} by number"
-        if names and any(n != str(i) for i, n in enumerate(names))
-        else f"its classes are 0-{k - 1}"
-        + (
-            ""
-            if names
-            else " (what they are is unknown: no run settings, config.json, beside it name them), "
-            "so ask for one by number"
+    if names and any(name != str(i) for i, name in enumerate(names)):
+        more = f", ... ({k:,} in all)" if k > MAX_NAMES_SHOWN else ""
+        known = (
+            f"its classes are {', '.join(names[:MAX_NAMES_SHOWN])}{more}, or 0-{k - 1} by number"
         )
-    )
+    elif names:  # digits
+        known = f"its classes are 0-{k - 1}"
+    else:
+        known = (
+            f"its classes are 0-{k - 1} (what they are is unknown: no run settings, "
+            "config.json, beside it name them), so ask for one by number"
+        )
     where = getattr(generator, "_dcgan_source", None) or "this generator"
     raise ValueError(f"{text!r} is not a class of {where}: {known}")
 
