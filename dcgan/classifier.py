@@ -189,7 +189,8 @@ def for_data(source, given=None, shape=(28, 28, 1), images=None):
                 else f"pass --classifier one trained on them ({TRAIN_HINT} --data {shown})"
             )
             raise ValueError(
-                f"{flag} {named} does not read {shown}: its mean confidence on {len(images)} "
+                f"{flag} {named} does not read {shown}: its mean confidence on "
+                f"{min(PROBE, len(images))} "
                 f"of its {what} is {sure:.2f}, below the {floor} of a classifier of their own "
                 f"data: {fix}, or pass --classifier none"
             )
