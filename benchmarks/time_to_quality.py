@@ -269,9 +269,10 @@ def main():
             files.check_destination(path, flag)
     train = folder.load(args.data, log=lambda m: None)
     data_name = train.source
-    classifier_path, _ = for_data(args.data)
-    if classifier_path is None:
-        raise ValueError(f"no classifier reads {data_name}: pass MNIST or Fashion-MNIST")
+    choice = for_data(args.data, images=train.images[:500])
+    if choice.path is None:
+        raise ValueError(f"{choice.where}: pass MNIST or Fashion-MNIST")
+    classifier_path = choice.path
     classifier = load_classifier(classifier_path)
     pick = np.random.default_rng(0).permutation(train.count)[:REFERENCE_IMAGES]
     ref = metrics.real_features(classifier, train.images[np.sort(pick)])

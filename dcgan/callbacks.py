@@ -116,7 +116,12 @@ class StopOnNaN(keras.callbacks.Callback):
 
 class SampleGrid(Writer):
     """A grid from one fixed noise batch every `every` epochs, so grids compare over training;
-    `progress.gif` of them at the end. With a `TensorBoard` callback, each grid also goes there."""
+    `progress.gif` of them at the end. With a `TensorBoard` callback, each grid also goes there.
+    A conditional run's grid has a row per class, at most MAX_ROWS of them (spread evenly over
+    its classes): a grid of a thousand classes would be more than a GIF frame can hold."""
+
+    MAX_ROWS = 10
+    GIF_MAX_SIDE = 65_535  # pixels: GIF stores a frame's sides in 16 bits
 
     def __init__(self, run_dir, every, seed, n=64, tensorboard=None):
         super().__init__()
@@ -130,8 +135,10 @@ class SampleGrid(Writer):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0 and not self.failed:
             path = self.dir / f"epoch_{epoch + 1:04d}.png"
-            if self.model.conditional:  # a row per digit, a column per fixed latent vector
-                rows = sampling.digit_rows(self.model.generator, 8, seed=self.seed)
+            if self.model.conditional:  # a row per class, a column per fixed latent vector
+                g = self.model.generator
+                classes = sampling.spread_classes(g, self.MAX_ROWS)
+                rows = sampling.digit_rows(g, 8, seed=self.seed, classes=classes)
                 images, cols = rows.reshape(-1, *rows.shape[2:]), 8
             else:
                 images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
@@ -141,9 +148,13 @@ class SampleGrid(Writer):
 
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))
-        if frames:
-            colour = len(sampling.image_shape(self.model.generator)) == 3
-            images = [Image.open(f).convert("RGB" if colour else "L") for f in frames]
+        colour = len(sampling.image_shape(self.model.generator)) == 3
+        # grids drawn before they were bounded (a run resumed from then) may not fit a GIF
+        images = [Image.open(f) for f in frames]
+        images = [
+            i.convert("RGB" if colour else "L") for i in images if max(i.size) <= self.GIF_MAX_SIDE
+        ]
+        if images:
             with files.atomic_path(self.dir.parent / "progress.gif") as tmp:
                 images[0].save(
                     tmp,

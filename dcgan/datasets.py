@@ -42,9 +42,10 @@ def kind(source):
 
     `source` is what --data takes (None: $DCGAN_DATA, else MNIST) or how `data.load` describes
     what it loaded ("bundled MNIST sample", "fashion_mnist (/usr/share/datasets/...)"). A .npz,
-    or a folder of IDX files, holds MNIST unless its own name says fashion (fashion-mnist/,
-    fashion_mnist.npz), the one thing that tells two sets of 28x28 greyscale images with ten
-    classes apart; any other folder (of your own images) is None.
+    or a folder of IDX files, is taken for MNIST unless its own name says fashion; any other
+    folder (of your own images) is None. A name is only a first guess, for words said before
+    TensorFlow loads: which classifier scores the images, and whose class names are printed,
+    is told by the images themselves (`classifier.for_data`, `classifier.identify`).
     """
     source = str(source or os.environ.get(ENV["data"]) or MNIST).strip()
     named = _NAMED.get(source) or _NAMED.get(source.split(" (", 1)[0])
@@ -106,15 +107,38 @@ def run_config(model):
     return config if isinstance(config, dict) else None
 
 
+def class_names(config):
+    """The class names of the run whose config.json `config` is, as its settings say them: its
+    folder's class subfolders, else those of the dataset it recorded (told by its images) or
+    trained on by name (mnist, fashion_mnist, sample, the default); None where they do not say.
+    A data file's name is no evidence: clothes saved as digits.npz are still clothes."""
+    if not isinstance(config, dict):
+        return None
+    classes = config.get("train_classes")
+    if isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes):
+        return tuple(classes)
+    if "dataset" in config:
+        return CLASS_NAMES.get(config["dataset"])
+    given, described = config.get("data"), config.get("data_source")
+    if given is None and described is None:
+        return CLASS_NAMES[MNIST]  # a run from before data_source: the default data, MNIST
+    for said in (given, described):
+        if isinstance(said, str) and (_NAMED.get(said) or _NAMED.get(said.split(" (", 1)[0])):
+            return CLASS_NAMES[_NAMED.get(said) or _NAMED[said.split(" (", 1)[0]]]
+    return None
+
+
 def run_data(config):
     """(the data a run trained on, as --data takes it, or None for the default; its dataset)
     from its config.json. A path that is not here (the run came from another machine) gives
     the dataset's name instead: its test split is the same wherever it was copied."""
+    recorded = config.get("dataset", "unknown")  # what the run's images were, told by the data
     given, described = (
         v if isinstance(v, str) and v else None
         for v in (config.get("data"), config.get("data_source"))
     )
     k = kind(given) if given else kind(described) if described else MNIST
+    k = recorded if recorded in (MNIST, FASHION, None) else k
     for candidate in (given, described):
         if candidate and (candidate in LOAD_NAMES or Path(candidate).expanduser().exists()):
             return candidate, k

@@ -43,6 +43,7 @@ GRID = 8  # the grid is GRID x GRID digits
 WALK_STEPS = 10  # digits in the latent walk, both ends included
 SCALE = 2  # each pixel is shown as SCALE x SCALE
 ANY = "any"
+STYLES = 10  # classes in the style row, spread over a generator's classes when it has more
 CHOICES = [ANY] + [str(d) for d in range(10)]
 # The page takes no uploads: Gradio's upload endpoint refuses a body larger than this.
 MAX_FILE_SIZE = "1kb"
@@ -129,12 +130,29 @@ def check_seed(seed, name="seed"):
     raise ValueError(f"{name} {shown(seed)} {problem}: type a whole number from 0 to {SEED_MAX:,}")
 
 
-def check_choice(choice):
-    """'any' -> None, '0'..'9' -> the digit; ValueError otherwise, whatever `choice` is."""
-    text = choice.strip() if isinstance(choice, str) else None
-    if text not in CHOICES:
-        raise ValueError(f"digit {shown(choice)}: pick one of 0-9, or {ANY}")
-    return None if text == ANY else int(text)
+def check_choice(choice, choices=CHOICES):
+    """'any' -> None, one of `choices` (in any case: '0'..'9', or the conditional generator's
+    class names) -> its class; ValueError otherwise, whatever `choice` is."""
+    text = choice.strip().casefold() if isinstance(choice, str) else None
+    folded = [c.casefold() for c in choices]
+    if text not in folded:
+        digits = list(choices) == CHOICES
+        listed = (
+            "0-9" if digits else ", ".join(choices[1:21]) + (", ..." if len(choices) > 21 else "")
+        )
+        raise ValueError(
+            f"{'digit' if digits else 'class'} {shown(choice)}: pick one of {listed}, or {ANY}"
+        )
+    return None if text == ANY else folded.index(text) - 1
+
+
+def class_choices(conditional):
+    """The page's choices: any, then the conditional generator's classes by the names its run
+    gives them (`sampling.class_names`), else by number."""
+    from dcgan import sampling
+
+    names = sampling.class_names(conditional)
+    return [ANY, *(names or map(str, range(sampling.num_classes(conditional))))]
 
 
 def upscale(image, scale=SCALE):
@@ -184,6 +202,7 @@ class Compiled:
             model.input_shape,
             model.output_shape,
         )
+        self.layers = model.layers  # what `sampling.num_classes` reads
         self._fn = tf.function(lambda inputs: model(inputs, training=False), jit_compile=True)
         self._errors = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
 
@@ -209,6 +228,7 @@ class Demo:
         self.sampling = sampling
         self.generator = generator  # any digit
         self.conditional = conditional  # takes [latents, digit]
+        self.choices = class_choices(conditional)
         self.shipped = True  # whether both are the shipped generators
         # the larger of the two generators' sides: how much room the page gives its grid
         self.image_side = max(self.side(g) for g in (generator, conditional))
@@ -241,7 +261,9 @@ class Demo:
                     else "a generator that draws any digit (trained without --conditional)"
                 )
                 raise UsageError(f"{where} {path} is not {kind}: pass {flag} {kind.split(' (')[0]}")
-            models.append(Compiled.wrap(float32_copy(g)))
+            wrapped = Compiled.wrap(float32_copy(g))
+            wrapped._dcgan_class_names = sampling.class_names(g)  # the run's, kept by the copy
+            models.append(wrapped)
         demo = cls(*models)
         demo.shipped = all(source == "shipped" for source in sources)
         demo.warm_up()
@@ -252,10 +274,10 @@ class Demo:
         request is as fast as the rest."""
         for n in (GRID * GRID, WALK_STEPS, 10):
             self.digits(ANY, 0, n=n)
-            self.digits("0", 0, n=n)
+            self.digits(self.choices[1], 0, n=n)
 
     def _pick(self, choice):
-        digit = check_choice(choice)
+        digit = check_choice(choice, self.choices)
         return (self.generator, None) if digit is None else (self.conditional, digit)
 
     def digits(self, choice, seed, n=GRID * GRID):
@@ -282,8 +304,9 @@ class Demo:
 
     def styles(self, seed):
         """Digits 0-9 from one noise vector (the first of `seed`'s grid): one style, ten digits."""
-        rows = self.sampling.digit_rows(self.conditional, 1, check_seed(seed))
-        return self.sampling.grid(rows.reshape(10, *rows.shape[2:]), cols=10)
+        classes = self.sampling.spread_classes(self.conditional, STYLES)
+        rows = self.sampling.digit_rows(self.conditional, 1, check_seed(seed), classes=classes)
+        return self.sampling.grid(rows.reshape(len(classes), *rows.shape[2:]), cols=len(classes))
 
     def show(self, choice, seed, to_seed):
         """What the page shows: (grid, walk, style row, message). Bad input gives the message
@@ -423,7 +446,11 @@ def build(demo):
         gr.Markdown(INTRO, elem_id="intro")
         drawn = gr.State(None)  # the seed of what the page shows
         with gr.Row():
-            choice = gr.Radio(CHOICES, value=ANY, label="Digit", elem_id="digit", scale=3)
+            choices = getattr(demo, "choices", CHOICES)
+            label = "Digit" if choices == CHOICES else "Class"
+            choice = (gr.Radio if len(choices) <= 21 else gr.Dropdown)(
+                choices, value=ANY, label=label, elem_id="digit", scale=3
+            )
             # any value, not only a choice, reaches check_choice (a message in the page) rather
             # than Gradio's error for a value outside the choices
             choice.preprocess = lambda payload: payload

@@ -7,6 +7,7 @@ message that says what to do instead; `run_cli` is the one place that turns them
 import argparse
 import errno
 import gc
+import importlib.util
 import os
 import signal
 import sys
@@ -47,13 +48,49 @@ def cannot_write(path, error, flag):
     return f"cannot write {path} ({error.strerror}): pick another {flag}"
 
 
+# The Keras backends the nets, the step and the saved files are built and tested for, with the
+# extra that installs each one's library.
+BACKENDS = {"tensorflow": "pip install tensorflow", "jax": 'pip install "dcgan[jax]"'}
+
+
+def check_backend():
+    """UsageError unless $KERAS_BACKEND (when set) names a backend this project runs on, with
+    its library installed: Keras itself would fail later with a bare "Unable to import backend"
+    or a page of traceback that names neither the variable nor what to set it to."""
+    value = os.environ.get("KERAS_BACKEND")
+    if not value:  # Keras too reads an empty one as unset
+        return
+    valid = " or ".join(BACKENDS)
+    if value not in BACKENDS:
+        lower = value.strip().lower()
+        why = (
+            "the torch backend is not supported here yet"
+            if lower == "torch"
+            else f"did you mean {lower}?"
+            if lower in BACKENDS
+            else "not a Keras backend this project runs on"
+        )
+        raise UsageError(
+            f"KERAS_BACKEND={value!r} ({why}): set KERAS_BACKEND to {valid}, or unset it "
+            f"for tensorflow"
+        )
+    if importlib.util.find_spec(value) is None:
+        raise UsageError(
+            f"KERAS_BACKEND={value} but {value} is not installed: {BACKENDS[value]}, or set "
+            f"KERAS_BACKEND to {' or '.join(b for b in BACKENDS if b != value)}"
+        )
+
+
 def quiet_tensorflow():
-    """Imports TensorFlow with its start-up chatter (CUDA probes, oneDNN notices) silenced.
+    """Imports TensorFlow with its start-up chatter (CUDA probes, oneDNN notices) silenced,
+    once $KERAS_BACKEND is checked (`check_backend`): every command line calls this before
+    anything imports Keras.
 
     TensorFlow writes those lines from C++ before its log level applies, so stderr is pointed at
     /dev/null for the import and the device probe alone (on a host with CUDA's driver library
     but no GPU, the probe's "failed call to cuInit" line would otherwise come with the first op).
     """
+    check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:
         return

@@ -266,7 +266,7 @@ def main(argv=None):
         raise UsageError(f"--k must be at least 1, got {args.k}")
     if args.model and args.n <= args.k:
         raise UsageError(f"-n {args.n} images are too few for --k {args.k}: use more than {args.k}")
-    data_arg, run_note = choose_data(args)
+    data_arg, run_note, other_data = choose_data(args)
     quiet_tensorflow()
     # TensorFlow loads here, after the flags are checked: --help answers at once.
     from dcgan import classifier as classifiers
@@ -276,8 +276,10 @@ def main(argv=None):
     if args.images:
         images, digits = data.load_images(args.images, max_images=MAX_IMAGES)
         what = f"{len(images)} images in {args.images}"
-    classifier_path, where = classifiers.for_data(data_arg, args.classifier)
-    kind = datasets.kind(data_arg)
+    # chosen by what the real images are (and refused when they are not its data's)
+    classifier_path, where, kind = classifiers.for_data(data_arg, args.classifier)
+    # the data's dataset as its images tell it; without a classifier, as its name does
+    run_note = other_data(kind if classifier_path else datasets.kind(data_arg)) or run_note
     if classifier_path is None:
         return report_without_classifier(
             args, data_arg, where, images if args.images else None, run_note, log
@@ -293,7 +295,6 @@ def main(argv=None):
         digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
     real = metrics.load_real(data_arg, log=log)
     metrics.check_test_split(real["test"], real["source"])
-    kind = datasets.kind(real["source"]) or kind
     noun = datasets.noun(kind)
     if run_note:  # once all is checked: a refusal stays one line
         log(run_note)
@@ -334,24 +335,31 @@ def main(argv=None):
 
 def choose_data(args):
     """(--data, or with --model and no --data the data of the run in the config.json beside
-    the model; a note saying which, or None)."""
+    the model; a note saying which, or None; a function of the images' dataset, as the
+    classifier's choice tells it, giving the warning for --data of another dataset than the
+    run's, or None)."""
     config = datasets.run_config(args.model) if args.model else None
     if config is None:
-        return args.data, None
+        return args.data, None, lambda kind: None
     data_arg, kind = datasets.run_data(config)
     where = Path(args.model).expanduser().parent / "config.json"
     if args.data:
-        if datasets.kind(args.data) == kind:
-            return args.data, None
-        return args.data, (
-            f"warning: {where} says the run trained on {datasets.title(kind)}, and --data "
-            f"{args.data} is {datasets.title(datasets.kind(args.data))}"
+        return (
+            args.data,
+            None,
+            lambda found: (
+                f"warning: {where} says the run trained on {datasets.title(kind)}, and --data "
+                f"{args.data} is {datasets.title(found)}"
+                if found != kind
+                else None
+            ),
         )
     shown = data_arg or "the default data"
-    return data_arg, (
+    note = (
         f"scoring against {shown} ({datasets.title(kind)}), the data of the run in {where}; "
         "--data names other data"
     )
+    return data_arg, note, lambda kind: None
 
 
 def report_without_classifier(args, data_arg, why, images, run_note, log):

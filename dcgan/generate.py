@@ -33,20 +33,17 @@ MAX_IMAGES = 1_000_000
 
 
 def digit_arg(text):
-    """--digit (--class): 0-9, a Fashion-MNIST class by name (Sneaker), or `all` for a row per
-    class (None stays None)."""
+    """--digit (--class): `all`, or one class, by number or by name (checked against the
+    generator's classes once it is loaded: `sampling.class_index`)."""
     if text is None or text == "all":
         return text
-    if text.isdigit() and int(text) < NUM_CLASSES:
-        return int(text)
-    names = [n.lower() for n in datasets.CLASS_NAMES[datasets.FASHION]]
-    if text.strip().lower() in names:
-        return names.index(text.strip().lower())
-    raise UsageError(
-        f"--digit (--class) {text!r}: ask for a class 0-9 (a digit, or Fashion-MNIST's "
-        f"{', '.join(datasets.class_name(datasets.FASHION, c) for c in (0, 7, 9))}, ...), "
-        "or all for a row of each"
-    )
+    if not text.strip():
+        raise UsageError("--digit (--class) is empty: ask for a class by number or name, or all")
+    return text.strip()
+
+
+def is_name(text):
+    return text is not None and text != "all" and not (text.isascii() and text.isdigit())
 
 
 def parser():
@@ -86,25 +83,25 @@ def parser():
         "--class",
         dest="digit",
         default=None,
-        help="conditional generators: draw only this class (0-9: a digit, or for Fashion-MNIST "
-        f"{', '.join(datasets.class_name(datasets.FASHION, c) for c in range(NUM_CLASSES))}; "
-        "by number or by name), "
+        help="conditional generators: draw only this class, by number (0-9 for digits, "
+        "any below a run's number of classes) or by the name its run's settings give it "
+        "(Fashion-MNIST's "
+        f"{', '.join(datasets.class_name(datasets.FASHION, c) for c in (0, 7, 9))}, ...; a "
+        "folder run's subfolder names; any case), "
         "or `all` for one row of -n images per class where each column keeps one latent "
-        "vector (default: 0-9 in turn)",
+        "vector (default: each class in turn)",
     )
     a(
         "--model",
         default=None,
         help=f"{MODEL_HELP} (default: ${ENV['generator']}, or with --digit "
-        f"${ENV['conditional_generator']}, else the shipped generator; with a class by name, "
-        "such as --class Sneaker, the shipped Fashion-MNIST one)",
+        f"${ENV['conditional_generator']}, else the shipped generator; with a class by name "
+        "that it does not have, such as --class Sneaker, the shipped Fashion-MNIST one)",
     )
     return p
 
 
 def check_args(args):
-    args.digit_text = args.digit
-    args.named = args.digit is not None and not args.digit.isdigit() and args.digit != "all"
     args.digit = digit_arg(args.digit)
     if args.n < 1:
         raise UsageError(
@@ -151,13 +148,14 @@ def main(argv=None):
             raise UsageError(f"{e} (--out digits.npz)") from None
     name = "generator" if args.digit is None else "conditional_generator"
     model_path, source = resolve(name, args.model)
-    if args.named and not args.model:  # "draw me a sneaker": the shipped Fashion-MNIST one
-        model_path = shipped("fashion_generator")
-        if not model_path.exists():
-            raise UsageError(
-                f"--class {args.digit_text}: no Fashion-MNIST generator ships at {model_path} "
-                "yet: pass --model a conditional generator trained with --data fashion_mnist"
-            )
+    fashion = shipped("fashion_generator")
+    if (
+        is_name(args.digit)
+        and not args.model
+        and not _names_it(model_path, args.digit)
+        and _names_it(fashion, args.digit)
+    ):  # "draw me a sneaker": the shipped generator that has the class asked for
+        model_path = fashion
     if source != "flag" and not model_path.exists():
         where = f"${ENV[name]} points at" if source.startswith("$") else "the shipped"
         raise UsageError(
@@ -174,20 +172,14 @@ def main(argv=None):
             f"{model_path} draws any digit, it does not take one: pass --model a "
             "generator trained with --conditional, or drop --digit"
         )
-    # The run's config.json beside the model says what its classes are; without one, a class
-    # asked for by name says Fashion-MNIST, else they are digits as ever.
+    if args.digit not in (None, "all"):
+        try:  # by number or by the name its run's settings give it, never guessed
+            args.digit = sampling.class_index(generator, args.digit)
+        except ValueError as e:
+            raise UsageError(f"--digit (--class) {e}") from None
     config = datasets.run_config(model_path)
-    if config:  # None for a run of your own images
-        kind = datasets.run_data(config)[1]
-    else:
-        kind = datasets.FASHION if args.named else datasets.MNIST
+    kind = datasets.run_data(config)[1] if config else datasets.MNIST
     noun = datasets.noun(kind)
-    if args.named and kind != datasets.FASHION:
-        raise UsageError(
-            f"--class {args.digit_text} is a Fashion-MNIST class, and {model_path} draws "
-            f"{datasets.title(kind)}: pass --model a Fashion-MNIST generator, or ask for a class "
-            "0-9"
-        )
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
     # Digits are drawn a batch at a time and an .npz is written as they come, so memory holds
     # one batch however many are asked for.
@@ -200,10 +192,15 @@ def main(argv=None):
         )
         what = f"{args.n} rows of {args.interpolate} interpolated {noun}"
         if args.digit is not None:
-            what += f" of class {datasets.class_name(kind, args.digit)}"
+            what += f" of class {sampling.class_label(generator, args.digit)}"
     elif args.digit == "all":
         classes = sampling.num_classes(generator)  # a folder's run: its class subfolders
         total = args.n * classes
+        if total > MAX_IMAGES:
+            raise UsageError(
+                f"{classes} classes of -n {args.n}: {total:,} images, more than {MAX_IMAGES:,} "
+                "at once: use a smaller -n, or draw classes one --class at a time"
+            )
         if out.suffix.lower() == ".png":
             try:
                 check_grid(total, f"--out {out}")
@@ -212,21 +209,20 @@ def main(argv=None):
         shape, cols = (classes, args.n, *image), args.n
         batches = sampling.digit_row_batches(generator, args.n, seed)
         digits = np.repeat(np.arange(classes), args.n).reshape(classes, args.n)
-        names = (config or {}).get("train_classes") or datasets.CLASS_NAMES.get(kind)
+        names = sampling.class_names(generator)
         what = f"{classes} rows of {args.n} {noun} (0-{classes - 1})"
-        if kind != datasets.MNIST and names and len(names) == classes:  # a class's name
-            what = f"{classes} rows of {args.n} {noun} ({', '.join(map(str, names))})"
+        if names and names != datasets.CLASS_NAMES[datasets.MNIST]:
+            more = ", ..." if len(names) > sampling.MAX_NAMES_SHOWN else ""
+            shown = ", ".join(names[: sampling.MAX_NAMES_SHOWN]) + more
+            what = f"{classes} rows of {args.n} {noun} ({shown})"
     else:
         shape = (args.n, *image)
         digits = sampling.check_digits(generator, args.digit, args.n)
         batches = sampling.generate_batches(generator, args.n, seed, digits=digits)
         what = f"{args.n} {noun}"
         if args.digit is not None:
-            what += (
-                f" {args.digit}"
-                if kind == datasets.MNIST
-                else f" of class {datasets.class_name(kind, args.digit)}"
-            )
+            label = sampling.class_label(generator, args.digit)
+            what += f" {label}" if kind == datasets.MNIST else f" of class {label}"
     try:
         sampling.save_images(
             sampling.with_progress(batches, total),
@@ -242,6 +238,12 @@ def main(argv=None):
         what += f" ({'x'.join(map(str, image))}{'' if len(image) == 3 else 'x1'} images)"
     print(f"wrote {what} to {out} (seed {seed}, model {model_path})")
     return 0
+
+
+def _names_it(model, text):
+    """Whether the run settings beside `model` name a class `text` (in any case)."""
+    names = datasets.class_names(datasets.run_config(model)) or ()
+    return text.casefold() in (n.casefold() for n in names)
 
 
 def cli():

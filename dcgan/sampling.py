@@ -14,7 +14,7 @@ import keras
 import matplotlib.image
 import numpy as np
 
-from dcgan import files, noise
+from dcgan import datasets, files, noise
 from dcgan.models import check_cost, is_conditional, latent_dim, num_classes
 from dcgan.settings import CHANNELS, IMAGE_SIZES
 
@@ -110,6 +110,10 @@ def load_generator(path):
             "a digit's generator takes: pass a generator saved by dcgan.train"
         )
     model._dcgan_source = str(path)  # named by the errors about what it draws
+    if is_conditional(model):
+        # its classes' names, as the run's settings beside it say them: never guessed
+        names = datasets.class_names(datasets.run_config(path))
+        model._dcgan_class_names = names if names and len(names) == num_classes(model) else None
     # A few digits now, so that a generator whose weights went bad fails before any work.
     z = np.zeros((2, in_shape[1]), np.float32)
     probe = [z, np.arange(2)] if is_conditional(model) else z
@@ -150,9 +154,60 @@ def check_finite(generator, images):
     return x
 
 
+def class_names(generator):
+    """The names of a conditional generator's classes, from the settings of the run it was
+    loaded from (`load_generator`: its folder's subfolders, or its dataset's), or None where
+    those do not say (then its classes are known by number only)."""
+    return getattr(generator, "_dcgan_class_names", None)
+
+
+def class_label(generator, c):
+    """Class `c` in words: "7" for a digit or a class with no known name, "7 (Sneaker)"."""
+    names = class_names(generator)
+    return str(c) if not names or names[c] == str(c) else f"{c} ({names[c]})"
+
+
+def class_index(generator, cls):
+    """The index of class `cls` of a conditional generator: a whole number below its number
+    of classes, or one of its class names (`class_names`), in any case; a name wins over a
+    number (a folder of classes named 10, 2, ... numbers them in their sorted order).
+    ValueError naming the classes it has."""
+    k = num_classes(generator)
+    if isinstance(cls, (int, np.integer)) and not isinstance(cls, bool):
+        text = str(int(cls))
+    else:
+        text = str(cls).strip()
+    names = class_names(generator) or ()
+    for same in (lambda a: a, str.casefold):
+        hits = [i for i, name in enumerate(names) if same(name) == same(text)]
+        if hits:
+            return hits[0]
+    if text.isascii() and text.isdigit() and int(text) < k:
+        return int(text)
+    if names and any(name != str(i) for i, name in enumerate(names)):
+        more = f", ... ({k:,} in all)" if k > MAX_NAMES_SHOWN else ""
+        known = (
+            f"its classes are {', '.join(names[:MAX_NAMES_SHOWN])}{more}, or 0-{k - 1} by number"
+        )
+    elif names:  # digits
+        known = f"its classes are 0-{k - 1}"
+    else:
+        known = (
+            f"its classes are 0-{k - 1} (what they are is unknown: no run settings, "
+            "config.json, beside it name them), so ask for one by number"
+        )
+    where = getattr(generator, "_dcgan_source", None) or "this generator"
+    raise ValueError(f"{text!r} is not a class of {where}: {known}")
+
+
+# Class names an error lists before "...": a folder run may have a thousand.
+MAX_NAMES_SHOWN = 20
+
+
 def check_digits(generator, digits, n):
-    """The digits a generator is asked for, as int32 (n,): None means 0-9 in turn for a
-    conditional generator (every digit equally often) and nothing for another one."""
+    """The classes a generator is asked for, as int32 (n,): by number or name (`class_index`),
+    one for all or n of them; None means each class in turn for a conditional generator (every
+    class equally often) and nothing for another one."""
     if not is_conditional(generator):
         if digits is not None:
             raise ValueError(
@@ -162,6 +217,12 @@ def check_digits(generator, digits, n):
         return None
     if digits is None:
         return np.arange(n, dtype=np.int32) % num_classes(generator)
+    if isinstance(digits, str) or (
+        isinstance(digits, (list, tuple)) and any(isinstance(d, str) for d in digits)
+    ):  # by name
+        one = isinstance(digits, str)
+        digits = [class_index(generator, d) for d in ([digits] if one else digits)]
+        digits = digits[0] if one else digits
     d = np.broadcast_to(np.asarray(digits), (n,))
     k = num_classes(generator)
     if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= k:
@@ -259,8 +320,9 @@ def generate(generator, n, seed=None, batch_size=None, z=None, digits=None):
             digits are the k digits drawn with the same seed.
         batch_size: digits per call of the generator (default: BATCH).
         z: latents (n, latent_dim) to use instead of drawing them.
-        digits: for a conditional generator, the digit(s) to draw: one int for all, or n ints
-            (default: 0-9 in turn).
+        digits: for a conditional generator, the class(es) to draw: one for all, or n, each
+            by number or by its run's class name ("Sneaker", a folder's subfolder name; see
+            `class_index`) (default: each class in turn).
     Returns:
         uint8 array (n, 28, 28), 0 = black; (n, s, s) or (n, s, s, 3) for a generator of
         other images (`image_shape`). For many digits, `generate_batches` gives them a batch
@@ -286,18 +348,19 @@ def _collect(batches, shape):
     return out
 
 
-def digit_row_batches(generator, per_row, seed=None, batch_size=None):
+def digit_row_batches(generator, per_row, seed=None, batch_size=None, classes=None):
     """`digit_rows` a batch at a time: the digits of row 0, then row 1, ..., each row in
     batches of at most `batch_size`, uint8 (<= batch_size, *image_shape(generator))."""
     if per_row <= 0:
         raise ValueError(f"asked for rows of {per_row} digits; ask for at least 1")
-    check_digits(generator, 0, 1)
+    classes = range(num_classes(generator)) if classes is None else classes
+    classes = [int(c) for c in check_digits(generator, list(classes), len(classes))]
     batch_size = batch_size or BATCH
     dim = latent_dim(generator)
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
 
     def batches():
-        for digit in range(num_classes(generator)):
+        for digit in classes:
             for start in range(0, per_row, batch_size):
                 stop = min(per_row, start + batch_size)
                 z = latent_rows(per_row, dim, seed, start, stop)
@@ -306,11 +369,20 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None):
     return batches()
 
 
-def digit_rows(generator, per_row, seed=None):
-    """uint8 (classes, per_row, *image) from a conditional generator: row d holds the class d,
-    and column j uses the same latent vector in every row, so a column keeps one style."""
-    shape = (num_classes(generator), per_row, *image_shape(generator))
-    return _collect(digit_row_batches(generator, per_row, seed), shape)
+def digit_rows(generator, per_row, seed=None, classes=None):
+    """uint8 (classes, per_row, *image) from a conditional generator: row i holds the i-th of
+    `classes` (by number or name; default: all of them, row d the class d), and column j uses
+    the same latent vector in every row, so a column keeps one style."""
+    count = num_classes(generator) if classes is None else len(classes)
+    shape = (count, per_row, *image_shape(generator))
+    return _collect(digit_row_batches(generator, per_row, seed, classes=classes), shape)
+
+
+def spread_classes(generator, most):
+    """At most `most` of a conditional generator's classes, spread evenly from the first to the
+    last: all of them when it has no more (a sample grid's rows)."""
+    k = num_classes(generator)
+    return list(range(k)) if k <= most else sorted(set(np.linspace(0, k - 1, most).astype(int)))
 
 
 def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_size=None):
@@ -324,7 +396,7 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
     conditional = is_conditional(generator)
     if conditional and digit is not None:
-        check_digits(generator, digit, 1)  # now, not at the first batch
+        digit = int(check_digits(generator, digit, 1)[0])  # now, not at the first batch
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     batch_size = batch_size or BATCH
     per_batch = max(1, batch_size // steps)

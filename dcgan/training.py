@@ -17,7 +17,7 @@ import tensorflow as tf
 from dcgan import callbacks as cb
 from dcgan import data, files, folder, metrics, runs
 from dcgan.checkpoints import check_resumable, load_state
-from dcgan.classifier import for_data, load_classifier
+from dcgan.classifier import for_data, identify, load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
 from dcgan.gan import DCGAN
 from dcgan.models import FusedBatchNormalization, build_pair, export
@@ -176,7 +176,7 @@ def prepare_evaluation(cfg, train_images, train_digits, log=print):
     data's own (`classifier.for_data`). The best generator is picked against training images,
     so the test images that `dcgan.evaluate` reports on never choose what is kept."""
     shape = (cfg.image_size, cfg.image_size, cfg.channels)
-    path, why = for_data(cfg.data, shape=shape)
+    path, why, _ = for_data(cfg.data, shape=shape, images=train_images)
     if path is None:
         log(f"note: --eval-every is off: {why}, so training goes on without FID")
         return None
@@ -308,6 +308,8 @@ def run(
             train_images=train.count,
             train_digest=train.digest,
             **({"train_classes": list(train.classes)} if train.classes else {}),
+            # what the images are, told by the data (not its file's name): their class names
+            dataset=identify(train.images)[0] if isinstance(train, folder.Arrays) else None,
             steps_per_epoch=steps,
             replicas=strategy.num_replicas_in_sync,
             strategy=strategy_name(strategy),

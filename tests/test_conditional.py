@@ -241,3 +241,36 @@ def test_evaluate_reports_agreement_per_digit(tiny_conditional_run, tmp_path, py
     )
     # Real digits with their true labels: the classifier agrees almost always.
     assert scores["real"]["agreement"] > 0.95
+
+
+def test_a_thousand_class_run_draws_bounded_grids_and_its_gif(tmp_path):
+    """The sample grid of a run with many classes shows MAX_ROWS of them, spread over all;
+    grids too large for a GIF frame (drawn before the bound) are left out of progress.gif."""
+    from types import SimpleNamespace
+
+    import matplotlib.image
+    from PIL import Image
+
+    from dcgan import callbacks
+
+    g = build_pair(conditional=True, classes=1000)[0]
+    assert sampling.spread_classes(g, 10) == [0, 111, 222, 333, 444, 555, 666, 777, 888, 999]
+    assert sampling.spread_classes(build_pair(conditional=True, classes=7)[0], 10) == list(range(7))
+    grids = callbacks.SampleGrid(tmp_path, 1, seed=0)
+    grids.set_model(SimpleNamespace(generator=g, conditional=True, latent_dim=100))
+    grids.on_train_begin()
+    (tmp_path / "samples" / "epoch_0001.png").parent.mkdir(exist_ok=True)
+    Image.new("L", (70_000, 4)).save(tmp_path / "samples" / "epoch_0001.png")  # an old giant
+    grids.on_epoch_end(1)
+    grids.on_train_end()
+    png = matplotlib.image.imread(tmp_path / "samples" / "epoch_0002.png")
+    side = (8 * (28 + 2) + 2) * 3
+    assert png.shape[:2] == ((10 * (28 + 2) + 2) * 3, side)  # 10 rows of 8
+    with Image.open(tmp_path / "progress.gif") as gif:
+        assert gif.n_frames == 1 and gif.size == (side, png.shape[0])
+    # any of the classes by number, one row each, in the order asked
+    rows = sampling.digit_rows(g, 2, seed=1, classes=[999, 10])
+    np.testing.assert_array_equal(rows[0], sampling.generate(g, 2, seed=1, digits=999))
+    np.testing.assert_array_equal(rows[1], sampling.generate(g, 2, seed=1, digits=10))
+    with pytest.raises(ValueError, match="0-999"):
+        sampling.digit_rows(g, 2, classes=[1000])

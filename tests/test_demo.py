@@ -809,3 +809,29 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
         lambda: message().startswith(f"Seed {number}: 64 {choice}s; walk to seed {to_seed}"),
         "the example's digits",
     )
+
+
+def test_the_class_choice_is_the_conditional_generators(tmp_path):
+    """A conditional generator of a folder run offers its classes by name (any case), draws
+    any of them, and its style row shows at most STYLES of them."""
+    import json
+
+    from dcgan.models import build_pair
+
+    names = [f"Kind {i}" for i in range(12)]
+    (tmp_path / "config.json").write_text(json.dumps({"conditional": True, "train_classes": names}))
+    build_pair(conditional=True, classes=12)[0].save(tmp_path / "generator.h5")
+    demo = Demo.load(conditional_model=str(tmp_path / "generator.h5"))
+    assert demo.choices == [ANY, *names]
+    grid, _, styles, message = demo.show("kind 11", 3, 4)
+    assert grid is not None, message
+    np.testing.assert_array_equal(
+        demo.digits("KIND 11", 3, n=4),
+        demo.sampling.generate(demo.conditional, 4, seed=3, digits=11),
+    )
+    assert styles.shape[1] == demo_cli.scale_for(28) * (demo_cli.STYLES * 30 + 2)
+    for bad in ("7", "Kind 12", "cat"):
+        message = demo.show(bad, 3, 4)[-1]
+        assert message.startswith("**Cannot draw that:** class") and "Kind 0, Kind 1" in message
+    assert demo_cli.check_choice(" 7 ") == 7 and demo_cli.check_choice("ANY") is None
+    assert demo_cli.build(demo) is not None  # the page offers them

@@ -210,3 +210,84 @@ def test_a_savedmodel_named_only_by_the_environment_is_refused(tmp_path, capfd, 
     code, _, err = in_process("-n", 4, capfd=capfd)
     assert_usage_error(code, err, work)
     assert "$DCGAN_GENERATOR points at the folder" in err and "explicitly" in err
+
+
+FRUIT = [
+    "apple", "banana", "cherry", "date", "elder", "fig", "grape", "guava", "kiwi", "lemon",
+    "lime", "mango", "melon", "nectarine", "olive", "papaya", "peach", "pear", "plum", "quince",
+    "raspberry",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def conditional_models(tmp_path_factory):
+    """Untrained conditional generators: a 21-class folder run (its config.json names its
+    subfolders), one of classes named by numbers, and one with no run settings beside it."""
+    import json
+
+    from dcgan.models import build_pair
+
+    root = tmp_path_factory.mktemp("conditional")
+    made = {}
+    for name, classes, config in (
+        ("fruit", len(FRUIT), {"conditional": True, "data": "x/fruit", "train_classes": FRUIT}),
+        (
+            "numbered",
+            4,
+            {"conditional": True, "data": "x/n", "train_classes": ["0", "1", "10", "2"]},
+        ),
+        ("bare", 10, None),
+    ):
+        (root / name).mkdir()
+        build_pair(conditional=True, classes=classes)[0].save(root / name / "generator.h5")
+        if config:
+            (root / name / "config.json").write_text(json.dumps(config))
+        made[name] = root / name / "generator.h5"
+    return made
+
+
+@pytest.mark.parametrize(
+    "model, asked, index, says",
+    [
+        ("fruit", "Banana", 1, "of class 1 (banana)"),
+        ("fruit", " kiwi ", 8, "of class 8 (kiwi)"),
+        ("fruit", "15", 15, "of class 15 (papaya)"),  # a class past the ten digits
+        ("fruit", "raspberry", 20, "of class 20 (raspberry)"),
+        ("numbered", "10", 2, "of class 2 (10)"),  # a name wins over a number
+        ("numbered", "3", 3, "of class 3 (2)"),
+        ("bare", "9", 9, "digits 9"),
+    ],
+)
+def test_a_class_by_the_name_its_run_gives_it(
+    conditional_models, model, asked, index, says, tmp_path, capfd
+):
+    out = tmp_path / "x.npz"
+    argv = ["--model", conditional_models[model], "--class", asked, "-n", 3, "--out", out]
+    code, stdout, err = in_process(*argv, capfd=capfd)
+    assert code == 0, err
+    assert says in stdout
+    with np.load(out) as f:
+        assert (f["digits"] == index).all()
+
+
+@pytest.mark.parametrize(
+    "model, asked, says",
+    [
+        ("fruit", "Sneaker", "its classes are apple, banana, cherry"),
+        ("fruit", "21", "... (21 in all), or 0-20 by number"),
+        ("bare", "Sneaker", "unknown: no run settings"),  # never guessed from the name asked
+        ("bare", "Ankle boot", "so ask for one by number"),
+        ("bare", "10", "its classes are 0-9"),
+        ("bare", "²", "not a class of"),  # a digit to str.isdigit, not to int()
+        ("bare", "٣", "not a class of"),
+        ("bare", "1.5", "not a class of"),
+        ("bare", " ", "is empty"),
+    ],
+)
+def test_a_class_that_is_not_the_generators_is_one_line(
+    conditional_models, model, asked, says, tmp_path, capfd
+):
+    argv = ["--model", conditional_models[model], "--class", asked, "--out", tmp_path / "x.png"]
+    code, _, err = in_process(*argv, capfd=capfd)
+    assert_usage_error(code, err, tmp_path)
+    assert says in err and "invalid literal" not in err

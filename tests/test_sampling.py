@@ -188,3 +188,32 @@ def test_progress_bar_on_a_terminal_only(capsys, monkeypatch):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert len(list(sampling.with_progress(iter(batches), 8))) == 2
     assert "8/8" in capsys.readouterr().out
+
+
+def test_the_library_takes_a_class_by_its_runs_name(tmp_path):
+    """`generate`, `interpolate` and `check_digits` take a class by number or by the name the
+    settings of the generator's run give it (a folder run: its subfolders), in any case."""
+    import json
+
+    from dcgan.models import build_pair
+
+    names = [f"kind {i}" for i in range(12)]
+    (tmp_path / "config.json").write_text(json.dumps({"conditional": True, "train_classes": names}))
+    build_pair(conditional=True, classes=12)[0].save(tmp_path / "generator.h5")
+    g = sampling.load_generator(tmp_path / "generator.h5")
+    assert sampling.class_names(g) == tuple(names)
+    np.testing.assert_array_equal(sampling.check_digits(g, "KIND 11", 3), [11, 11, 11])
+    np.testing.assert_array_equal(sampling.check_digits(g, ["kind 2", 10, "3"], 3), [2, 10, 3])
+    by_name = sampling.generate(g, 4, seed=1, digits="Kind 11")
+    np.testing.assert_array_equal(by_name, sampling.generate(g, 4, seed=1, digits=11))
+    walk = sampling.interpolate(g, 1, 3, seed=2, digit="kind 10")
+    np.testing.assert_array_equal(walk, sampling.interpolate(g, 1, 3, seed=2, digit=10))
+    for bad in ("kind 12", "12", "cat"):
+        with pytest.raises(ValueError, match="is not a class of .*kind 0, kind 1"):
+            sampling.check_digits(g, bad, 2)
+    # settings that name another number of classes than the generator has are not its own
+    (tmp_path / "config.json").write_text(json.dumps({"train_classes": names[:5]}))
+    g = sampling.load_generator(tmp_path / "generator.h5")
+    assert sampling.class_names(g) is None
+    with pytest.raises(ValueError, match="unknown"):
+        sampling.check_digits(g, "kind 1", 2)
