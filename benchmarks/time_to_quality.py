@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from throughput import reference_loop  # noqa: E402
 
-from dcgan import folder, metrics  # noqa: E402
+from dcgan import datasets, folder, metrics  # noqa: E402
 from dcgan.classifier import for_data, load_classifier  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
@@ -268,11 +268,12 @@ def main():
         if path:  # before the hours of work, not after
             files.check_destination(path, flag)
     train = folder.load(args.data, log=lambda m: None)
-    data_name = train.source
     choice = for_data(args.data, images=train.images[:500])
     if choice.path is None:
         raise ValueError(f"{choice.where}: pass MNIST or Fashion-MNIST")
     classifier_path = choice.path
+    # What the images are, not where they were: a table resumes from another copy of the data.
+    data_name = f"{datasets.title(choice.kind)}, {train.count} images"
     classifier = load_classifier(classifier_path)
     pick = np.random.default_rng(0).permutation(train.count)[:REFERENCE_IMAGES]
     ref = metrics.real_features(classifier, train.images[np.sort(pick)])
@@ -288,7 +289,7 @@ def main():
     )
     print(f"machine: {host}; {time.strftime('%Y-%m-%d')}")
     print(
-        f"data: {data_name} ({train.count} images); budget {args.budget:g} min each; FID of "
+        f"data: {data_name} ({train.source}); budget {args.budget:g} min each; FID of "
         f"{args.eval_samples} images against {len(pick)} training images"
     )
     done = {key(r) for r in read_table(args.table)}
