@@ -196,8 +196,8 @@ def plot(rows, path):
     fig, axes = plt.subplots(2, len(sets), figsize=(6 * len(sets), 9), squeeze=False)
     for col, (data_name, budget) in enumerate(sets):
         mine = [r for r in rows if r["data"] == data_name and r["budget_min"] == budget]
-        for i, name in enumerate(dict.fromkeys(r["config"] for r in mine)):
-            colour = f"C{i % 10}"
+        for name in dict.fromkeys(r["config"] for r in mine):
+            colour = f"C{list(CONFIGS).index(name) % 10}"  # one colour a config in every panel
             runs = [r for r in mine if r["config"] == name]
             for r in runs:
                 c = minute_curve(r)
