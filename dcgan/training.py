@@ -20,6 +20,7 @@ from dcgan.checkpoints import check_resumable, load_state
 from dcgan.classifier import for_data, identify, load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
 from dcgan.gan import DCGAN
+from dcgan.health import Health
 from dcgan.models import FusedBatchNormalization, build_pair, export
 from dcgan.settings import Config  # noqa: F401  (the library's way in: training.Config)
 
@@ -166,7 +167,7 @@ def summary(cfg, gan, run_dir, source, strategy, data_shape=None):
 
 
 SELECTION_DIGITS = 10_000
-HEALTH_IMAGES = 256  # real images whose variety G's samples are compared with (`cb.Health`)
+HEALTH_IMAGES = 256  # real images whose variety G's samples are compared with (`Health`)
 
 
 def prepare_evaluation(cfg, train_images, train_digits, log=print):
@@ -217,7 +218,7 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None, real=None, log=print):
     board = cb.TensorBoard(run_dir / "logs", cfg.log_every)
     grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=board)
     # After `evaluate`, whose FID it reads; a worker that is not the chief leaves it unsaid.
-    health = [cb.Health(real, log, seed=cfg.seed + 3)] if chief and real is not None else []
+    health = [Health(real, log, seed=cfg.seed + 3)] if chief and real is not None else []
     guard = cb.StopOnNaN([*evaluate, *health, checkpoints, grids])
     loggers = [cb.History(run_dir), board]
     clock = [cb.TimeLimit(cfg.minutes)] if cfg.minutes else []

@@ -1,4 +1,4 @@
-"""A run that stops getting better says so in one line of its log (`callbacks.Health`): mode
+"""A run that stops getting better says so in one line of its log (`dcgan.health`): mode
 collapse, D winning outright and a stalled FID, each forced here, and none of them said of a
 healthy generator or before G has settled."""
 
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from dcgan import callbacks, data, files, sampling
+from dcgan import data, files, health, sampling
 from dcgan.models import build_conditional_generator
 
 
@@ -26,9 +26,9 @@ def model(generator, steps=1000):
     return SimpleNamespace(generator=generator, g_optimizer=SimpleNamespace(iterations=steps))
 
 
-def health(real, generator, steps=1000, **kwargs):
+def watcher(real, generator, steps=1000, **kwargs):
     lines = []
-    h = callbacks.Health(real, lines.append, **kwargs)
+    h = health.Health(real, lines.append, **kwargs)
     h.set_model(model(generator, steps))
     return h, lines
 
@@ -43,12 +43,12 @@ def collapsed_copy(generator):
 
 
 def test_diversity_is_zero_for_one_image_and_positive_for_digits(real):
-    assert callbacks.diversity(np.repeat(real[:1], 50, axis=0)) == 0.0
-    assert 0.2 < callbacks.diversity(real) < 0.6
+    assert health.diversity(np.repeat(real[:1], 50, axis=0)) == 0.0
+    assert 0.2 < health.diversity(real) < 0.6
 
 
 def test_a_forced_collapse_is_said_once_with_what_to_try(real, shipped):
-    h, lines = health(real, collapsed_copy(shipped))
+    h, lines = watcher(real, collapsed_copy(shipped))
     h.on_epoch_end(0, {})
     h.on_epoch_end(1, {})
     assert len(lines) == 1, lines
@@ -58,22 +58,22 @@ def test_a_forced_collapse_is_said_once_with_what_to_try(real, shipped):
 
 def test_a_conditional_generator_collapsed_within_its_classes_is_seen(real):
     g = build_conditional_generator()
-    h, lines = health(real, collapsed_copy(g))
+    h, lines = watcher(real, collapsed_copy(g))
     h.on_epoch_end(0, {})
     assert len(lines) == 1 and "same image" in lines[0], lines
 
 
 def test_a_healthy_generator_and_an_unsettled_one_say_nothing(real, shipped):
-    h, lines = health(real, shipped)
+    h, lines = watcher(real, shipped)
     h.on_epoch_end(0, {"d_fake": 0.3, "d_acc": 0.7, "fid": 5.0})
     assert lines == []
-    h, lines = health(real, collapsed_copy(shipped), steps=10)  # G has barely started
+    h, lines = watcher(real, collapsed_copy(shipped), steps=10)  # G has barely started
     h.on_epoch_end(0, {"d_fake": 0.0, "d_acc": 1.0})
     assert lines == []
 
 
 def test_d_winning_outright_is_said_when_it_starts(real, shipped):
-    h, lines = health(real, shipped)
+    h, lines = watcher(real, shipped)
     for epoch, (d_fake, d_acc) in enumerate([(0.3, 0.8), (0.01, 0.999), (0.02, 1.0)]):
         h.on_epoch_end(epoch, {"d_fake": d_fake, "d_acc": d_acc})
     assert len(lines) == 1 and lines[0].startswith("warning: epoch 2: D wins outright"), lines
@@ -81,7 +81,7 @@ def test_d_winning_outright_is_said_when_it_starts(real, shipped):
 
 
 def test_a_stalled_fid_is_said_after_patience_checks(real, shipped):
-    h, lines = health(real, shipped, patience=3)
+    h, lines = watcher(real, shipped, patience=3)
     # Epochs without a check log NaN (--eval-every > 1): they neither count nor reset.
     for epoch, fid in enumerate([30.0, 20.0, float("nan"), 21.0, 22.0, 20.5, 23.0]):
         h.on_epoch_end(epoch, {"fid_train": fid})
