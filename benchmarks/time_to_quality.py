@@ -192,27 +192,28 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    colours = plt.get_cmap("tab20")
     sets = sorted({(r["data"], r["budget_min"]) for r in rows})
     fig, axes = plt.subplots(2, len(sets), figsize=(6 * len(sets), 9), squeeze=False)
     for col, (data_name, budget) in enumerate(sets):
         mine = [r for r in rows if r["data"] == data_name and r["budget_min"] == budget]
         for name in dict.fromkeys(r["config"] for r in mine):
-            colour = f"C{list(CONFIGS).index(name) % 10}"  # one colour a config in every panel
+            colour = colours(list(CONFIGS).index(name) % 20)  # a config's colour in every panel
             runs = [r for r in mine if r["config"] == name]
             for r in runs:
                 c = minute_curve(r)
                 axes[0, col].plot(
-                    [p["minutes"] for p in c], [p["fid"] for p in c], colour, alpha=0.25
+                    [p["minutes"] for p in c], [p["fid"] for p in c], color=colour, alpha=0.25
                 )
                 c = sorted(r["curve"], key=lambda p: p["steps"])
                 axes[1, col].plot(
-                    [p["steps"] for p in c], [p["fid"] for p in c], colour, alpha=0.25
+                    [p["steps"] for p in c], [p["fid"] for p in c], color=colour, alpha=0.25
                 )
             curves = np.array([[(p["minutes"], p["fid"]) for p in minute_curve(r)] for r in runs])
             m = curves.mean(0)
             label = f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})"
-            axes[0, col].plot(m[:, 0], m[:, 1], colour, marker="o", label=label)
-            axes[1, col].plot([], [], colour, label=label)
+            axes[0, col].plot(m[:, 0], m[:, 1], color=colour, marker="o", label=label)
+            axes[1, col].plot([], [], color=colour, label=label)
         for row, x in enumerate(("training minutes (scoring excluded)", "steps")):
             ax = axes[row, col]
             ax.set(xlabel=x, ylabel="FID (EMA generator vs training images)", yscale="log")
