@@ -6,6 +6,7 @@ import numpy as np
 
 from dcgan import sampling
 from dcgan.callbacks import Writer
+from dcgan.models import is_conditional
 
 
 def diversity(images, pairs=2000, seed=0):
@@ -47,10 +48,8 @@ class Health(Writer):
         if self.failed or steps < self.settle:
             return
         at = f"warning: epoch {epoch + 1}:"
-        digits = sampling.check_digits(g, None, self.n)
-        if digits is not None:  # a conditional G collapses within a class: draw one class
-            digits = np.zeros_like(digits)
-        ratio = diversity(sampling.generate(g, self.n, seed=self.seed, digits=digits))
+        one_class = 0 if is_conditional(g) else None  # a conditional G collapses within a class
+        ratio = diversity(sampling.generate(g, self.n, seed=self.seed, digits=one_class))
         ratio /= max(self.real_diversity, 1e-6)
         self._say(
             "collapse",
