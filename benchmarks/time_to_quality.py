@@ -34,10 +34,8 @@ from dcgan.errors import quiet_tensorflow  # noqa: E402
 quiet_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from throughput import reference_loop  # noqa: E402
 
-from dcgan import datasets, folder, metrics  # noqa: E402
+from dcgan import datasets, distribute, folder, metrics  # noqa: E402
 from dcgan.classifier import for_data, load_classifier  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
@@ -63,6 +61,11 @@ CONFIGS = {
     "b64-ema0.99": dict(batch_size=64, ema=0.99),
     "b64-warmup100": dict(batch_size=64, ema_warmup=100.0),
     "b64-lr1e-4": dict(batch_size=64, lr=1e-4),
+    "b16-lr4e-4": dict(batch_size=16, lr=4e-4),
+    "b32-lr4e-4-ema0.9999": dict(batch_size=32, lr=4e-4, ema=0.9999),
+    "b32-lr4e-4-beta0.9": dict(batch_size=32, lr=4e-4, beta2=0.9),
+    "b32-lr4e-4-dlr2e-4": dict(batch_size=32, lr=4e-4, d_lr=2e-4),
+    "b32-lr8e-4": dict(batch_size=32, lr=8e-4),
 }
 REFERENCE_IMAGES = 10_000  # training images each FID is computed against
 
@@ -72,9 +75,10 @@ class Clock:
     passed and at each step mark reached; `curve` collects what it returns with the minutes and
     steps. The trainer sets `score_model`, which returns the generator to score."""
 
-    def __init__(self, budget_s, marks, score, step_marks=()):
-        self.marks = [budget_s * (i + 1) / marks for i in range(marks)]
-        self.step_marks = sorted(step_marks)
+    def __init__(self, budget_s, marks, score, step_marks=(), max_steps=None):
+        self.marks = [budget_s * (i + 1) / marks for i in range(marks)] if budget_s else []
+        self.max_steps = max_steps
+        self.step_marks = sorted({*step_marks, *([max_steps] if max_steps else [])})
         self.score, self.trained, self.started, self.steps = score, 0.0, None, 0
         self.curve = []  # dicts: minutes, steps, at ("minutes" or "steps"), and the scores
 
@@ -90,11 +94,11 @@ class Clock:
             flush=True,
         )
 
-    def tick(self):
-        """Counts one step and adds the time since start(); scores at each mark passed. True
-        once the budget is spent."""
+    def tick(self, steps=1):
+        """Counts `steps` more and adds the time since start(); scores at each mark passed. True
+        once the budget (minutes, or `max_steps`) is spent."""
         self.trained += time.perf_counter() - self.started
-        self.steps += 1
+        self.steps += steps
         while self.step_marks and self.steps >= self.step_marks[0]:
             self.step_marks.pop(0)
             self._mark("steps")
@@ -102,10 +106,14 @@ class Clock:
             self.marks.pop(0)
             self._mark("minutes")
         self.started = time.perf_counter()
+        if self.max_steps:
+            return self.steps >= self.max_steps
         return not self.marks
 
 
 def train_loop(train, clock, batch, seed):
+    from throughput import reference_loop  # TensorFlow's, like the reference script
+
     run, g, _ = reference_loop(train.images, batch, seed)
     clock.score_model = lambda: g
     clock.start()
@@ -115,10 +123,32 @@ def train_loop(train, clock, batch, seed):
             return
 
 
-def train_project(train, clock, cfg):
-    gan = build(cfg, tf.distribute.get_strategy())
-    ds = train.dataset(cfg.batch_size // 2, seed=cfg.seed, repeat=True)
+def numpy_batches(images, batch, seed):
+    """Endless float batches in [-1, 1] (n, h, w, 1), reshuffled each pass, remainder dropped:
+    what `train.dataset` gives, without tf.data."""
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(images))
+        for i in range(0, len(order) - batch + 1, batch):
+            x = images[np.sort(order[i : i + batch])].astype(np.float32)
+            yield (((x - 127.5) / 127.5)[..., None] if x.ndim == 3 else (x - 127.5) / 127.5,)
+
+
+def train_project(train, clock, cfg, chunk=500):
+    gan = build(cfg, distribute.get_strategy())
     clock.score_model = gan.calibrated_ema if gan.ema is not None else (lambda: gan.generator)
+    if keras.backend.backend() != "tensorflow":
+        # JAX's fit hands the weights back to the model only when it returns, and a JAX machine
+        # may have no TensorFlow (so no tf.data): numpy batches, one fit call per stretch
+        # between marks (Keras keeps the compiled step).
+        ds = numpy_batches(train.images, cfg.batch_size // 2, cfg.seed)
+        while True:
+            n = min([m - clock.steps for m in clock.step_marks] + [chunk])
+            clock.start()
+            gan.fit(ds, epochs=1, steps_per_epoch=n, verbose=0, shuffle=False)
+            if clock.tick(n):
+                return
+    ds = train.dataset(cfg.batch_size // 2, seed=cfg.seed, repeat=True)
 
     class Budget(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -153,7 +183,24 @@ def read_table(path):
 
 
 def key(row):
-    return (row["data"], row["config"], row["seed"], row["budget_min"])
+    return (row["data"], row["config"], row["seed"], row["budget_min"], row.get("budget_steps"))
+
+
+def host_line():
+    """The machine and the backend the runs trained on, for each row."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_logical_devices("GPU")) or "no"
+        where = f"{gpus} GPU; TensorFlow {tf.__version__}"
+    else:
+        import jax
+
+        devices = jax.devices()
+        where = f"{len(devices)} x {devices[0].device_kind}; {backend} {jax.__version__}"
+    cores = f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} cores"
+    return f"{platform.machine()}, {cores}, {where}, Keras {keras.__version__}"
 
 
 def summarize(rows, budget):
@@ -183,41 +230,110 @@ def minute_curve(row):
     return [p for p in row["curve"] if p["at"] == "minutes"]
 
 
-def plot(rows, path):
+def step_curve(row):
+    return sorted(row["curve"], key=lambda p: p["steps"])
+
+
+def cpu_rates(rows):
+    """{(data, configuration): steps per training minute}, from the rows trained for minutes (on a
+    CPU): what turns the step-budget rows of a faster machine into CPU minutes."""
+    rates = {}
+    for r in rows:
+        if r.get("budget_min"):
+            rates.setdefault((r["data"], r["config"]), []).append(r["steps"] / r["budget_min"])
+    return {k: float(np.mean(v)) for k, v in rates.items()}
+
+
+def fid_at_steps(row, steps):
+    """FID at `steps`, interpolated in log FID between the marks around it; None outside them."""
+    c = [(p["steps"], p["fid"]) for p in step_curve(row)]
+    for (s0, f0), (s1, f1) in zip(c, c[1:]):
+        if s0 <= steps <= s1:
+            t = (steps - s0) / (s1 - s0) if s1 > s0 else 0.0
+            return float(np.exp(np.log(f0) + t * (np.log(f1) - np.log(f0))))
+    return None
+
+
+def summarize_steps(rows, rates, minutes=(5, 20, 60)):
+    """Lines for the step-budget rows: per data and configuration, FID at each step mark (mean,
+    worst seed) and, where `rates` has the configuration's CPU pace, at `minutes` of that CPU."""
+    lines = []
+    for data_name in sorted({r["data"] for r in rows if r.get("budget_steps")}):
+        mine = [r for r in rows if r["data"] == data_name and r.get("budget_steps")]
+        names = list(dict.fromkeys(r["config"] for r in mine))
+        lines.append(f"\n{data_name}, by steps: FID mean (worst seed)")
+        for name in names:
+            runs = [r for r in mine if r["config"] == name]
+            marks = sorted(set.intersection(*({p["steps"] for p in r["curve"]} for r in runs)))
+            cells = []
+            for m in marks:
+                f = [fid_at_steps(r, m) for r in runs]
+                cells.append(f"{m}: {np.mean(f):.2f} ({max(f):.1f})")
+            lines.append(f"{name:<16}{len(runs)} seeds  " + ", ".join(cells))
+            rate = rates.get((data_name, name))
+            if rate:
+                at = []
+                for m in minutes:
+                    f = [fid_at_steps(r, m * rate) for r in runs]
+                    fid = (
+                        f"{np.mean(f):.2f} (worst {max(f):.2f})"
+                        if None not in f
+                        else "not measured"
+                    )
+                    at.append(f"{m} min ({m * rate:.0f} steps): {fid}")
+                lines.append(f"{'':16}at {rate:.0f} CPU steps/min: " + "; ".join(at))
+    return lines
+
+
+def plot(rows, path, rates=None):
     """FID against training minutes (top) and against steps (bottom, every mark), one line per
     configuration: its mean over seeds, each seed faint. Steps do not depend on what else the
-    machine was doing; minutes do."""
+    machine was doing; minutes do. Rows trained for a number of steps (on a GPU) are drawn
+    against CPU minutes where `rates` (`cpu_rates`) has their configuration's CPU pace."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rates = rates or {}
     colours = plt.get_cmap("tab20")
-    sets = sorted({(r["data"], r["budget_min"]) for r in rows})
+    sets = sorted({(r["data"], r["budget_min"] or 0, r.get("budget_steps") or 0) for r in rows})
     fig, axes = plt.subplots(2, len(sets), figsize=(6 * len(sets), 9), squeeze=False)
-    for col, (data_name, budget) in enumerate(sets):
-        mine = [r for r in rows if r["data"] == data_name and r["budget_min"] == budget]
+    for col, (data_name, budget, budget_steps) in enumerate(sets):
+        mine = [
+            r
+            for r in rows
+            if (r["data"], r["budget_min"] or 0, r.get("budget_steps") or 0)
+            == (data_name, budget, budget_steps)
+        ]
         for name in dict.fromkeys(r["config"] for r in mine):
             colour = colours(list(CONFIGS).index(name) % 20)  # a config's colour in every panel
             runs = [r for r in mine if r["config"] == name]
+            rate = rates.get((data_name, name)) if budget_steps else None
+            top = []
             for r in runs:
-                c = minute_curve(r)
-                axes[0, col].plot(
-                    [p["minutes"] for p in c], [p["fid"] for p in c], color=colour, alpha=0.25
-                )
-                c = sorted(r["curve"], key=lambda p: p["steps"])
+                c = step_curve(r)
                 axes[1, col].plot(
                     [p["steps"] for p in c], [p["fid"] for p in c], color=colour, alpha=0.25
                 )
-            curves = np.array([[(p["minutes"], p["fid"]) for p in minute_curve(r)] for r in runs])
-            m = curves.mean(0)
+                if budget_steps:
+                    c = [dict(p, minutes=p["steps"] / rate) for p in c] if rate else []
+                else:
+                    c = minute_curve(r)
+                top.append([(p["minutes"], p["fid"]) for p in c])
+                if c:
+                    axes[0, col].plot(*zip(*top[-1]), color=colour, alpha=0.25)
             label = f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})"
-            axes[0, col].plot(m[:, 0], m[:, 1], color=colour, marker="o", label=label)
+            if all(top) and len({len(t) for t in top}) == 1:
+                m = np.array(top).mean(0)
+                axes[0, col].plot(m[:, 0], m[:, 1], color=colour, marker="o", label=label)
             axes[1, col].plot([], [], color=colour, label=label)
-        for row, x in enumerate(("training minutes (scoring excluded)", "steps")):
+        what = f"{budget:g}-minute budget" if budget else f"{budget_steps}-step budget"
+        minutes = "CPU minutes at each configuration's measured pace" if budget_steps else None
+        for row, x in enumerate((minutes or "training minutes (scoring excluded)", "steps")):
             ax = axes[row, col]
             ax.set(xlabel=x, ylabel="FID (EMA generator vs training images)", yscale="log")
-            ax.set_title(f"{data_name}, {budget:g}-minute budget", fontsize=9)
+            ax.set_title(f"{data_name}, {what}", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
     fig.tight_layout()
@@ -243,11 +359,24 @@ def main():
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     p.add_argument("--budget", type=float, default=24.0, help="training minutes each")
     p.add_argument("--marks", type=int, default=4, help="FID checks per budget, equally spaced")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="train each this many steps instead of --budget minutes (on a GPU, whose minutes "
+        "are not a CPU's; --rates then turns steps into CPU minutes)",
+    )
     p.add_argument("--step-marks", default="", help="also score at these steps (comma-separated)")
     p.add_argument("--eval-samples", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=None, help="overrides every config's")
     p.add_argument("--data", default=None, help="as dcgan.train's --data (default: $DCGAN_DATA)")
     p.add_argument("--table", default=None, help="JSON lines: appended per run, read to resume")
+    p.add_argument(
+        "--rates",
+        default=None,
+        help="a table of CPU runs (minute budgets): their steps per minute turn --steps rows into "
+        "CPU minutes (default: the minute rows of --table)",
+    )
     p.add_argument("--plot", default=None, help="FID against minutes, as a PNG")
     p.add_argument("--json", default=None, help="also write this invocation's runs here")
     args = p.parse_args()
@@ -283,14 +412,12 @@ def main():
         r = metrics.evaluate_generator(generator, classifier, ref, n=args.eval_samples, seed=0)
         return {k: float(r[k]) for k in ("fid", "precision", "recall", "coverage")}
 
-    host = (
-        f"{platform.machine()}, {len(os.sched_getaffinity(0))} of {os.cpu_count()} cores, "
-        f"{len(tf.config.list_logical_devices('GPU')) or 'no'} GPU; TensorFlow {tf.__version__}, "
-        f"Keras {keras.__version__}"
-    )
+    host = host_line()
     print(f"machine: {host}; {time.strftime('%Y-%m-%d')}")
     print(
-        f"data: {data_name} ({train.source}); budget {args.budget:g} min each; FID of "
+        f"data: {data_name} ({train.source}); budget "
+        + (f"{args.steps} steps" if args.steps else f"{args.budget:g} min")
+        + f" each; FID of "
         f"{args.eval_samples} images against {len(pick)} training images"
     )
     done = {key(r) for r in read_table(args.table)}
@@ -301,11 +428,15 @@ def main():
             if args.batch_size:
                 over["batch_size"] = args.batch_size
             row = {"data": data_name, "config": name, "seed": seed, "budget_min": args.budget}
+            if args.steps:  # minutes of this machine are not a CPU's: marks and budget in steps
+                row.update(budget_min=None, budget_steps=args.steps)
             if key(row) in done:
                 print(f"({name}, seed {seed}: in {args.table} already)")
                 continue
             print(f"{name}, seed {seed}", flush=True)
-            clock = Clock(args.budget * 60, args.marks, score, step_marks)
+            clock = Clock(
+                None if args.steps else args.budget * 60, args.marks, score, step_marks, args.steps
+            )
             if CONFIGS[name] is None:
                 batch = over.get("batch_size", 256)
                 train_loop(train, clock, batch, seed)
@@ -330,7 +461,8 @@ def main():
                 with open(args.table, "a") as f:
                     f.write(json.dumps(row) + "\n")
     rows = read_table(args.table) if args.table else new
-    print("\n".join(summarize(rows, args.budget)))
+    rates = cpu_rates(read_table(args.rates) if args.rates else rows)
+    print("\n".join(summarize(rows, args.budget) + summarize_steps(rows, rates)))
     loops = [r for r in new if r["config"] == "loop"]
     for r in new:
         if r["config"] != "loop" and loops:
@@ -342,7 +474,7 @@ def main():
                 + (f"{reach:.1f} min" if reach is not None else f"more than {args.budget:g} min")
             )
     if args.plot and rows:
-        plot(rows, args.plot)
+        plot(rows, args.plot, rates)
     if args.json:
         files.write_text(args.json, json.dumps(new, indent=1))
 

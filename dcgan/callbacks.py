@@ -11,7 +11,6 @@ import keras
 from matplotlib.figure import Figure
 import numpy as np
 from PIL import Image
-import tensorflow as tf
 
 from dcgan import checkpoints, ema, files, metrics, sampling
 from dcgan.checkpoints import atomic_save
@@ -360,6 +359,8 @@ class TensorBoard(keras.callbacks.Callback):
         return epoch * steps + (steps if batch is None else batch + 1)
 
     def _write(self, step, scalars=(), images=()):
+        import tensorflow as tf
+
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
         with self._writer.as_default(step=step):

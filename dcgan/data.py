@@ -2,7 +2,8 @@
 
 Everything ends as uint8 arrays (n, 28, 28); `make_dataset` turns them into a `tf.data` pipeline
 of float images in [-1, 1], converted on the way (`to_shape`) where a run's nets take another
-size or colour.
+size or colour. TensorFlow is imported only by that tail, so the readers serve a machine
+without it (a JAX GPU box, say).
 """
 
 import gzip
@@ -14,7 +15,6 @@ import zlib
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from dcgan.files import ENV, NUM_CLASSES
 
@@ -476,6 +476,8 @@ def to_shape(images, size, channels):
     size, channels): resized (bilinear, antialiased when shrinking so that thin strokes do not
     break up), then greyscale copied into three channels, or colour made grey. Works inside a
     `tf.data` map. The 28x28x1 digits of a default run never come here (`make_dataset`)."""
+    import tensorflow as tf
+
     x = tf.convert_to_tensor(images)
     if x.shape.rank == 3:
         x = x[..., None]
@@ -502,6 +504,8 @@ def shape_note(data_shape, image_shape):
 def to_float(images):
     """uint8 (or any 0..255 numbers) (n, h, w) or (n, h, w, c) -> float32 in [-1, 1], with a
     channel axis."""
+    import tensorflow as tf
+
     x = tf.cast(images, tf.float32)
     if x.shape.rank == 3:
         x = x[..., None]
@@ -517,6 +521,8 @@ def make_dataset(images, batch_size, seed=None, repeat=False, digits=None, image
     The uint8 array stays in memory (47 MB for MNIST) and is scaled (and converted) per batch,
     which is cheaper than holding or scaling float copies: MNIST at 64x64x3 would be 737 MB.
     """
+    import tensorflow as tf
+
     convert = image_shape is not None and with_channels(np.shape(images)[1:]) != tuple(image_shape)
     if convert:
         size, _, channels = image_shape

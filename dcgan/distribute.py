@@ -9,7 +9,6 @@ import socket
 import time
 
 import keras
-import tensorflow as tf
 
 EXAMPLE = (
     '{"cluster": {"worker": ["hostA:12345", "hostB:12345"]}, '
@@ -107,6 +106,8 @@ def get_strategy(worker_timeout=300.0):
                 "only: unset TF_CONFIG, or set KERAS_BACKEND=tensorflow"
             )
         return JaxDevices()
+    import tensorflow as tf
+
     if config:
         wait_for_workers(config, worker_timeout)
         # Joining installs TensorFlow's own SIGINT/SIGTERM handling; ours stays in charge.
@@ -203,6 +204,8 @@ def best_precision():
             return "float32"
         cc = tuple(int(p) for p in str(getattr(gpu, "compute_capability", "0.0")).split("."))
         return "mixed_bfloat16" if cc >= (8, 0) else "mixed_float16" if cc >= (7, 0) else "float32"
+    import tensorflow as tf
+
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
@@ -219,6 +222,8 @@ def best_jit(precision):
     (1.7-1.9x the unfused step on the 2-core AVX2 host, docs/speed.md). Not for bf16 on a CPU
     (0.79x on the AVX-512 host: XLA's CPU backend has no oneDNN bf16 kernels), nor on GPUs or
     several workers, where it was not measured."""
+    import tensorflow as tf
+
     if precision != "float32" or tf.config.list_physical_devices("GPU"):
         return False
     cluster = tf_config().get("cluster", {})
@@ -238,6 +243,10 @@ def is_chief():
 
 def is_multi_worker(strategy):
     """True for a MultiWorkerMirroredStrategy that really spans several workers."""
+    if isinstance(strategy, JaxDevices):
+        return False
+    import tensorflow as tf
+
     return (
         isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         and strategy.extended._in_multi_worker_mode()
@@ -255,6 +264,8 @@ def fit_metrics_workaround(model, strategy):
     """
     if not is_multi_worker(strategy):
         return model
+    import tensorflow as tf
+
     step = model.train_step
 
     def train_step(data):

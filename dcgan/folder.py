@@ -30,7 +30,6 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-import tensorflow as tf
 
 from dcgan import data, datasets
 
@@ -461,6 +460,8 @@ class ImageFolder:
         """Shuffled (each epoch anew, from `seed`), batched (remainder dropped) float images in
         [-1, 1], with int32 classes when `with_classes`; the first `skip` batches are left out
         before any image is decoded, so a resumed run goes on where it stopped at no cost."""
+        import tensorflow as tf
+
         size, channels, unreadable = self.size, self.channels, self.unreadable
 
         def read(path):

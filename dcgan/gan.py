@@ -205,7 +205,9 @@ class DCGAN(keras.Model):
             return step_jax.train_step(self, *args)
         (data,) = args
         # Batches are images, or (images, digits) for a conditional GAN.
-        images, digits = (data[0], ops.cast(data[1], "int32")) if self.conditional else (data, None)
+        # Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, digits).
+        images, digits, _ = keras.utils.unpack_x_y_sample_weight(data)
+        digits = ops.cast(digits, "int32") if self.conditional else None
         fake_inputs, g_inputs, key = self.draws(images)
         d_loss, p, hard = self.train_discriminator(images, digits, fake_inputs, key)
         g_loss = self.train_generator(g_inputs, key)

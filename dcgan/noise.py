@@ -38,8 +38,12 @@ class Stream(enum.IntEnum):
 
 
 def make_seed(seed, *parts):
-    """Folds integers (or int tensors) into a stateless seed of shape [2]."""
-    import tensorflow as tf
+    """Folds integers (or int tensors) into a stateless seed of shape [2]; on a machine without
+    TensorFlow (a JAX GPU box), `jax_key`'s key: the same distributions, other numbers."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return jax_key(seed, *(p % 2**32 if isinstance(p, int) else p for p in parts))
 
     s = tf.constant([int(seed), 0], dtype=tf.int64)
     for p in parts:
@@ -96,7 +100,10 @@ def truncated_rows(width, seed, start, stop):
     Each step of the Philox counter gives 4 floats, so the numbers from row `start` on are those
     of a counter moved on by start * width / 4, and the uniforms are cut to the truncated
     normal as `truncated_normal` cuts them."""
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
 
     key, counter, alg = tf.raw_ops.StatelessRandomGetKeyCounterAlg(seed=make_seed(seed))
     if int(alg) != 1:  # not Philox

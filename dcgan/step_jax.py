@@ -105,7 +105,9 @@ def train_step(gan, state, data):
     d_tv, d_ntv = _take(tv, at.d_tv), _take(ntv, at.d_ntv)
     d_ov, g_ov = ov[: at.n_d_opt], ov[at.n_d_opt :]
 
-    images, digits = (data[0], ops.cast(data[1], "int32")) if gan.conditional else (data, None)
+    # Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, digits).
+    images, digits, _ = keras.utils.unpack_x_y_sample_weight(data)
+    digits = ops.cast(digits, "int32") if gan.conditional else None
     fake_inputs, g_inputs, key = gan.draws(images, g_ov[at.step])
     n = images.shape[0]
 

@@ -12,7 +12,6 @@ import dataclasses
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from dcgan import callbacks as cb
 from dcgan import data, files, folder, metrics, runs
@@ -270,6 +269,8 @@ def run(
             checkpoint is kept).
         FileNotFoundError: no such data (or no classifier for `eval_every`).
     """
+    import tensorflow as tf  # its data pipeline; building and scoring a GAN need no TensorFlow
+
     cfg = cfg.resolved()
     tf_config()
     if not resume:

@@ -98,3 +98,57 @@ def test_throughput_times_each_backend_in_one_run():
     assert out.count("== KERAS_BACKEND=") == 2 and "backend jax" in out, out
     rows = [line for line in out.splitlines() if line.startswith("(b)")]
     assert len(rows) == 2, out
+
+
+def test_step_rows_become_cpu_minutes_at_each_configs_measured_pace():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from time_to_quality import cpu_rates, fid_at_steps, summarize_steps
+
+    def row(config, seed, curve, **budget):
+        points = [{"steps": s, "minutes": 0.0, "at": "steps", "fid": f} for s, f in curve]
+        return {"data": "MNIST", "config": config, "seed": seed, "curve": points, **budget}
+
+    cpu = [  # a CPU's minute rows: 600 and 200 steps a minute
+        dict(row("fast", 0, []), budget_min=20, steps=12000),
+        dict(row("reference", 0, []), budget_min=20, steps=4000),
+    ]
+    gpu = [
+        row("fast", s, [(1000, 40.0), (3000, 10.0), (12000, 2.5)], budget_min=None, budget_steps=1)
+        for s in (0, 1)
+    ]
+    rates = cpu_rates(cpu)
+    assert rates == {("MNIST", "fast"): 600.0, ("MNIST", "reference"): 200.0}
+    assert fid_at_steps(gpu[0], 3000) == pytest.approx(10.0)
+    assert fid_at_steps(gpu[0], 2000) == pytest.approx(20.0)  # log-linear: halfway 40 -> 10
+    assert fid_at_steps(gpu[0], 500) is None and fid_at_steps(gpu[0], 20000) is None
+    text = "\n".join(summarize_steps(gpu, rates))
+    assert "fast            2 seeds" in text and "12000: 2.50 (2.5)" in text, text
+    # 5 minutes of the CPU are 3000 of its steps; 60 minutes are beyond what was trained
+    assert "5 min (3000 steps): 10.00" in text and "60 min (36000 steps): not measured" in text
+
+
+@pytest.mark.slow
+def test_the_study_runs_on_jax_without_tensorflow(tmp_path):
+    """A GPU machine may have JAX and no TensorFlow: the study trains by steps there."""
+    pytest.importorskip("jax", reason="JAX is not installed: pip install dcgan[jax]")
+    table = tmp_path / "gpu.jsonl"
+    block = (
+        "import runpy, sys\n"
+        "class NoTF:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'tensorflow':\n"
+        "            raise ImportError('no tensorflow on this machine')\n"
+        "sys.meta_path.insert(0, NoTF())\n"
+        "sys.argv = ['time_to_quality.py', *sys.argv[1:]]\n"
+        f"runpy.run_path({str(REPO / 'benchmarks/time_to_quality.py')!r}, run_name='__main__')\n"
+    )
+    script = tmp_path / "no_tf.py"
+    script.write_text(block)
+    args = "--configs b32 --seeds 0 --steps 4 --step-marks 2 --eval-samples 50 --data sample"
+    proc = run_python(script, *args.split(), "--table", table, KERAS_BACKEND="jax")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (row,) = [json.loads(line) for line in table.read_text().splitlines()]
+    assert row["budget_steps"] == 4 and row["budget_min"] is None and row["steps"] == 4
+    assert [p["steps"] for p in row["curve"]] == [2, 4]
+    assert all(np.isfinite(p["fid"]) for p in row["curve"]) and "jax" in row["host"]
+    assert "tensorflow" not in proc.stdout.lower(), proc.stdout
