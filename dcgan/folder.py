@@ -71,9 +71,13 @@ class Arrays:
     def digest(self):
         return hashlib.sha256(np.ascontiguousarray(self.images).data).hexdigest()[:16]
 
-    def sample(self, n, seed=0):
-        """uint8: min(n, count) of the images, picked by `seed` (as `ImageFolder.sample`)."""
-        return self.images[np.sort(np.random.default_rng(seed).permutation(self.count)[:n])]
+    def sample(self, n, seed=0, with_classes=False):
+        """uint8: min(n, count) of the images, picked by `seed` (as `ImageFolder.sample`); with
+        `with_classes`, (images, their labels or None)."""
+        pick = np.sort(np.random.default_rng(seed).permutation(self.count)[:n])
+        if not with_classes:
+            return self.images[pick]
+        return self.images[pick], None if self.labels is None else np.asarray(self.labels)[pick]
 
     def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
         digits = self.labels if with_classes else None
@@ -447,14 +451,16 @@ class ImageFolder:
             h.update(rel + f"\0{st.st_size}\0{st.st_mtime_ns}\0{label}\n".encode())
         return h.hexdigest()[:16]
 
-    def sample(self, n, seed=0):
+    def sample(self, n, seed=0, with_classes=False):
         """uint8 (m, size, size[, 3]): m = min(n, count) of the images, picked by `seed` and
-        decoded as training decodes them: the real images `dcgan.evaluate` compares with."""
+        decoded as training decodes them: the real images `dcgan.evaluate` compares with; with
+        `with_classes`, (images, their class ids)."""
         pick = np.random.default_rng(seed).permutation(self.count)[:n]
         x = np.stack(
             [read_image(os.fsdecode(self.paths[i]), self.size, self.channels) for i in pick]
         )
-        return x[..., 0] if self.channels == 1 else x
+        x = x[..., 0] if self.channels == 1 else x
+        return (x, self.class_ids[pick]) if with_classes else x
 
     def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
         """Shuffled (each epoch anew, from `seed`), batched (remainder dropped) float images in

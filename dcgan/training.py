@@ -166,7 +166,7 @@ def summary(cfg, gan, run_dir, source, strategy, data_shape=None):
 
 
 SELECTION_DIGITS = 10_000
-HEALTH_IMAGES = 256  # real images whose variety G's samples are compared with (`Health`)
+HEALTH_IMAGES = 512  # real images whose variety G's samples are compared with (`Health`)
 
 
 def prepare_evaluation(cfg, train_images, train_digits, log=print):
@@ -191,7 +191,7 @@ def prepare_evaluation(cfg, train_images, train_digits, log=print):
     )
 
 
-def make_callbacks(cfg, run_dir, chief, evaluation=None, real=None, log=print):
+def make_callbacks(cfg, run_dir, chief, evaluation=None, real=None, log=print, real_classes=None):
     """(NaN guard, callbacks in the order they must run at each epoch's end):
     - the guard first: it judges the epoch and silences every writer when the weights went bad;
     - `Evaluate` before the loggers, so its FID reaches history.csv and TensorBoard;
@@ -217,7 +217,11 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None, real=None, log=print):
     board = cb.TensorBoard(run_dir / "logs", cfg.log_every)
     grids = cb.SampleGrid(run_dir, cfg.sample_every, seed=cfg.seed + 1, tensorboard=board)
     # After `evaluate`, whose FID it reads; a worker that is not the chief leaves it unsaid.
-    health = [Health(real, log, seed=cfg.seed + 3)] if chief and real is not None else []
+    health = (
+        [Health(real, log, seed=cfg.seed + 3, real_classes=real_classes)]
+        if chief and real is not None
+        else []
+    )
     guard = cb.StopOnNaN([*evaluate, *health, checkpoints, grids])
     loggers = [cb.History(run_dir), board]
     clock = [cb.TimeLimit(cfg.minutes)] if cfg.minutes else []
@@ -334,8 +338,9 @@ def run(
         banner = summary(cfg, gan, run_dir, train.description, strategy, data_shape)
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")
+        real, real_classes = train.sample(HEALTH_IMAGES, cfg.seed, with_classes=True)
         guard, callbacks = make_callbacks(
-            cfg, run_dir, chief, evaluation, train.sample(HEALTH_IMAGES, cfg.seed), log
+            cfg, run_dir, chief, evaluation, real, log, real_classes=real_classes
         )
         if step_lines:
             callbacks.append(cb.StepLog(steps))
