@@ -537,6 +537,14 @@ def make_dataset(images, batch_size, seed=None, repeat=False, digits=None, image
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    return batched(ds, batch_size, scale)
+
+
+def batched(ds, batch_size, scale):
+    """The tail of every training pipeline: batches (remainder dropped), each mapped by `scale`
+    (uint8 to floats), prefetched, and sharded by data when several workers read it."""
+    import tensorflow as tf
+
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     opts = tf.data.Options()

@@ -488,15 +488,9 @@ class ImageFolder:
             ds = ds.repeat()
         ds = ds.skip(skip * batch)  # the same stream as batching first and skipping batches
         ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)  # in order: deterministic
-        ds = ds.batch(batch, drop_remainder=True)
         if with_classes:
-            scale = lambda x, y: (data.to_float(x), y)
-        else:
-            scale = lambda x, y: data.to_float(x)
-        ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-        opts = tf.data.Options()
-        opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        return ds.with_options(opts)
+            return data.batched(ds, batch, lambda x, y: (data.to_float(x), y))
+        return data.batched(ds, batch, lambda x, y: data.to_float(x))
 
 
 def check_class_names(folder, names):
