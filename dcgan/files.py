@@ -33,11 +33,13 @@ ENV = {
     "fashion_classifier": "DCGAN_FASHION_CLASSIFIER",
 }
 
+# One model per folder, each with its card (README.md) and Keras's unzipped .keras beside it, so
+# that each folder can be pushed to the Hugging Face Hub as it is (`dcgan.hub`).
 _SHIPPED = {
-    "generator": ("generator.h5",),
+    "generator": ("generator", "generator.h5"),
     "conditional_generator": ("conditional", "generator.h5"),
-    "classifier": ("classifier.h5",),
-    "fashion_classifier": ("fashion", "classifier.h5"),
+    "classifier": ("classifier", "classifier.h5"),
+    "fashion_classifier": ("fashion-classifier", "classifier.h5"),
     "fashion_generator": ("fashion", "generator.h5"),
 }
 

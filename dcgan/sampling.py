@@ -194,7 +194,7 @@ def class_index(generator, cls):
     else:
         known = (
             f"its classes are 0-{k - 1} (what they are is unknown: no run settings, "
-            "config.json, beside it name them), so ask for one by number"
+            "run.json or config.json, beside it name them), so ask for one by number"
         )
     where = getattr(generator, "_dcgan_source", None) or "this generator"
     raise ValueError(f"{text!r} is not a class of {where}: {known}")
