@@ -401,8 +401,9 @@ def cards_markdown(shipped_dir=None, shipped=True):
             line += f": {', '.join(parts)}; n = {g['n']:,} against the MNIST test digits"
         lines.append(line)
     lines.append(
-        f"- Scored in the features of an MNIST classifier: [its card]({CARDS_URL}classifier/README.md)"
-        " (not Inception's: these FIDs compare only with each other)."
+        "- Scored in the features of an MNIST classifier: "
+        f"[its card]({CARDS_URL}classifier/README.md) (not Inception's: these FIDs compare only "
+        "with each other)."
     )
     return "\n".join(lines)
 

@@ -7,9 +7,10 @@
 Metrics use a small classifier of the data's own (MNIST's for digits, Fashion-MNIST's for
 clothes; --classifier names another), not Inception. With --model and no --data, the data is
 the run's, read from the settings beside the model (run.json, or a run's config.json). The
-"real" column scores n real training images the same way: the best a generator can hope for. Where no shipped classifier reads the
-data (a folder of your own images, or --classifier none), FID, precision and recall are taken in
-features of the images' own (`dcgan.features`), beside half of the real images as the floor.
+"real" column scores n real training images the same way: the best a generator can hope for.
+Where no shipped classifier reads the data (a folder of your own images, or --classifier none),
+FID, precision and recall are taken in features of the images' own (`dcgan.features`), beside
+half of the real images as the floor.
 """
 
 import json
@@ -334,10 +335,10 @@ def main(argv=None):
 
 
 def choose_data(args):
-    """(--data, or with --model and no --data the data of the run in the run settings beside
-    the model (`datasets.run_config_file`); a note saying which, or None; a function of the images' dataset, as the
-    classifier's choice tells it, giving the warning for --data of another dataset than the
-    run's, or None)."""
+    """(--data, or with --model and no --data the data of the run in the settings beside the
+    model (`datasets.run_config_file`); a note saying which, or None; a function of the images'
+    dataset, as the classifier's choice tells it, giving the warning for --data of another
+    dataset than the run's, or None)."""
     config = datasets.run_config(args.model) if args.model else None
     if config is None:
         return args.data, None, lambda kind: None

@@ -12,7 +12,6 @@ Keras's is refused, never overwritten.
 """
 
 import hashlib
-import json
 from pathlib import Path
 import sys
 import zipfile
@@ -20,19 +19,8 @@ import zipfile
 from dcgan import files
 from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 
-# What Keras's load_model reads from a folder: the members of a .keras zip, unpacked.
-KERAS_FILES = ("config.json", "metadata.json", "model.weights.h5")
+KERAS_FILES = files.KERAS_FOLDER_FILES
 RUN_FILE = "run.json"  # a model folder's run settings: Keras owns config.json there
-
-
-def is_keras_config(path):
-    """Whether the config.json at `path` is a Keras model's (what load_model builds from), not a
-    dcgan run's settings."""
-    try:
-        config = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and {"class_name", "config"} <= config.keys()
 
 
 def sha256(path):
@@ -46,7 +34,7 @@ def check_folder(model_file):
     if path.suffix != ".h5" or not path.is_file():
         raise ValueError(f"{path} is not an .h5 model file: pass the folder's NAME.h5")
     config = path.parent / "config.json"
-    if config.exists() and not is_keras_config(config):
+    if config.exists() and not files.is_keras_config(config):
         raise ValueError(
             f"{config} is not a Keras model's config.json (a run's settings?), and Keras reads "
             f"that name in a model folder: rename it {RUN_FILE} (dcgan reads both), then run "
