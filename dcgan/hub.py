@@ -58,6 +58,7 @@ def make_hub_folder(model_file, log=print):
     if not keras_file.exists():
         atomic_save(h5, keras_file)
         log(f"wrote {keras_file}")
+    _check_same(h5, [keras_file], path)  # before the folder is written: a stale one stays out
     with zipfile.ZipFile(keras_file) as zf:
         members = sorted(zf.namelist())
         if members != sorted(KERAS_FILES):  # assets would need a folder of their own
@@ -65,7 +66,7 @@ def make_hub_folder(model_file, log=print):
         for name in KERAS_FILES:
             files.write_bytes(folder / name, zf.read(name))
     log(f"unpacked {keras_file.name} into {folder} ({', '.join(KERAS_FILES)})")
-    _check_same(h5, [keras_file, folder], path)
+    _check_same(h5, [folder], path)
     return {p.name: sha256(p) for p in (path, keras_file, folder / "model.weights.h5")}
 
 

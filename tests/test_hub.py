@@ -118,6 +118,7 @@ def test_make_hub_folder_refuses_a_stale_keras_file(tmp_path):
     tiny(tmp_path / "net.keras", seed=1)  # other weights: an old .keras beside a new .h5
     with pytest.raises(ValueError, match=r"net\.keras computes other numbers than .*net\.h5"):
         hub.make_hub_folder(tmp_path / "net.h5", log=lambda _: None)
+    assert not (tmp_path / "model.weights.h5").exists()  # nothing unpacked from it
 
 
 @pytest.mark.parametrize(
