@@ -102,7 +102,7 @@ def main(argv=None):
         "--model",
         default=None,
         help="generator .h5/.keras/SavedModel folder (default: $DCGAN_GENERATOR, else "
-        "saved_models/generator.h5; an untrained net if that is missing)",
+        "saved_models/generator/generator.h5; an untrained net if that is missing)",
     )
     p.add_argument("--n", type=int, default=10_000, help="digits per throughput measurement")
     p.add_argument("--batch-sizes", default="64,256,1000", help="comma-separated batch sizes")

@@ -1,7 +1,7 @@
 """dcgan: train a DCGAN on MNIST with Keras 3, and use the generator it saves.
 
     from dcgan.sampling import generate, load_generator, save_grid
-    g = load_generator("saved_models/generator.h5")
+    g = load_generator("saved_models/generator/generator.h5")
     save_grid(generate(g, 64, seed=1), "grid.png")
 
 The names below load on first use, so `import dcgan` (and every `--help`) stays instant:

@@ -34,7 +34,7 @@ CLASSIFIERS = {MNIST: "classifier", FASHION: "fashion_classifier"}
 # The names `data.load` knows, and the descriptions it gives of what it loaded.
 _NAMED = {"mnist": MNIST, "sample": MNIST, "bundled MNIST sample": MNIST, "fashion_mnist": FASHION}
 LOAD_NAMES = ("mnist", "fashion_mnist", "sample")  # what --data takes by name
-MAX_CONFIG_BYTES = 1_000_000  # a run's config.json is ~1 kB; more is not one dcgan wrote
+MAX_CONFIG_BYTES = 1_000_000  # a run's settings file is ~1 kB; more is not one dcgan wrote
 
 
 def kind(source):
@@ -94,17 +94,42 @@ def class_name(k, c):
     return f"{c} ({names[c]})"
 
 
+# Where a model's run settings are, in the order they are looked for: run.json in a model
+# folder (Keras owns config.json there: `keras.saving.load_model(folder)` builds the model from
+# it), config.json in a run folder as dcgan.train writes it, and in older shipped folders.
+RUN_FILES = ("run.json", "config.json")
+
+
+def run_config_file(model):
+    """The file holding the settings of the run a generator file, SavedModel folder or Keras
+    model folder comes from (see RUN_FILES), or None where none reads as one. A Keras model's
+    own config.json is not a run's."""
+    model = Path(model).expanduser()
+    folders = ([model] if model.is_dir() else []) + [model.parent]
+    for folder in folders:
+        for name in RUN_FILES:
+            if _read_run_config(folder / name) is not None:
+                return folder / name
+    return None
+
+
 def run_config(model):
-    """The config.json of the run a generator file or SavedModel folder comes from (the file
-    beside it, as `dcgan.train` writes it), or None where there is none that reads as one."""
-    path = Path(model).expanduser().parent / "config.json"
+    """The settings of the run a generator comes from (`run_config_file`: the run.json or
+    config.json beside it, as a dict), or None where there is none that reads as one."""
+    path = run_config_file(model)
+    return None if path is None else _read_run_config(path)
+
+
+def _read_run_config(path):
     try:
         if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
             return None
         config = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return config if isinstance(config, dict) else None
+    if not isinstance(config, dict) or {"class_name", "config"} <= config.keys():
+        return None  # a Keras model's config.json (an unzipped .keras), not a run's
+    return config
 
 
 def class_names(config):

@@ -384,7 +384,7 @@ def cards_markdown(shipped_dir=None, shipped=True):
             "environment variables); the cards and scores below are the shipped ones'."
         )
     for title, name, card in (
-        ("Any digit", ".", "README.md"),
+        ("Any digit", "generator", "generator/README.md"),
         ("The digit asked for", "conditional", "conditional/README.md"),
     ):
         line = f"- **{title}**: [model card]({CARDS_URL}{card})"
@@ -401,8 +401,9 @@ def cards_markdown(shipped_dir=None, shipped=True):
             line += f": {', '.join(parts)}; n = {g['n']:,} against the MNIST test digits"
         lines.append(line)
     lines.append(
-        f"- Scored in the features of an MNIST classifier: [its card]({CARDS_URL}classifier.md)"
-        " (not Inception's: these FIDs compare only with each other)."
+        "- Scored in the features of an MNIST classifier: "
+        f"[its card]({CARDS_URL}classifier/README.md) (not Inception's: these FIDs compare only "
+        "with each other)."
     )
     return "\n".join(lines)
 

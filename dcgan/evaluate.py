@@ -6,10 +6,11 @@
 
 Metrics use a small classifier of the data's own (MNIST's for digits, Fashion-MNIST's for
 clothes; --classifier names another), not Inception. With --model and no --data, the data is
-the run's, read from the config.json beside the model. The "real" column scores n real training
-images the same way: the best a generator can hope for. Where no shipped classifier reads the
-data (a folder of your own images, or --classifier none), FID, precision and recall are taken in
-features of the images' own (`dcgan.features`), beside half of the real images as the floor.
+the run's, read from the settings beside the model (run.json, or a run's config.json). The
+"real" column scores n real training images the same way: the best a generator can hope for.
+Where no shipped classifier reads the data (a folder of your own images, or --classifier none),
+FID, precision and recall are taken in features of the images' own (`dcgan.features`), beside
+half of the real images as the floor.
 """
 
 import json
@@ -77,7 +78,7 @@ def parser():
         "--data",
         default=None,
         help=f"{DATA_HELP}; its test split is what the images are scored against (default: with "
-        "--model, the data of the run in the config.json beside it; else "
+        "--model, the data of the run in the run.json or config.json beside it; else "
         f"{DATA_DEFAULT.strip('()').removeprefix('default: ')})",
     )
     a(
@@ -334,15 +335,15 @@ def main(argv=None):
 
 
 def choose_data(args):
-    """(--data, or with --model and no --data the data of the run in the config.json beside
-    the model; a note saying which, or None; a function of the images' dataset, as the
-    classifier's choice tells it, giving the warning for --data of another dataset than the
-    run's, or None)."""
+    """(--data, or with --model and no --data the data of the run in the settings beside the
+    model (`datasets.run_config_file`); a note saying which, or None; a function of the images'
+    dataset, as the classifier's choice tells it, giving the warning for --data of another
+    dataset than the run's, or None)."""
     config = datasets.run_config(args.model) if args.model else None
     if config is None:
         return args.data, None, lambda kind: None
     data_arg, kind = datasets.run_data(config)
-    where = Path(args.model).expanduser().parent / "config.json"
+    where = datasets.run_config_file(args.model)
     if args.data:
         return (
             args.data,
@@ -397,7 +398,8 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
     if own is not None and not none:
         # kept beside the run it scores, for its next evaluation; never among the shipped models
         cache = Path(args.model).expanduser().resolve().parent if args.model else None
-        if cache == files.shipped_dir().resolve():
+        shipped = files.shipped_dir().resolve()
+        if cache is not None and (cache == shipped or shipped in cache.parents):
             cache = None
         classifier, note = features.folder_classifier(own, cache, log=log)
     reader = features.Reader(shape, classifier, note)

@@ -33,11 +33,13 @@ ENV = {
     "fashion_classifier": "DCGAN_FASHION_CLASSIFIER",
 }
 
+# One model per folder, each with its card (README.md) and Keras's unzipped .keras beside it, so
+# that each folder can be pushed to the Hugging Face Hub as it is (`dcgan.hub`).
 _SHIPPED = {
-    "generator": ("generator.h5",),
+    "generator": ("generator", "generator.h5"),
     "conditional_generator": ("conditional", "generator.h5"),
-    "classifier": ("classifier.h5",),
-    "fashion_classifier": ("fashion", "classifier.h5"),
+    "classifier": ("classifier", "classifier.h5"),
+    "fashion_classifier": ("fashion-classifier", "classifier.h5"),
     "fashion_generator": ("fashion", "generator.h5"),
 }
 
@@ -67,13 +69,14 @@ def resolve(name, given=None):
 
     A SavedModel folder runs whatever graph it holds, so one is only taken when named
     explicitly (a flag, or a library call): from an environment variable it raises ValueError.
-    Keras files (.h5, .keras) are loaded in Keras's safe mode and may come from anywhere."""
+    Keras files (.h5, .keras) and Keras model folders (`is_keras_folder`) are loaded in Keras's
+    safe mode and may come from anywhere."""
     if given:
         return Path(given).expanduser(), "flag"
     env = os.environ.get(ENV[name])
     if env:
         path = Path(env).expanduser()
-        if path.is_dir():
+        if path.is_dir() and not is_keras_folder(path):
             raise ValueError(
                 f"${ENV[name]} points at the folder {path}, a SavedModel that would run whatever "
                 "graph it holds: name it explicitly with the command's flag, or point "
@@ -180,6 +183,32 @@ def check_grid(count, name=None):
         )
 
 
+# What keras.saving.load_model reads from a folder (a Hugging Face Hub repository's too): the
+# members of a .keras zip, unpacked.
+KERAS_FOLDER_FILES = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def is_keras_config(path):
+    """Whether the config.json at `path` is a Keras model's (what load_model builds the model
+    from), not a dcgan run's settings."""
+    try:
+        config = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and {"class_name", "config"} <= config.keys()
+
+
+def is_keras_folder(path):
+    """Whether `path` is a folder Keras loads as a model (an unzipped .keras), not a
+    SavedModel."""
+    path = Path(path)
+    return (
+        path.is_dir()
+        and (path / "model.weights.h5").is_file()
+        and is_keras_config(path / "config.json")
+    )
+
+
 # What a model file may declare, checked before Keras loads it (the shipped ones: 7-9 MB, 100
 # latents or 784 pixels in): the bytes its members inflate to and its weights take, the values
 # its inputs take per digit, and the widths of its layers.
@@ -189,13 +218,20 @@ MAX_LAYER_WIDTH = 65_536
 
 
 def check_model_file(path):
-    """Raises ValueError, naming `path`, when a Keras .keras (zip) or .h5 file declares more
-    than a model of this project could need: checked from the zip's central directory, the
-    HDF5 datasets' shapes and the model's config, before anything is inflated or built (a
-    10 kB file can claim gigabytes). Reads only headers."""
+    """Raises ValueError, naming `path`, when a Keras .keras (zip), .h5 file or Keras model
+    folder declares more than a model of this project could need: checked from the zip's
+    central directory, the HDF5 datasets' shapes and the model's config, before anything is
+    inflated or built (a 10 kB file can claim gigabytes). Reads only headers."""
     path = Path(path)
     fix = "pass a model saved by dcgan"
-    if zipfile.is_zipfile(path):
+    if path.is_dir():
+        try:
+            _check_config(path, (path / "config.json").read_bytes(), fix)
+            with open(path / "model.weights.h5", "rb") as f:
+                _check_h5(path, f, fix)
+        except OSError:
+            pass  # not a Keras folder: Keras says so when it loads it
+    elif zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
                 infos = zf.infolist()

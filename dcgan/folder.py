@@ -159,7 +159,8 @@ class Skipped:
 
 
 def is_run_folder(path):
-    """True for a folder holding a dcgan run: a config.json that reads as one."""
+    """True for a folder holding a dcgan run: settings (its config.json, or run.json beside a
+    shipped model) that read as a run's."""
     config = datasets.run_config(Path(path) / "config.json")
     return config is not None and {"epochs", "batch_size", "out"} <= config.keys()
 

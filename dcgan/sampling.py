@@ -57,8 +57,9 @@ def load_generator(path):
     """Loads a generator saved by `dcgan.train` (or any Keras model of the same shapes).
 
     Args:
-        path: a `.h5` or `.keras` file (loaded in Keras's safe mode), or a SavedModel folder
-            (which runs whatever graph it holds: load only folders you trust).
+        path: a `.h5` or `.keras` file or a Keras model folder (`files.is_keras_folder`: a
+            shipped model's, a Hugging Face Hub download), loaded in Keras's safe mode; or a
+            SavedModel folder (which runs whatever graph it holds: load only folders you trust).
     Returns:
         A model mapping latents (n, latent_dim), or [latents, digits (n,) int] for a
         conditional generator, to images (n, s, s, c) in [-1, 1]: s 28, 32 or 64, c 1 or 3.
@@ -72,9 +73,9 @@ def load_generator(path):
             f"model {path} not found: pass --model a generator .h5, .keras or SavedModel folder"
         )
     try:
-        if path.is_dir():
+        if path.is_dir() and not files.is_keras_folder(path):
             model = SavedModelGenerator(path)
-        else:
+        else:  # a Keras file, or a Keras model folder (a shipped one, a Hub download)
             files.check_model_file(path)  # what it declares, before anything is inflated
             model = keras.models.load_model(path, compile=False)
             check_cost(model, path)  # what running it would cost, before it runs
@@ -194,7 +195,7 @@ def class_index(generator, cls):
     else:
         known = (
             f"its classes are 0-{k - 1} (what they are is unknown: no run settings, "
-            "config.json, beside it name them), so ask for one by number"
+            "run.json or config.json, beside it name them), so ask for one by number"
         )
     where = getattr(generator, "_dcgan_source", None) or "this generator"
     raise ValueError(f"{text!r} is not a class of {where}: {known}")

@@ -7,7 +7,8 @@
         python notebooks/execute.py 04_ask_for_a_digit.ipynb
 
 Each notebook runs in a fresh `python3` kernel with notebooks/ as its working directory, so the
-default generators are ../saved_models/generator.h5 and ../saved_models/conditional/generator.h5.
+default generators are ../saved_models/generator/generator.h5 and
+../saved_models/conditional/generator.h5.
 DCGAN_NB_FAST is ignored here: the committed outputs always come from the normal settings.
 Needs nbclient, nbformat and ipykernel (the project's `test` extra).
 """
@@ -52,7 +53,7 @@ def main(argv):
         print(__doc__)
         return 0
     for var, default in (
-        ("DCGAN_GENERATOR", HERE.parent / "saved_models" / "generator.h5"),
+        ("DCGAN_GENERATOR", HERE.parent / "saved_models" / "generator" / "generator.h5"),
         (
             "DCGAN_CONDITIONAL_GENERATOR",
             HERE.parent / "saved_models" / "conditional" / "generator.h5",

@@ -9,6 +9,18 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# An unpacked sdist (PKG-INFO at its top) carries each shipped model once, as its .h5: the tests
+# of the other forms (NAME.keras, the Hub folders' unzipped .keras) skip there, saying so.
+IN_SDIST = (REPO / "PKG-INFO").is_file()
+SDIST_SKIP = "the sdist carries each shipped model once, as .h5 (MANIFEST.in)"
+# The shipped models' folders, one model each: folder -> the model file the dcgan tools load.
+SHIPPED_FOLDERS = {
+    "generator": "generator.h5",
+    "conditional": "generator.h5",
+    "fashion": "generator.h5",
+    "classifier": "classifier.h5",
+    "fashion-classifier": "classifier.h5",
+}
 
 
 def assert_moves_only(update, moves, stays):

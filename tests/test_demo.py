@@ -257,7 +257,7 @@ def test_model_cards_and_their_scores():
     for link in links:
         assert link.startswith(demo_cli.CARDS_URL), link
         assert (shipped / link[len(demo_cli.CARDS_URL) :]).is_file(), link
-    for name in (".", "conditional"):
+    for name in ("generator", "conditional"):
         scores = json.loads((shipped / name / "scores.json").read_text())["generated"]
         assert f"FID {scores['fid']:.2f}" in text and f"recall {scores['recall']:.2f}" in text
     assert "read as the digit asked 99." in text

@@ -1,11 +1,14 @@
 """The saved models load with plain Keras / TensorFlow: no dcgan import, no custom objects.
 Conditional ones too, with the digit as a second input. Generators load trainable, so a user can
-fine-tune them. The shipped folder holds no SavedModel or discriminator: its generators are
-exported to a SavedModel here, to check that the export serves the same numbers."""
+fine-tune them. The shipped folders hold no SavedModel or discriminator: their generators are
+exported to a SavedModel here, to check that the export serves the same numbers. Each shipped
+folder loads as a folder, as the Hugging Face Hub serves it, and as each of its model files."""
+
+import importlib.util
 
 import pytest
 
-from conftest import REPO, run_python
+from conftest import IN_SDIST, REPO, SDIST_SKIP, SHIPPED_FOLDERS, run_python
 
 # Runs under both CPU precision paths in CI ($DCGAN_AUTO_PRECISION pins `auto`'s pick).
 pytestmark = [pytest.mark.precision, pytest.mark.slow]  # slow: fresh interpreters
@@ -88,7 +91,9 @@ def test_saved_models_load_without_dcgan(tiny_run, tmp_path):
 
 
 def test_shipped_models_load_without_dcgan(tmp_path):
-    load_without_dcgan(REPO / "saved_models", "-", "generator.h5", tmp_path)
+    if IN_SDIST:
+        pytest.skip(SDIST_SKIP)
+    load_without_dcgan(REPO / "saved_models" / "generator", "-", "generator.h5", tmp_path)
 
 
 def test_conditional_models_load_without_dcgan(tiny_conditional_run, tmp_path):
@@ -98,4 +103,72 @@ def test_conditional_models_load_without_dcgan(tiny_conditional_run, tmp_path):
 
 
 def test_shipped_conditional_models_load_without_dcgan(tmp_path):
+    if IN_SDIST:
+        pytest.skip(SDIST_SKIP)
     load_without_dcgan(REPO / "saved_models" / "conditional", "-", "generator.h5", tmp_path)
+
+
+# Each shipped folder as a Hugging Face Hub user gets it: Keras loads the folder itself (its
+# config.json, model.weights.h5 and metadata.json), and its .h5 and .keras files, to the same
+# numbers; with huggingface_hub installed, through hf:// too, its download (snapshot_download)
+# answered by the folder, as the network would.
+LOAD_FOLDERS = r"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import keras
+
+root, folders = Path(sys.argv[1]), dict(arg.split("=") for arg in sys.argv[2:])
+try:
+    import huggingface_hub
+except ImportError:
+    huggingface_hub = None
+else:
+    huggingface_hub.snapshot_download = lambda repo_id, **kw: str(root / repo_id.split("/")[1])
+
+rng = np.random.default_rng(0)
+for folder, model in folders.items():
+    here = root / folder
+    loaded = {"folder": keras.saving.load_model(here)}
+    for name in (model, model.replace(".h5", ".keras")):
+        loaded[name] = keras.saving.load_model(here / name)
+    if huggingface_hub is not None:
+        loaded["hf://"] = keras.saving.load_model(f"hf://someone/{folder}")
+    reference = loaded[model]
+    inputs = [
+        np.arange(4) % 10 if "int" in str(spec.dtype)
+        else rng.standard_normal((4, *spec.shape[1:])).astype("float32")
+        for spec in reference.inputs
+    ]
+    inputs = inputs if len(inputs) > 1 else inputs[0]
+    expected = np.asarray(reference(inputs, training=False))
+    for how, m in loaded.items():
+        got = np.asarray(m(inputs, training=False))
+        np.testing.assert_array_equal(got, expected, err_msg=f"{folder}: {how} vs {model}")
+    print(folder, " ".join(loaded))
+
+assert "dcgan" not in sys.modules, sorted(m for m in sys.modules if m.startswith("dcgan"))
+print("hub-folders-ok")
+"""
+
+
+def test_shipped_folders_load_as_folders_and_files_without_dcgan(tmp_path):
+    if IN_SDIST:
+        pytest.skip(SDIST_SKIP)
+    pairs = [f"{folder}={model}" for folder, model in SHIPPED_FOLDERS.items()]
+    proc = run_python(
+        "-c",
+        LOAD_FOLDERS,
+        REPO / "saved_models",
+        *pairs,
+        cwd=tmp_path,
+        timeout=300,
+        checkout=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "hub-folders-ok" in proc.stdout
+    hub = importlib.util.find_spec("huggingface_hub") is not None
+    for folder, model in SHIPPED_FOLDERS.items():
+        forms = ["folder", model, model.replace(".h5", ".keras")] + (["hf://"] if hub else [])
+        assert f"{folder} {' '.join(forms)}" in proc.stdout.splitlines(), proc.stdout

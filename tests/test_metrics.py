@@ -11,7 +11,7 @@ from dcgan import classifier as classifiers
 from dcgan import data, metrics
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / "saved_models" / "classifier.h5"
+SHIPPED = ROOT / "saved_models" / "classifier" / "classifier.h5"
 
 
 def reference_fid(a, b):

@@ -18,7 +18,7 @@ NAMES = (
     "04_ask_for_a_digit.ipynb",
     "05_your_own_images.ipynb",
 )
-SHIPPED = REPO / "saved_models" / "generator.h5"
+SHIPPED = REPO / "saved_models" / "generator" / "generator.h5"
 SHIPPED_CONDITIONAL = REPO / "saved_models" / "conditional" / "generator.h5"
 
 

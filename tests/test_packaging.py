@@ -16,10 +16,12 @@ import pytest
 
 import dcgan
 
-from conftest import REPO, run_python
+from conftest import REPO, SHIPPED_FOLDERS, run_python
 
 REPO_URL = "https://github.com/dcgan-project/dcgan"
 RAW_URL = "https://raw.githubusercontent.com/dcgan-project/dcgan/main/"
+# Where the README's links point: a file or folder of this repository on GitHub.
+PAGE_URLS = (f"{REPO_URL}/blob/main/", f"{REPO_URL}/tree/main/")
 COMMANDS = ("train", "generate", "evaluate", "demo")
 # What the tests read besides the package: they and conftest.py, the notebooks and benchmarks
 # they run, the files the README and docs/ name, the shipped models with their records.
@@ -28,6 +30,16 @@ TOP_FILES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-DATA", "MANIFEST
 # Never in an sdist: what git ignores here, and git itself.
 LOCAL = ("runs", "__pycache__", ".pytest_cache", "build", "dist", ".whl", ".ipynb_checkpoints")
 LOCAL_SUFFIXES = (".pyc", ".egg-info")
+# The shipped models' other forms, the same weights again: the sdist carries each model once, as
+# the .h5 that the code and the wheel use.
+DUPLICATES = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def is_duplicate(path):
+    path = Path(path)
+    return path.parts[0] == "saved_models" and (
+        path.suffix == ".keras" or (len(path.parts) == 3 and path.name in DUPLICATES)
+    )
 
 
 def pyproject():
@@ -48,7 +60,7 @@ def source_files():
     for folder in TEST_FOLDERS:
         for p in (REPO / folder).rglob("*"):
             rel = p.relative_to(REPO)
-            if p.is_file() and not is_local(rel):
+            if p.is_file() and not is_local(rel) and not is_duplicate(rel):
                 found.add(rel.as_posix())
     return found
 
@@ -90,19 +102,37 @@ def test_sdist_holds_the_tests_and_what_they_read(sdist):
         "tests/conftest.py",
         "dcgan/mnist_sample.npz",
         "notebooks/execute.py",
-        "saved_models/generator.h5",
-        "saved_models/generator.keras",
-        "saved_models/conditional/generator.h5",
-        "saved_models/classifier.h5",
-        "saved_models/fashion/classifier.h5",
-        "saved_models/fashion/classifier.md",
-        "saved_models/fashion/README.md",
-        "saved_models/config.json",
+        "saved_models/README.md",
+        "saved_models/generator/run.json",
+        "saved_models/fashion/run.json",
         "docs/demo.png",
     ):
         assert needed in names, needed
+    for folder, model in SHIPPED_FOLDERS.items():
+        for name in (model, "README.md"):
+            assert f"saved_models/{folder}/{name}" in names, (folder, name)
     assert {n for n in names if n.startswith("benchmarks/")}, "no benchmarks"
     assert {n for n in names if n.endswith(".ipynb")}, "no notebooks"
+
+
+def test_sdist_carries_each_model_once(sdist):
+    """Not NAME.keras nor the Hub folders' unzipped .keras beside the .h5: 16 MB and more of the
+    same weights."""
+    names, _ = sdist
+    again = sorted(n for n in names if is_duplicate(n))
+    assert not again, again
+    models = sorted(n for n in names if n.startswith("saved_models/") and n.endswith(".h5"))
+    expected = sorted(f"saved_models/{f}/{m}" for f, m in SHIPPED_FOLDERS.items())
+    assert models == expected
+
+
+def test_duplicates_are_told_from_models():
+    assert is_duplicate("saved_models/generator/generator.keras")
+    assert is_duplicate("saved_models/fashion/model.weights.h5")
+    assert is_duplicate("saved_models/classifier/config.json")
+    assert not is_duplicate("saved_models/fashion/generator.h5")
+    assert not is_duplicate("saved_models/fashion/run.json")
+    assert not is_duplicate("tests/config.json")
 
 
 def test_sdist_holds_nothing_local(sdist):
@@ -154,6 +184,30 @@ def test_readme_images_show_on_a_package_index():
         assert address.startswith(RAW_URL), f"{address}: use {RAW_URL}<path>"
         path = address[len(RAW_URL) :]
         assert (REPO / path).is_file(), f"{address} names {path}, which is not in the repo"
+
+
+def readme_links(text):
+    """The link addresses in markdown text, [text](address), images left out."""
+    return re.findall(r"(?<!!)\[[^\]]*\]\(([^)\s]+)", text)
+
+
+def test_readme_links_work_on_a_package_index():
+    """A package index shows the README without the repository around it: a relative link
+    (docs/training.md) leads nowhere there, so each is this repository's page on GitHub."""
+    links = readme_links((REPO / "README.md").read_text())
+    assert len(links) > 10, links
+    for address in links:
+        assert re.match(r"https?://", address), f"{address}: use {PAGE_URLS[0]}<path>"
+        if address.startswith(REPO_URL + "/"):
+            base = next((u for u in PAGE_URLS if address.startswith(u)), None)
+            assert base, f"{address}: use {PAGE_URLS[0]}<path>"
+            path = address[len(base) :].split("#")[0]
+            assert (REPO / path).exists(), f"{address} names {path}, which is not in the repo"
+
+
+def test_readme_links_are_found():
+    text = "[a](docs/a.md#x) ![i](i.png) [`b`](https://x/b) [c](#top)"
+    assert readme_links(text) == ["docs/a.md#x", "https://x/b", "#top"]
 
 
 def test_readme_images_are_found():

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, run_python
+from conftest import REPO, SHIPPED_FOLDERS, run_python
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("setuptools", minversion="77")  # SPDX `license` in pyproject.toml
@@ -96,23 +96,18 @@ def installed(tmp_path_factory):
 
 def test_wheel_ships_the_models_licences_and_commands(installed):
     python, wheel, package = installed
-    for name in (
-        "generator.h5",
-        "conditional/generator.h5",
-        "classifier.h5",
-        "README.md",
-        "conditional/README.md",
-        "classifier.md",
-        "fashion/classifier.h5",
-        "fashion/classifier.md",
-        "fashion/README.md",
-        "fashion/config.json",  # what tells the tools its generator draws clothes
-    ):
-        assert (package / "saved_models" / name).is_file(), name
-    shipped = REPO / "saved_models" / "fashion" / "generator.h5"
-    if shipped.exists():
-        assert (package / "saved_models" / "fashion" / "generator.h5").is_file()
-    assert not (package / "saved_models" / "discriminator.h5").exists()
+    models = package / "saved_models"
+    for folder, model in SHIPPED_FOLDERS.items():
+        for name in (model, "README.md"):
+            assert (models / folder / name).is_file(), (folder, name)
+        # the .h5 once: not the .keras nor the Hub's unzipped .keras, the same weights again
+        extra = {"config.json", "model.weights.h5", "metadata.json"} & {
+            p.name for p in (models / folder).iterdir()
+        }
+        assert not extra and not list((models / folder).glob("*.keras")), (folder, extra)
+    # what tells the tools that the Fashion-MNIST generator draws clothes
+    assert (models / "fashion" / "run.json").is_file()
+    assert not list(models.rglob("discriminator*"))
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
     out = run(
         python,
