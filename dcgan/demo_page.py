@@ -2,6 +2,7 @@
 true for what is drawn, the model cards of each entry of its "Draw" choice, the examples, and
 the seed that "New" draws. What it draws is `dcgan.demo_draw`'s."""
 
+import abc
 import json
 from pathlib import Path
 
@@ -205,6 +206,26 @@ same seed always draws the same images.
 """
 
 
+def example_label(models, choice, seed, to_seed):
+    """An example as its button says it: "Sneaker (clothes), seed 5, walk to 6"."""
+    return f"{choice} ({models.lower()}), seed {seed}, walk to {to_seed}"
+
+
+def passes_any(component):
+    """A subclass of the Gradio choice `component` that passes any value on, not only one of
+    its choices, so that it reaches `check_choice` (a message in the page) rather than Gradio's
+    error. A subclass, not an instance's method: Gradio makes a new instance of the class for a
+    session once a function updates the component (an example, a new entry's classes)."""
+
+    def preprocess(self, payload):
+        return payload
+
+    attrs = {"preprocess": preprocess, "is_template": True}  # drawn in the page as `component`
+    # ABCMeta's __new__, not Gradio's ComponentMeta's: that one only adds, for a class with no
+    # __init__ or EVENTS of its own, a .pyi file written beside this module (in site-packages).
+    return abc.ABCMeta.__new__(type(component), "PassesAny", (component,), attrs)
+
+
 def build(demo):
     """The page, as a Gradio Blocks app (not launched), for a `demo_draw.Demo` (or anything with
     its `entries`, `image_side` and `show`)."""
@@ -272,7 +293,7 @@ def build(demo):
         gr.Markdown(INTRO, elem_id="intro")
         drawn = gr.State(None)  # what the page shows
         with gr.Row():
-            kind = gr.Radio(
+            kind = passes_any(gr.Radio)(
                 [e.name for e in demo.entries],
                 value=first.name,
                 label="Draw",
@@ -280,16 +301,13 @@ def build(demo):
                 scale=1,
             )
             many = any(len(e.choices) > MOST_RADIO for e in demo.entries)
-            choice = (gr.Dropdown if many else gr.Radio)(
+            choice = passes_any(gr.Dropdown if many else gr.Radio)(
                 first.choices,
                 value=first.choices[0],
                 label=class_label(first),
                 elem_id="class",
                 scale=3,
             )
-            # any value, not only a choice, reaches check_choice (a message in the page) rather
-            # than Gradio's error for a value outside the choices
-            choice.preprocess = kind.preprocess = lambda payload: payload
             seed = seed_box(1, f"Seed (0 to {SEED_MAX:,})", "seed", scale=1)
             new = gr.Button(f"New {first.noun}", variant="primary", elem_id="new", scale=1)
         message = gr.Markdown(elem_id="message")
@@ -307,12 +325,14 @@ def build(demo):
                 to_seed = seed_box(2, "Walk to seed", "to_seed")
                 walk = gr.Image(elem_id="walk", **image)
         inputs = [kind, choice, seed, to_seed]
-        # the examples only fill the inputs in: their change draws, as a visitor's would
+        # the examples only fill the inputs in: their change draws, as a visitor's would. Named
+        # by labels: a table would show a class only among the radio's current choices.
         gr.Examples(
             EXAMPLES,
             inputs,
-            label="Examples (draw, class, seed, walk to seed)",
+            label="Examples",
             elem_id="examples",
+            example_labels=[example_label(*e) for e in EXAMPLES],
         )
         cards = gr.Markdown(card_for(first), elem_id="cards")
         outputs = [grid, walk, row, caption, walk_text, message, choice, new, cards, drawn]

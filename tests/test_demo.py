@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import os
+from pathlib import Path
 import re
 import shutil
 import socket
@@ -30,7 +31,7 @@ from dcgan import demo_page as pages
 from dcgan.demo_draw import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
 
-from conftest import REPO, start_python
+from conftest import REPO, run_python, start_python
 
 CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
 GRADIO_SKIP = "the demo needs gradio: pip install -e '.[demo]'"
@@ -456,6 +457,19 @@ def test_every_digit_choice_reaches_the_pages_message(page, choice):
     assert "any" not in message  # the clothes have no generator of any image
 
 
+def test_choices_pass_any_value_after_an_update_too(page):
+    """Gradio makes a new instance of a component's class for a session once a function updates
+    it (an example filled in, a new entry's classes): that one passes anything on too, and is
+    drawn in the page as the radio it is."""
+    for elem_id in ("models", "class"):
+        radio = block(page, elem_id)
+        renewed = radio.__class__(**{**radio.constructor_args, "render": False})
+        assert renewed.preprocess("Sneaker") == "Sneaker" and renewed.preprocess(7) == 7
+        assert renewed.get_block_name() == "radio"
+    stub = Path(pages.__file__).with_suffix(".pyi")  # what Gradio's metaclass would write
+    assert not stub.exists(), f"building the page wrote {stub}"
+
+
 @pytest.mark.parametrize("models", ["Cats", "", None, ["Digits"], 7])
 def test_every_draw_choice_reaches_the_pages_message(page, models):
     message = page_show(page)(block(page, "models").preprocess(models), "7", "1", "2", None)
@@ -721,11 +735,16 @@ def find_chromium():
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     """`python -m dcgan.demo` on a free port, started once for the module."""
+    yield from serve(tmp_path_factory)
+
+
+def serve(tmp_path_factory, *flags):
+    """Yields the address of `python -m dcgan.demo *flags` on a free port, then stops it."""
     pytest.importorskip("gradio", reason=GRADIO_SKIP)
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "stderr.txt"
     with open(log, "w") as err:
-        proc = start_python("-m", "dcgan.demo", "--port", port, stderr=err)
+        proc = start_python("-m", "dcgan.demo", "--port", port, *flags, stderr=err)
     watchdog = threading.Timer(300, proc.kill)  # a start that hangs fails instead
     watchdog.start()
     try:
@@ -778,14 +797,31 @@ def wait_for(check, what, timeout=120):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def pick(driver, elem_id, value):
+    """Clicks the radio button `value` of the radio group `elem_id`, as a visitor does."""
+    from selenium.webdriver.common.by import By
+
+    radio = driver.find_element(By.CSS_SELECTOR, f"#{elem_id} input[value='{value}']")
+    radio.find_element(By.XPATH, "..").click()
+
+
+def picked(driver, elem_id):
+    """(the value checked in radio group `elem_id`, all of its values)."""
+    from selenium.webdriver.common.by import By
+
+    radios = driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} input[type='radio']")
+    checked = [r.get_attribute("value") for r in radios if r.is_selected()]
+    return (checked[0] if checked else None), [r.get_attribute("value") for r in radios]
+
+
 def image_src(driver, elem_id):
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.CSS_SELECTOR, f"#{elem_id} img").get_attribute("src")
 
 
-def read_image(src):
-    """The picture an <img> shows, as a uint8 greyscale array."""
+def read_image(src, mode="L"):
+    """The picture an <img> shows, as a uint8 greyscale (or `mode`) array."""
     from PIL import Image
 
     if src.startswith("data:"):
@@ -793,7 +829,7 @@ def read_image(src):
     else:
         with urllib.request.urlopen(src, timeout=30) as r:  # the demo, on this machine
             data = r.read()
-    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+    return np.asarray(Image.open(io.BytesIO(data)).convert(mode))
 
 
 @pytest.mark.slow
@@ -806,9 +842,7 @@ def test_page_draws_sevens(browser, page_url, classifier):
     browser.get(page_url)
     wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
 
-    browser.find_element(By.CSS_SELECTOR, "#digit input[value='7']").find_element(
-        By.XPATH, ".."
-    ).click()
+    pick(browser, "class", "7")
     wait_for(lambda: "64 7s" in message(), "the grid of 7s")
     before, before_text = image_src(browser, "grid"), message()
     browser.find_element(By.ID, "new").click()
@@ -865,16 +899,19 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
 
     type_seed("12345")
     wait_for(lambda: message().startswith("Seed 12345:"), "the typed seed, drawn without Enter")
+    seed.send_keys(Keys.BACKSPACE)  # no key press for Gradio's `input`: the change draws
+    wait_for(lambda: message().startswith("Seed 1234:"), "the seed shortened by Backspace")
     grid = image_src(browser, "grid")
     type_seed("3.5")
     wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
     # typing draws "3" on the way (unless a later keystroke overtook it), never 3.5 rounded to 4
     shown = re.search(r"the digits shown are still seed (\d+)'s", message())
-    assert shown and shown.group(1) in ("3", "12345"), message()
-    if shown.group(1) == "12345":
+    assert shown and shown.group(1) in ("3", "1234"), message()
+    if shown.group(1) == "1234":
         assert image_src(browser, "grid") == grid
 
-    # text, an overflowing number, an empty box: the page's message, never Gradio's error popup
+    # text, an overflowing number, an empty box (no Enter pressed): the page's message, never
+    # Gradio's error popup
     for typed, words in (
         ("abc", "seed 'abc' is not a number"),
         ("1e400", "seed 1e400 is outside"),
@@ -882,8 +919,6 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
         ("", "seed is empty"),
     ):
         type_seed(typed)
-        if not typed:  # emptying the box sends no input event in Gradio: Enter submits it
-            seed.send_keys(Keys.ENTER)
         wait_for(lambda words=words: words in message(), f"the message about {typed!r}")
         toasts = browser.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body'], .toast-body")
         assert not toasts, [t.text for t in toasts]
@@ -899,13 +934,138 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     drawn = re.match(r"Seed (\d+):", message()).group(1)
     assert seed.get_attribute("value") == drawn, "New digits shows the seed it drew"
 
-    choice, number, to_seed = pages.EXAMPLES[2]
-    examples = browser.find_element(By.ID, "examples")
-    examples.find_elements(By.CSS_SELECTOR, "tbody tr, button")[2].click()
+    def example(i):
+        examples = browser.find_element(By.ID, "examples")
+        examples.find_elements(By.CSS_SELECTOR, "tbody tr, button")[i].click()
+
+    models, choice, number, to_seed = pages.EXAMPLES[2]
+    example(2)
     wait_for(
         lambda: message().startswith(f"Seed {number}: 64 {choice}s; walk to seed {to_seed}"),
         "the example's digits",
     )
+    assert picked(browser, "class")[0] == choice and seed.get_attribute("value") == str(number)
+    models, choice, number, to_seed = pages.EXAMPLES[3]
+    assert models == draw.CLOTHES
+    example(3)
+    wait_for(
+        lambda: message().startswith(
+            f"Seed {number}: 64 images of class {choice}; walk to seed {to_seed}"
+        ),
+        "the example's clothes",
+    )
+    assert picked(browser, "models")[0] == draw.CLOTHES and picked(browser, "class") == (
+        choice,
+        FASHION_NAMES,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_page_draws_clothes(browser, page_url):
+    """Clothes: their classes by name, a Sneaker asked for is drawn (read so by the shipped
+    Fashion-MNIST classifier) and the message says so; nothing the page then says of what it
+    draws is of digits; back to Digits, "any" again."""
+    from selenium.webdriver.common.by import By
+
+    from dcgan import files
+
+    message = lambda: browser.find_element(By.ID, "message").text
+    text = lambda elem_id: browser.find_element(By.ID, elem_id).text
+    browser.get(page_url)
+    wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
+    assert picked(browser, "models") == (draw.DIGITS, [draw.DIGITS, draw.CLOTHES])
+
+    pick(browser, "models", draw.CLOTHES)
+    wait_for(lambda: "64 images of class T-shirt/top" in message(), "the first class of clothes")
+    assert picked(browser, "class") == ("T-shirt/top", FASHION_NAMES)
+    pick(browser, "class", "Sneaker")
+    wait_for(lambda: message().startswith("Seed 1: 64 images of class Sneaker;"), "sneakers")
+    fashion = classifiers.load_classifier(files.shipped("fashion_classifier"))
+    image = read_image(image_src(browser, "grid"))
+    assert image.shape == (SCALE * (GRID * CELL + 2),) * 2
+    share = np.mean(read_as(grid_cells(image[::SCALE, ::SCALE], GRID, GRID), fashion) == 7)
+    assert share >= 0.9, f"the classifier reads {share:.0%} of the page's grid as sneakers"
+
+    new = browser.find_element(By.ID, "new")
+    assert new.text == "New clothes"
+    label = browser.find_element(By.CSS_SELECTOR, "#class [data-testid='block-info']").text
+    words = [label, text("styles_caption"), text("walk_caption"), text("cards"), message()]
+    assert label == "Class" and not [w for w in words if "digit" in w.lower()], words
+    hrefs = [
+        a.get_attribute("href")
+        for a in browser.find_element(By.ID, "cards").find_elements(By.TAG_NAME, "a")
+    ]
+    assert hrefs == [
+        pages.CARDS_URL + "fashion/README.md",
+        pages.CARDS_URL + "fashion/classifier.md",
+    ]
+    new.click()
+    wait_for(
+        lambda: "64 images of class Sneaker" in message() and not message().startswith("Seed 1:"),
+        "new sneakers",
+    )
+
+    pick(browser, "models", draw.DIGITS)
+    wait_for(lambda: "64 digits from the unconditional generator" in message(), "digits again")
+    assert picked(browser, "class")[0] == ANY and browser.find_element(By.ID, "new").text == (
+        "New digits"
+    )
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    """A tiny conditional run (2 steps) on a folder of 32-pixel colour PNGs in two class
+    subfolders, as `python -m dcgan.train` makes it."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("colours") / "pictures"
+    rng = np.random.default_rng(0)
+    for cls, channel in (("red", 0), ("blue", 2)):
+        (root / cls).mkdir(parents=True)
+        for i in range(8):
+            pixels = rng.integers(0, 80, (40, 40, 3), dtype=np.uint8)
+            pixels[..., channel] += 170
+            Image.fromarray(pixels).save(root / cls / f"{i}.png")
+    out = root.parent / "run"
+    args = "--conditional --image-size 32 --channels 3 --epochs 1 --steps-per-epoch 2"
+    args += " --batch-size 8 --quiet --jit-compile off"
+    proc = run_python("-m", "dcgan.train", "--data", root, "--out", out, *args.split())
+    assert proc.returncode == 0, f"training on the folder failed:\n{proc.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def colour_page_url(tmp_path_factory, colour_run):
+    yield from serve(tmp_path_factory, "--conditional-model", colour_run / "generator.h5")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_page_draws_a_colour_folder_run(browser, colour_page_url):
+    """A run on a folder of colour pictures, given with --conditional-model: the page opens on
+    it, offers its classes by the names of its folders (no "any": no such generator was
+    given), draws 32x32 colour images of the class picked and says what it knows of it."""
+    from selenium.webdriver.common.by import By
+
+    message = lambda: browser.find_element(By.ID, "message").text
+    browser.get(colour_page_url)
+    wait_for(lambda: message().startswith("Seed 1: 64 images of class blue;"), "the first grid")
+    assert picked(browser, "models") == (draw.YOURS, [draw.YOURS, draw.DIGITS, draw.CLOTHES])
+    assert picked(browser, "class") == ("blue", ["blue", "red"])
+    cards = browser.find_element(By.ID, "cards").text
+    assert "32x32 colour" in cards and "2 classes named by its run's settings: blue, red" in cards
+    assert browser.find_element(By.ID, "new").text == "New images"
+    before = image_src(browser, "grid")
+    pick(browser, "class", "red")
+    wait_for(lambda: message().startswith("Seed 1: 64 images of class red;"), "the red class")
+    wait_for(lambda: image_src(browser, "grid") != before, "the red grid")
+    image = read_image(image_src(browser, "grid"), "RGB")
+    side = draw.grid_side(32)
+    assert image.shape == (side, side, 3), image.shape
+    spread = image.astype(int).max(axis=2) - image.astype(int).min(axis=2)
+    assert spread.max() > 30, "the page shows the run's colours, not grey"
+    assert "digit" not in browser.find_element(By.ID, "styles_caption").text.lower()
 
 
 def test_the_class_choice_is_the_conditional_generators(tmp_path):
