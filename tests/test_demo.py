@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import os
+from pathlib import Path
 import re
 import shutil
 import socket
@@ -23,11 +24,14 @@ import numpy as np
 import pytest
 
 from dcgan import classifier as classifiers
+from dcgan import datasets
 from dcgan import demo as demo_cli
-from dcgan.demo import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
+from dcgan import demo_draw as draw
+from dcgan import demo_page as pages
+from dcgan.demo_draw import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
 from dcgan.errors import run_cli
 
-from conftest import REPO, start_python
+from conftest import REPO, run_python, start_python
 
 CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
 GRADIO_SKIP = "the demo needs gradio: pip install -e '.[demo]'"
@@ -135,8 +139,8 @@ def test_a_fraction_is_never_rounded():
     """3.5 is not seed 3 or 4: the page says so instead of drawing either."""
     for fraction in (3.5, 0.5, SEED_MAX - 0.5, "7.25"):
         with pytest.raises(ValueError, match="is not a whole number"):
-            demo_cli.check_seed(fraction)
-    assert demo_cli.check_seed(3.0) == 3 and demo_cli.check_seed(SEED_MAX) == SEED_MAX
+            draw.check_seed(fraction)
+    assert draw.check_seed(3.0) == 3 and draw.check_seed(SEED_MAX) == SEED_MAX
 
 
 HUGE = 10**400  # float(HUGE) raises OverflowError
@@ -183,13 +187,13 @@ HUGE = 10**400  # float(HUGE) raises OverflowError
         ("3.5", "seed 3.5 is not a whole number"),
         (b"12", "seed b'12' is not a number"),
     ],
-    ids=lambda value: demo_cli.shown(value)[:24],  # str() of 10**5000 raises
+    ids=lambda value: draw.shown(value)[:24],  # str() of 10**5000 raises
 )
 def test_check_seed_gives_the_message_whatever_it_is_given(seed, words):
     """Any value, however large or odd its type, is a ValueError naming it (at most 40
     characters of it) and the seeds the page takes: never OverflowError or a TypeError."""
     with pytest.raises(ValueError) as e:
-        demo_cli.check_seed(seed)
+        draw.check_seed(seed)
     message = str(e.value)
     assert words in message and message.endswith("type a whole number from 0 to 2,147,483,647")
     assert len(message) < 150 and "\n" not in message, message
@@ -212,7 +216,7 @@ def test_check_seed_gives_the_message_whatever_it_is_given(seed, words):
     ],
 )
 def test_check_seed_takes_a_whole_number_however_written(seed, expected):
-    got = demo_cli.check_seed(seed)
+    got = draw.check_seed(seed)
     assert got == expected and type(got) is int
 
 
@@ -227,20 +231,20 @@ def test_style_row_caption_is_true_in_each_mode(demo):
         first = grid_cells(demo.grid(str(digit), seed), 1)[0].astype(int)
         row = grid_cells(demo.styles(seed), 10).astype(int)
         assert np.abs(row[digit] - first).max() <= 2, (digit, seed)  # batch sizes: a grey level
-        caption = demo_cli.styles_caption(str(digit))
+        caption = pages.styles_caption(str(digit))
         assert "grid's first digit" in caption and "one style" in caption
-    caption = demo_cli.styles_caption(ANY)
+    caption = pages.styles_caption(ANY)
     assert "conditional generator" in caption and "does not share their style" in caption
     assert "one style, ten digits" not in caption
-    assert demo_cli.styles_caption("12") == demo_cli.styles_caption("7")  # a message says why
+    assert pages.styles_caption("12") == pages.styles_caption("7")  # a message says why
 
 
 def test_new_digits_keeps_a_typed_seed_until_it_is_drawn():
-    assert demo_cli.next_seed(12345, None) == 12345  # typed before the first draw
-    assert demo_cli.next_seed(12345, 7) == 12345  # typed, not drawn yet
-    assert demo_cli.next_seed(12345.0, 7) == 12345
+    assert pages.next_seed(12345, None) == 12345  # typed before the first draw
+    assert pages.next_seed(12345, 7) == 12345  # typed, not drawn yet
+    assert pages.next_seed(12345.0, 7) == 12345
     for typed, drawn in ((7, 7), (3.5, 7), (None, 7), (-1, None), (SEED_MAX + 1, 7)):
-        seeds = {demo_cli.next_seed(typed, drawn) for _ in range(5)}
+        seeds = {pages.next_seed(typed, drawn) for _ in range(5)}
         assert all(0 <= s <= SEED_MAX and isinstance(s, int) for s in seeds), seeds
         assert len(seeds) > 1, f"New digits after {typed!r}: not a random seed ({seeds})"
 
@@ -250,51 +254,74 @@ def test_model_cards_and_their_scores():
 
     from dcgan import files
 
-    text = demo_cli.cards_markdown()
+    text = pages.cards_markdown()
     shipped = files.shipped_dir()
     links = re.findall(r"\]\((https://[^)]+)\)", text)
     assert len(links) == 3, text
     for link in links:
-        assert link.startswith(demo_cli.CARDS_URL), link
-        assert (shipped / link[len(demo_cli.CARDS_URL) :]).is_file(), link
+        assert link.startswith(pages.CARDS_URL), link
+        assert (shipped / link[len(pages.CARDS_URL) :]).is_file(), link
     for name in ("generator", "conditional"):
         scores = json.loads((shipped / name / "scores.json").read_text())["generated"]
         assert f"FID {scores['fid']:.2f}" in text and f"recall {scores['recall']:.2f}" in text
     assert "read as the digit asked 99." in text
-    assert "the shipped ones'" in demo_cli.cards_markdown(shipped=False)
-    assert "the shipped ones'" not in text
+
+
+def test_the_clothes_have_their_own_card():
+    from dcgan import files
+
+    text = pages.cards_markdown(kind=draw.CLOTHES)
+    links = re.findall(r"\]\((https://[^)]+)\)", text)
+    assert [link[len(pages.CARDS_URL) :] for link in links] == [
+        "fashion/README.md",
+        "fashion-classifier/README.md",
+    ], text
+    scores = json.loads((files.shipped_dir() / "fashion" / "scores.json").read_text())
+    assert f"FID {scores['generated']['fid']:.2f}" in text and "read as the class asked 90." in text
+    assert "Fashion-MNIST test images" in text and "digit" not in text.lower(), text
 
 
 def test_cards_link_where_the_project_lives():
     tomllib = pytest.importorskip("tomllib", reason="tomllib is in Python 3.11+")
     source = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]["Source"]
-    assert demo_cli.CARDS_URL.startswith(source + "/")
+    assert pages.CARDS_URL.startswith(source + "/")
 
 
 def test_cards_without_scores_still_link(tmp_path):
-    text = demo_cli.cards_markdown(tmp_path)
-    assert text.count(demo_cli.CARDS_URL) == 3 and "FID" not in text.split("classifier")[0]
+    text = pages.cards_markdown(tmp_path)
+    assert text.count(pages.CARDS_URL) == 3 and "FID" not in text.split("classifier")[0]
+
+
+FASHION_NAMES = list(datasets.CLASS_NAMES[datasets.FASHION])
 
 
 class StubDemo:
-    """What `build` uses of a Demo, without TensorFlow."""
+    """What `build` uses of a Demo, without TensorFlow: the shipped entries, with stand-ins
+    for their generators."""
 
-    shipped = True
+    image_side = 28
+    entries = [
+        draw.Models(draw.DIGITS, "G", "cG", draw.DIGIT_NAMES, datasets.MNIST, draw.DIGITS),
+        draw.Models(draw.CLOTHES, None, "cG", FASHION_NAMES, datasets.FASHION, draw.CLOTHES),
+    ]
 
-    def show(self, choice, seed, to_seed):
+    def show(self, choice, seed, to_seed, models=None):
         try:
-            demo_cli.check_seed(seed), demo_cli.check_seed(to_seed, "to seed")
-            demo_cli.check_choice(choice)
+            draw.check_seed(seed), draw.check_seed(to_seed, "to seed")
+            entry = {e.name: e for e in self.entries}.get(draw.DIGITS if models is None else models)
+            if entry is None:
+                raise ValueError(f"draw {draw.shown(models)}: pick one of Digits, Clothes")
+            draw.check_choice(choice, entry.choices)
         except ValueError as e:
             return None, None, None, f"**Cannot draw that:** {e}"
         image = np.zeros((4, 4), np.uint8)
-        return image, image, image, f"Seed {seed}"
+        return image, image, image, f"Seed {seed}: {choice}"
 
 
 @pytest.fixture(scope="module")
 def page():
     pytest.importorskip("gradio", reason=GRADIO_SKIP)
-    return demo_cli.build(StubDemo())
+    return pages.build(StubDemo())
 
 
 def block(page, elem_id):
@@ -312,20 +339,76 @@ def listeners(page, fn_name):
 
 
 def test_page_draws_a_typed_seed_without_enter(page):
-    """Typing in a seed box draws (the `input` event), not only Enter (`submit`)."""
+    """Any change of a seed box draws, not only Enter: `change`, as Gradio's `input` event of a
+    Textbox comes from key presses alone (Backspace, Delete and cut send none)."""
     events = listeners(page, "show")
-    assert {("seed", "input"), ("to_seed", "input"), ("digit", "input")} <= events, events
-    assert ("new", "click") in listeners(page, "next_seed")
+    wanted = {("seed", "change"), ("to_seed", "change"), ("class", "change"), ("models", "change")}
+    assert wanted <= events, events
+    assert ("new", "click") in listeners(page, "new_seed_for")
+
+
+MESSAGE, CLASS, NEW, CARDS, DRAWN = 5, 6, 7, 8, 9  # where `show`'s outputs are
+
+
+def shows(seed, models=draw.DIGITS, choice="7", to_seed=2, noun="digits"):
+    """The page's state once it shows `choice` of `models` from `seed`."""
+    return {
+        "models": models,
+        "key": [models, choice, seed, to_seed],
+        "seed": seed,
+        "noun": noun,
+        "ok": True,
+    }
 
 
 def test_page_message_names_the_seed_still_shown(page):
     """Typing 3.5 draws 3 on the way; the message about 3.5 says the digits are seed 3's."""
     show = page_show(page)
-    *_, message, drawn = show("7", 3.5, 2, 3)
+    out = show(draw.DIGITS, "7", 3.5, 2, shows(3))
+    message = out[MESSAGE]
     assert "seed 3.5 is not a whole number" in message, message
     assert message.endswith("(the digits shown are still seed 3's)"), message
-    assert show("7", 12, 2, 3)[-1] == 12  # what the page now shows
-    assert "still" not in show("7", -1, 2, None)[-2]  # nothing shown yet
+    assert out[DRAWN]["ok"] is False and out[DRAWN]["seed"] == 3
+    assert show(draw.DIGITS, "7", 12, 2, shows(3))[DRAWN]["seed"] == 12  # what it now shows
+    assert "still" not in show(draw.DIGITS, "7", -1, 2, None)[MESSAGE]  # nothing shown yet
+    out = show(draw.CLOTHES, "Bag", "", 2, shows(3, draw.CLOTHES, "Bag", noun="clothes"))
+    assert out[MESSAGE].startswith("**Cannot draw that:** seed is empty"), out[MESSAGE]
+    assert out[MESSAGE].endswith("(the clothes shown are still seed 3's)"), out[MESSAGE]
+
+
+def is_skip(value):
+    return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
+
+
+def test_a_change_that_draws_nothing_new_draws_nothing(page):
+    """What New writes, an example fills in or a switch of "Draw" picks echoes as a change of
+    the box or choice it wrote; the page already shows it, so it draws nothing again."""
+    show = page_show(page)
+    out = show(draw.DIGITS, "7", 3, 2, shows(3))
+    assert all(is_skip(x) for x in out), out
+    failed = {**shows(3), "ok": False}  # the message says what is wrong: draw 3 again
+    assert not is_skip(show(draw.DIGITS, "7", 3, 2, failed)[0])
+
+
+def test_switching_to_clothes_offers_their_classes_and_words(page):
+    """Picking Clothes with a digit picked: the class choice becomes the clothes' (the first
+    one picked), New and the cards are theirs, and nothing the page then says is of digits."""
+    show = page_show(page)
+    out = show(draw.CLOTHES, "7", 5, 6, shows(5))
+    assert out[CLASS]["choices"] == FASHION_NAMES, out[CLASS]
+    assert out[CLASS]["value"] == "T-shirt/top" and out[CLASS]["label"] == "Class"
+    assert out[NEW]["value"] == "New clothes"
+    assert "fashion/README.md" in out[CARDS] and out[MESSAGE] == "Seed 5: T-shirt/top"
+    assert out[DRAWN]["models"] == draw.CLOTHES and out[DRAWN]["noun"] == "clothes"
+    words = [out[3], out[4], out[CARDS], out[CLASS]["label"], out[NEW]["value"]]
+    assert not [w for w in words if "digit" in w.lower()], words
+    # a class the new entry has is kept; an unchanged entry leaves the choice alone
+    assert show(draw.CLOTHES, "Bag", 5, 6, shows(5))[CLASS]["value"] == "Bag"
+    assert is_skip(show(draw.CLOTHES, "Bag", 7, 6, shows(5, draw.CLOTHES, "Bag"))[CLASS])
+    # back to digits: "any" and the digits' words again
+    out = show(draw.DIGITS, "Bag", 5, 6, shows(5, draw.CLOTHES, "Bag", noun="clothes"))
+    assert out[CLASS]["value"] == ANY and out[NEW]["value"] == "New digits"
+    assert "digit" in out[3]
 
 
 def test_page_passes_a_fraction_on_unrounded(page):
@@ -335,14 +418,14 @@ def test_page_passes_a_fraction_on_unrounded(page):
 
 
 def page_show(page):
-    (show,) = {f.fn for f in page.fns.values() if f.name == "show" and len(f.inputs) == 4}
+    (show,) = {f.fn for f in page.fns.values() if f.name == "show" and len(f.inputs) == 5}
     return show
 
 
 @pytest.mark.parametrize(
     "seed",
     ["abc", "NaN", "Infinity", "-inf", "1e400", "", "1_000", "0x10", ["1"], 10**400],
-    ids=lambda value: demo_cli.shown(value)[:24],
+    ids=lambda value: draw.shown(value)[:24],
 )
 def test_every_typed_seed_reaches_the_pages_message(page, seed):
     """What the browser sends for a seed box goes through Gradio's own preprocessing (a
@@ -353,8 +436,8 @@ def test_every_typed_seed_reaches_the_pages_message(page, seed):
         box = block(page, elem_id)
         typed = box.preprocess(seed)
         args = ("7", typed, "2") if elem_id == "seed" else ("7", "1", typed)
-        out = show(*args, 5)
-        message = out[-2]
+        out = show(draw.DIGITS, *args, shows(5))
+        message = out[MESSAGE]
         assert message.startswith(f"**Cannot draw that:** {name} "), message
         assert "type a whole number from 0 to 2,147,483,647" in message
         assert message.endswith("(the digits shown are still seed 5's)") and "\n" not in message
@@ -363,38 +446,64 @@ def test_every_typed_seed_reaches_the_pages_message(page, seed):
 @pytest.mark.parametrize("choice", ["12", "", None, ["7"], 7, {"a": 1}])
 def test_every_digit_choice_reaches_the_pages_message(page, choice):
     """A digit not among the choices (sent to the page's API) reaches `check_choice`, not
-    Gradio's error for a value outside the radio's choices."""
-    radio = block(page, "digit")
-    message = page_show(page)(radio.preprocess(choice), "1", "2", None)[-2]
+    Gradio's error for a value outside the radio's choices; so does a class of clothes."""
+    radio = block(page, "class")
+    show = page_show(page)
+    message = show(draw.DIGITS, radio.preprocess(choice), "1", "2", None)[MESSAGE]
     assert message.startswith("**Cannot draw that:** digit") and "pick one of 0-9" in message
+    clothes = shows(1, draw.CLOTHES, "Bag", noun="clothes")
+    message = show(draw.CLOTHES, radio.preprocess(choice), "1", "2", clothes)[MESSAGE]
+    assert message.startswith("**Cannot draw that:** class") and "T-shirt/top, Trouser" in message
+    assert "any" not in message  # the clothes have no generator of any image
+
+
+def test_choices_pass_any_value_after_an_update_too(page):
+    """Gradio makes a new instance of a component's class for a session once a function updates
+    it (an example filled in, a new entry's classes): that one passes anything on too, and is
+    drawn in the page as the radio it is."""
+    for elem_id in ("models", "class"):
+        radio = block(page, elem_id)
+        renewed = radio.__class__(**{**radio.constructor_args, "render": False})
+        assert renewed.preprocess("Sneaker") == "Sneaker" and renewed.preprocess(7) == 7
+        assert renewed.get_block_name() == "radio"
+    stub = Path(pages.__file__).with_suffix(".pyi")  # what Gradio's metaclass would write
+    assert not stub.exists(), f"building the page wrote {stub}"
+
+
+@pytest.mark.parametrize("models", ["Cats", "", None, ["Digits"], 7])
+def test_every_draw_choice_reaches_the_pages_message(page, models):
+    message = page_show(page)(block(page, "models").preprocess(models), "7", "1", "2", None)
+    assert message[MESSAGE].startswith("**Cannot draw that:** draw "), message[MESSAGE]
+    assert "pick one of Digits, Clothes" in message[MESSAGE]
 
 
 def test_seed_boxes_show_what_new_digits_and_the_examples_write(page):
     for elem_id in ("seed", "to_seed"):
         box = block(page, elem_id)
         assert box.max_lines == 1  # one line: an <input>, typed into like a number box
-        assert box.postprocess(demo_cli.next_seed("x", None)).isdigit()
+        assert box.postprocess(pages.next_seed("x", None)).isdigit()
         assert box.postprocess(123) == "123"
     assert [block(page, "seed").value, block(page, "to_seed").value] == ["1", "2"]
 
 
 def test_page_says_what_it_does(page):
     intro = block(page, "intro").value
-    for words in ("draws as you type", "New digits", "never rounded", "3.5"):
+    for words in ("draws as you type", "emptied box", "New digits", "never rounded", "3.5"):
         assert words in intro, words
     examples = block(page, "examples")
-    assert len(examples.samples) == len(demo_cli.EXAMPLES) >= 3
-    for choice, seed, to_seed in demo_cli.EXAMPLES:
-        assert StubDemo().show(choice, seed, to_seed)[0] is not None
-        demo_cli.check_choice(choice)
-    assert demo_cli.CARDS_URL in block(page, "cards").value
-    assert block(page, "styles_caption").value == demo_cli.styles_caption(ANY)
+    assert len(examples.samples) == len(pages.EXAMPLES) >= 3
+    assert {models for models, *_ in pages.EXAMPLES} == {draw.DIGITS, draw.CLOTHES}
+    for models, choice, seed, to_seed in pages.EXAMPLES:
+        assert StubDemo().show(choice, seed, to_seed, models)[0] is not None
+    assert pages.CARDS_URL in block(page, "cards").value
+    assert block(page, "styles_caption").value == pages.styles_caption(ANY)
+    assert block(page, "models").choices == [(m, m) for m in (draw.DIGITS, draw.CLOTHES)]
 
 
 def test_page_deletes_the_images_it_drew(page):
     """Gradio keeps each drawn image as a file: the page has it delete them after a while."""
     every, age = page.delete_cache
-    assert (every, age) == demo_cli.CACHE_DELETE and 0 < every <= 600 and 0 < age <= 3600
+    assert (every, age) == pages.CACHE_DELETE and 0 < every <= 600 and 0 < age <= 3600
 
 
 def test_launch_caps_uploads():
@@ -417,7 +526,7 @@ def test_served_page_refuses_uploads_and_answers_hostile_input_in_the_page():
     refused (413); a hostile digit or seed sent to its API comes back as the page's message,
     not a Gradio error, and the server stays up."""
     pytest.importorskip("gradio", reason=GRADIO_SKIP)
-    page = demo_cli.build(StubDemo())
+    page = pages.build(StubDemo())
     port = free_port()
     page.launch(**demo_cli.launch_options("127.0.0.1", port))
     base = f"http://127.0.0.1:{port}/gradio_api"
@@ -434,12 +543,14 @@ def test_served_page_refuses_uploads_and_answers_hostile_input_in_the_page():
         status, text = post(f"{base}/upload", body, f"multipart/form-data; boundary={boundary}")
         assert status == 413 and "maximum allowed size" in text, (status, text[:200])
         for data, words in (
-            (["7", "abc", "2"], "seed 'abc' is not a number"),
-            (["7", "1", "1e400"], "to seed 1e400 is outside"),
-            (["7", "", "2"], "seed is empty"),
-            (["7", ["1"], "2"], "is not a number"),  # the Textbox makes it "['1']"
-            (["12", "1", "2"], "pick one of 0-9"),
-            ([None, "1", "2"], "pick one of 0-9"),
+            (["Digits", "7", "abc", "2"], "seed 'abc' is not a number"),
+            (["Digits", "7", "1", "1e400"], "to seed 1e400 is outside"),
+            (["Digits", "7", "", "2"], "seed is empty"),
+            (["Digits", "7", ["1"], "2"], "is not a number"),  # the Textbox makes it "['1']"
+            (["Digits", "12", "1", "2"], "pick one of 0-9"),
+            (["Digits", None, "1", "2"], "pick one of 0-9"),
+            (["Cats", "7", "1", "2"], "draw 'Cats': pick one of Digits, Clothes"),
+            ([None, "7", "1", "2"], "draw None: pick one of Digits, Clothes"),
         ):
             status, text = post(f"{base}/call/show", json.dumps({"data": data}).encode(), JSON)
             assert status == 200, (data, status, text)
@@ -449,7 +560,7 @@ def test_served_page_refuses_uploads_and_answers_hostile_input_in_the_page():
             assert "event: complete" in answer and words in answer, (data, answer)
             assert "**Cannot draw that:**" in answer, answer
         status, text = post(
-            f"{base}/call/show", json.dumps({"data": ["7", "5", "6"]}).encode(), JSON
+            f"{base}/call/show", json.dumps({"data": ["Digits", "7", "5", "6"]}).encode(), JSON
         )
         assert status == 200, "the server is still up"
     finally:
@@ -464,9 +575,9 @@ def test_float32_compiled_copy_draws_the_same_digits():
     from dcgan import files, sampling
 
     g = sampling.load_generator(files.resolve("conditional_generator")[0])
-    copy = demo_cli.float32_copy(g)
+    copy = draw.float32_copy(g)
     assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
-    compiled = demo_cli.Compiled.wrap(copy)
+    compiled = draw.Compiled.wrap(copy)
     assert sampling.is_conditional(compiled) and sampling.latent_dim(
         compiled
     ) == sampling.latent_dim(g)
@@ -596,7 +707,7 @@ def test_wrong_kind_of_generator(capsys):
 
     conditional = files.resolve("conditional_generator")[0]
     code, err = run_main(["--model", str(conditional), "--port", str(free_port())], capsys)
-    assert code == 2 and "is not a generator that draws any digit" in err, err
+    assert code == 2 and "is not a generator that draws any image" in err, err
 
 
 @pytest.mark.slow
@@ -624,11 +735,16 @@ def find_chromium():
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     """`python -m dcgan.demo` on a free port, started once for the module."""
+    yield from serve(tmp_path_factory)
+
+
+def serve(tmp_path_factory, *flags):
+    """Yields the address of `python -m dcgan.demo *flags` on a free port, then stops it."""
     pytest.importorskip("gradio", reason=GRADIO_SKIP)
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "stderr.txt"
     with open(log, "w") as err:
-        proc = start_python("-m", "dcgan.demo", "--port", port, stderr=err)
+        proc = start_python("-m", "dcgan.demo", "--port", port, *flags, stderr=err)
     watchdog = threading.Timer(300, proc.kill)  # a start that hangs fails instead
     watchdog.start()
     try:
@@ -681,14 +797,31 @@ def wait_for(check, what, timeout=120):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def pick(driver, elem_id, value):
+    """Clicks the radio button `value` of the radio group `elem_id`, as a visitor does."""
+    from selenium.webdriver.common.by import By
+
+    radio = driver.find_element(By.CSS_SELECTOR, f"#{elem_id} input[value='{value}']")
+    radio.find_element(By.XPATH, "..").click()
+
+
+def picked(driver, elem_id):
+    """(the value checked in radio group `elem_id`, all of its values)."""
+    from selenium.webdriver.common.by import By
+
+    radios = driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} input[type='radio']")
+    checked = [r.get_attribute("value") for r in radios if r.is_selected()]
+    return (checked[0] if checked else None), [r.get_attribute("value") for r in radios]
+
+
 def image_src(driver, elem_id):
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.CSS_SELECTOR, f"#{elem_id} img").get_attribute("src")
 
 
-def read_image(src):
-    """The picture an <img> shows, as a uint8 greyscale array."""
+def read_image(src, mode="L"):
+    """The picture an <img> shows, as a uint8 greyscale (or `mode`) array."""
     from PIL import Image
 
     if src.startswith("data:"):
@@ -696,7 +829,7 @@ def read_image(src):
     else:
         with urllib.request.urlopen(src, timeout=30) as r:  # the demo, on this machine
             data = r.read()
-    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+    return np.asarray(Image.open(io.BytesIO(data)).convert(mode))
 
 
 @pytest.mark.slow
@@ -709,9 +842,7 @@ def test_page_draws_sevens(browser, page_url, classifier):
     browser.get(page_url)
     wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
 
-    browser.find_element(By.CSS_SELECTOR, "#digit input[value='7']").find_element(
-        By.XPATH, ".."
-    ).click()
+    pick(browser, "class", "7")
     wait_for(lambda: "64 7s" in message(), "the grid of 7s")
     before, before_text = image_src(browser, "grid"), message()
     browser.find_element(By.ID, "new").click()
@@ -757,7 +888,7 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     assert "conditional generator" in caption and "does not share" in caption, caption
     cards = browser.find_element(By.ID, "cards")
     hrefs = [a.get_attribute("href") for a in cards.find_elements(By.TAG_NAME, "a")]
-    assert len(hrefs) == 3 and all(h.startswith(demo_cli.CARDS_URL) for h in hrefs), hrefs
+    assert len(hrefs) == 3 and all(h.startswith(pages.CARDS_URL) for h in hrefs), hrefs
 
     seed = browser.find_element(By.CSS_SELECTOR, "#seed input")
 
@@ -768,16 +899,19 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
 
     type_seed("12345")
     wait_for(lambda: message().startswith("Seed 12345:"), "the typed seed, drawn without Enter")
+    seed.send_keys(Keys.BACKSPACE)  # no key press for Gradio's `input`: the change draws
+    wait_for(lambda: message().startswith("Seed 1234:"), "the seed shortened by Backspace")
     grid = image_src(browser, "grid")
     type_seed("3.5")
     wait_for(lambda: "seed 3.5 is not a whole number" in message(), "the message about 3.5")
     # typing draws "3" on the way (unless a later keystroke overtook it), never 3.5 rounded to 4
     shown = re.search(r"the digits shown are still seed (\d+)'s", message())
-    assert shown and shown.group(1) in ("3", "12345"), message()
-    if shown.group(1) == "12345":
+    assert shown and shown.group(1) in ("3", "1234"), message()
+    if shown.group(1) == "1234":
         assert image_src(browser, "grid") == grid
 
-    # text, an overflowing number, an empty box: the page's message, never Gradio's error popup
+    # text, an overflowing number, an empty box (no Enter pressed): the page's message, never
+    # Gradio's error popup
     for typed, words in (
         ("abc", "seed 'abc' is not a number"),
         ("1e400", "seed 1e400 is outside"),
@@ -785,8 +919,6 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
         ("", "seed is empty"),
     ):
         type_seed(typed)
-        if not typed:  # emptying the box sends no input event in Gradio: Enter submits it
-            seed.send_keys(Keys.ENTER)
         wait_for(lambda words=words: words in message(), f"the message about {typed!r}")
         toasts = browser.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body'], .toast-body")
         assert not toasts, [t.text for t in toasts]
@@ -802,36 +934,204 @@ def test_page_seeds_as_typed_new_digits_and_examples(browser, page_url):
     drawn = re.match(r"Seed (\d+):", message()).group(1)
     assert seed.get_attribute("value") == drawn, "New digits shows the seed it drew"
 
-    choice, number, to_seed = demo_cli.EXAMPLES[2]
-    examples = browser.find_element(By.ID, "examples")
-    examples.find_elements(By.CSS_SELECTOR, "tbody tr, button")[2].click()
+    def example(i):
+        examples = browser.find_element(By.ID, "examples")
+        examples.find_elements(By.CSS_SELECTOR, "tbody tr, button")[i].click()
+
+    models, choice, number, to_seed = pages.EXAMPLES[2]
+    example(2)
     wait_for(
         lambda: message().startswith(f"Seed {number}: 64 {choice}s; walk to seed {to_seed}"),
         "the example's digits",
     )
+    assert picked(browser, "class")[0] == choice and seed.get_attribute("value") == str(number)
+    models, choice, number, to_seed = pages.EXAMPLES[3]
+    assert models == draw.CLOTHES
+    example(3)
+    wait_for(
+        lambda: message().startswith(
+            f"Seed {number}: 64 images of class {choice}; walk to seed {to_seed}"
+        ),
+        "the example's clothes",
+    )
+    assert picked(browser, "models")[0] == draw.CLOTHES and picked(browser, "class") == (
+        choice,
+        FASHION_NAMES,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_page_draws_clothes(browser, page_url):
+    """Clothes: their classes by name, a Sneaker asked for is drawn (read so by the shipped
+    Fashion-MNIST classifier) and the message says so; nothing the page then says of what it
+    draws is of digits; back to Digits, "any" again."""
+    from selenium.webdriver.common.by import By
+
+    from dcgan import files
+
+    message = lambda: browser.find_element(By.ID, "message").text
+    text = lambda elem_id: browser.find_element(By.ID, elem_id).text
+    browser.get(page_url)
+    wait_for(lambda: message().startswith("Seed 1:"), "the first grid")
+    assert picked(browser, "models") == (draw.DIGITS, [draw.DIGITS, draw.CLOTHES])
+
+    pick(browser, "models", draw.CLOTHES)
+    wait_for(lambda: "64 images of class T-shirt/top" in message(), "the first class of clothes")
+    assert picked(browser, "class") == ("T-shirt/top", FASHION_NAMES)
+    pick(browser, "class", "Sneaker")
+    wait_for(lambda: message().startswith("Seed 1: 64 images of class Sneaker;"), "sneakers")
+    fashion = classifiers.load_classifier(files.shipped("fashion_classifier"))
+    image = read_image(image_src(browser, "grid"))
+    assert image.shape == (SCALE * (GRID * CELL + 2),) * 2
+    share = np.mean(read_as(grid_cells(image[::SCALE, ::SCALE], GRID, GRID), fashion) == 7)
+    assert share >= 0.9, f"the classifier reads {share:.0%} of the page's grid as sneakers"
+
+    new = browser.find_element(By.ID, "new")
+    assert new.text == "New clothes"
+    label = browser.find_element(By.CSS_SELECTOR, "#class [data-testid='block-info']").text
+    words = [label, text("styles_caption"), text("walk_caption"), text("cards"), message()]
+    assert label == "Class" and not [w for w in words if "digit" in w.lower()], words
+    hrefs = [
+        a.get_attribute("href")
+        for a in browser.find_element(By.ID, "cards").find_elements(By.TAG_NAME, "a")
+    ]
+    assert hrefs == [
+        pages.CARDS_URL + "fashion/README.md",
+        pages.CARDS_URL + "fashion-classifier/README.md",
+    ]
+    new.click()
+    wait_for(
+        lambda: "64 images of class Sneaker" in message() and not message().startswith("Seed 1:"),
+        "new sneakers",
+    )
+
+    pick(browser, "models", draw.DIGITS)
+    wait_for(lambda: "64 digits from the unconditional generator" in message(), "digits again")
+    assert picked(browser, "class")[0] == ANY and browser.find_element(By.ID, "new").text == (
+        "New digits"
+    )
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    """A tiny conditional run (2 steps) on a folder of 32-pixel colour PNGs in two class
+    subfolders, as `python -m dcgan.train` makes it."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("colours") / "pictures"
+    rng = np.random.default_rng(0)
+    for cls, channel in (("red", 0), ("blue", 2)):
+        (root / cls).mkdir(parents=True)
+        for i in range(8):
+            pixels = rng.integers(0, 80, (40, 40, 3), dtype=np.uint8)
+            pixels[..., channel] += 170
+            Image.fromarray(pixels).save(root / cls / f"{i}.png")
+    out = root.parent / "run"
+    args = "--conditional --image-size 32 --channels 3 --epochs 1 --steps-per-epoch 2"
+    args += " --batch-size 8 --quiet --jit-compile off"
+    proc = run_python("-m", "dcgan.train", "--data", root, "--out", out, *args.split())
+    assert proc.returncode == 0, f"training on the folder failed:\n{proc.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def colour_page_url(tmp_path_factory, colour_run):
+    yield from serve(tmp_path_factory, "--conditional-model", colour_run / "generator.h5")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_page_draws_a_colour_folder_run(browser, colour_page_url):
+    """A run on a folder of colour pictures, given with --conditional-model: the page opens on
+    it, offers its classes by the names of its folders (no "any": no such generator was
+    given), draws 32x32 colour images of the class picked and says what it knows of it."""
+    from selenium.webdriver.common.by import By
+
+    message = lambda: browser.find_element(By.ID, "message").text
+    browser.get(colour_page_url)
+    wait_for(lambda: message().startswith("Seed 1: 64 images of class blue;"), "the first grid")
+    assert picked(browser, "models") == (draw.YOURS, [draw.YOURS, draw.DIGITS, draw.CLOTHES])
+    assert picked(browser, "class") == ("blue", ["blue", "red"])
+    cards = browser.find_element(By.ID, "cards").text
+    assert "32x32 colour" in cards and "2 classes named by its run's settings: blue, red" in cards
+    assert browser.find_element(By.ID, "new").text == "New images"
+    before = image_src(browser, "grid")
+    pick(browser, "class", "red")
+    wait_for(lambda: message().startswith("Seed 1: 64 images of class red;"), "the red class")
+    wait_for(lambda: image_src(browser, "grid") != before, "the red grid")
+    image = read_image(image_src(browser, "grid"), "RGB")
+    side = draw.grid_side(32)
+    assert image.shape == (side, side, 3), image.shape
+    spread = image.astype(int).max(axis=2) - image.astype(int).min(axis=2)
+    assert spread.max() > 30, "the page shows the run's colours, not grey"
+    assert "digit" not in browser.find_element(By.ID, "styles_caption").text.lower()
 
 
 def test_the_class_choice_is_the_conditional_generators(tmp_path):
-    """A conditional generator of a folder run offers its classes by name (any case), draws
-    any of them, and its style row shows at most STYLES of them."""
-    import json
-
+    """A conditional generator of a folder run is offered first, as "Your models", with its
+    classes by name (any case) and no "any" (no generator of any image was given); it draws
+    any of them, its style row shows at most STYLES of them, and the page says what it knows
+    of them: the names and the image shape, from the run's settings. The shipped entries stay."""
     from dcgan.models import build_pair
 
     names = [f"Kind {i}" for i in range(12)]
     (tmp_path / "config.json").write_text(json.dumps({"conditional": True, "train_classes": names}))
     build_pair(conditional=True, classes=12)[0].save(tmp_path / "generator.h5")
     demo = Demo.load(conditional_model=str(tmp_path / "generator.h5"))
-    assert demo.choices == [ANY, *names]
+    assert [e.name for e in demo.entries] == [draw.YOURS, draw.DIGITS, draw.CLOTHES]
+    assert demo.choices == names and demo.entries[0].noun == "images"
     grid, _, styles, message = demo.show("kind 11", 3, 4)
     assert grid is not None, message
+    assert message.startswith("Seed 3: 64 images of class Kind 11;"), message
     np.testing.assert_array_equal(
-        demo.digits("KIND 11", 3, n=4),
-        demo.sampling.generate(demo.conditional, 4, seed=3, digits=11),
+        demo.images("KIND 11", 3, n=4),
+        demo.sampling.generate(demo.entries[0].conditional, 4, seed=3, digits=11),
     )
-    assert styles.shape[1] == demo_cli.scale_for(28) * (demo_cli.STYLES * 30 + 2)
-    for bad in ("7", "Kind 12", "cat"):
+    assert styles.shape[1] == draw.scale_for(28) * (draw.STYLES * 30 + 2)
+    for bad in ("7", "Kind 12", "cat", ANY):
         message = demo.show(bad, 3, 4)[-1]
         assert message.startswith("**Cannot draw that:** class") and "Kind 0, Kind 1" in message
-    assert demo_cli.check_choice(" 7 ") == 7 and demo_cli.check_choice("ANY") is None
-    assert demo_cli.build(demo) is not None  # the page offers them
+    card = pages.card_for(demo.entries[0])
+    assert "28x28 greyscale" in card and "12 classes named by its run's settings" in card, card
+    assert "Kind 0, Kind 1" in card and "Any image" not in card
+    assert "digit" not in pages.styles_caption("Kind 0", demo.entries[0]).lower()
+    assert draw.check_choice(" 7 ") == 7 and draw.check_choice("ANY") is None
+    assert demo.show("7", 1, 2, models="digits")[-1].startswith("Seed 1: 64 7s")
+    assert pages.build(demo) is not None  # the page offers them
+
+
+def test_a_run_without_settings_has_classes_by_number(tmp_path):
+    """No config.json beside a generator: its classes are numbers, and the page says why,
+    rather than guessing them from a file's name."""
+    from dcgan.models import build_pair
+
+    folder = tmp_path / "fashion_mnist_run"  # a name is no evidence
+    folder.mkdir()
+    build_pair(conditional=True, classes=3)[0].save(folder / "generator.h5")
+    demo = Demo.load(conditional_model=str(folder / "generator.h5"))
+    yours = demo.entries[0]
+    assert yours.choices == ["0", "1", "2"] and yours.noun == "images" and not yours.digits
+    assert "0-2 by number: no run settings (config.json)" in pages.card_for(yours)
+    assert demo.show("2", 1, 2)[-1].startswith("Seed 1: 64 images of class 2;")
+
+
+def test_clothes_are_drawn_as_asked(demo):
+    """The shipped Fashion-MNIST generator, under Clothes: the class asked for by name, read
+    as it by the shipped Fashion-MNIST classifier; a style row of the ten classes."""
+    from dcgan import files
+
+    fashion = classifiers.load_classifier(files.shipped("fashion_classifier"))
+    clothes = demo.entry(draw.CLOTHES)
+    assert clothes.choices == FASHION_NAMES and clothes.noun == "clothes"
+    grid, walk, row, message = demo.show("sneaker", 5, 6, models="clothes")
+    assert message.startswith("Seed 5: 64 images of class Sneaker; walk to seed 6"), message
+    cells = grid_cells(grid[::SCALE, ::SCALE], GRID, GRID)
+    share = np.mean(read_as(cells, fashion) == FASHION_NAMES.index("Sneaker"))
+    assert share >= 0.9, f"the Fashion-MNIST classifier reads {share:.0%} as sneakers"
+    styles = grid_cells(row[::SCALE, ::SCALE], 10)
+    assert np.mean(read_as(styles, fashion) == np.arange(10)) >= 0.7
+    assert demo.show(ANY, 5, 6, models="Clothes")[-1].endswith(
+        "pick one of T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, "
+        "Ankle boot"
+    )

@@ -234,9 +234,10 @@ def test_scores_refuse_other_shapes(colour_generator, tmp_path, capsys):
 
 
 def test_demo_draws_any_generator(colour_generator):
-    from dcgan import demo as demo_cli
+    from dcgan import demo_draw as demo_cli
 
-    demo = demo_cli.Demo(colour_generator, models.build_conditional_generator())
+    entry = demo_cli.Models.of("yours", colour_generator, models.build_conditional_generator())
+    demo = demo_cli.Demo(entry)
     grid, walk, row, message = demo.show("any", 1, 2)
     side = demo_cli.grid_side(32)
     assert grid.shape == (side, side, 3) and walk.shape[2] == 3 and "Seed 1" in message
