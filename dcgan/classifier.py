@@ -89,11 +89,6 @@ def save_classifier(model, path):
     return path
 
 
-def classifier_path(path=None):
-    """`path`, else $DCGAN_CLASSIFIER, else the shipped classifier."""
-    return files.resolve("classifier", path)[0]
-
-
 # Passed as --classifier, asks for the scores that need no classifier.
 NONE = "none"
 # Whether a classifier reads a data set is told by how sure it is of the data's own images: the

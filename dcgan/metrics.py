@@ -23,17 +23,6 @@ from dcgan.classifier import features_and_probs, load_classifier
 from dcgan.data import check_images
 from dcgan.files import NUM_CLASSES
 
-# Names and direction of the scalar metrics, in table order.
-SCALARS = (
-    ("fid", "lower"),
-    ("classifier_score", "higher"),
-    ("coverage", "higher"),
-    ("mean_confidence", "higher"),
-    ("precision", "higher"),
-    ("recall", "higher"),
-)
-
-
 # --- the metrics: numpy/scipy only ----------------------------------------------------------
 
 

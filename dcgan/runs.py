@@ -181,7 +181,6 @@ def truncate_history(csv_path, epochs):
         files.write_text(csv_path, "".join(lines[: 1 + epochs]))
 
 
-# The training digits the best generator is picked against: as many as the test split has.
 def choose_run_dir(cfg, resume):
     """(run directory, is this process the chief). Only the chief writes the run directory;
     every other worker of a multi-worker run writes the same files into a scratch folder of
