@@ -2,9 +2,9 @@
 re-estimates before drawing."""
 
 import keras
+from keras import ops
 import numpy as np
 import pytest
-from keras import ops
 
 from dcgan import ema, models
 
