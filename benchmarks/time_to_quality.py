@@ -35,7 +35,7 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan import datasets, distribute, folder, metrics  # noqa: E402
+from dcgan import datasets, distribute, folder, metrics, sampling  # noqa: E402
 from dcgan.classifier import for_data, load_classifier  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
@@ -75,18 +75,23 @@ class Clock:
     passed and at each step mark reached; `curve` collects what it returns with the minutes and
     steps. The trainer sets `score_model`, which returns the generator to score."""
 
-    def __init__(self, budget_s, marks, score, step_marks=(), max_steps=None):
+    def __init__(self, budget_s, marks, score, step_marks=(), max_steps=None, grid_name=None):
         self.marks = [budget_s * (i + 1) / marks for i in range(marks)] if budget_s else []
         self.max_steps = max_steps
         self.step_marks = sorted({*step_marks, *([max_steps] if max_steps else [])})
         self.score, self.trained, self.started, self.steps = score, 0.0, None, 0
+        self.grid_name = grid_name  # (minutes, steps) -> a PNG path, or None for no pictures
         self.curve = []  # dicts: minutes, steps, at ("minutes" or "steps"), and the scores
 
     def start(self):
         self.started = time.perf_counter()
 
     def _mark(self, at):
-        scores = self.score(self.score_model())
+        generator = self.score_model()
+        scores = self.score(generator)
+        if self.grid_name:
+            images = sampling.generate(generator, 100, seed=0)
+            sampling.save_grid(images, self.grid_name(self.trained / 60, self.steps), cols=10)
         self.curve.append({"minutes": self.trained / 60, "steps": self.steps, "at": at, **scores})
         print(
             f"  {self.trained / 60:6.2f} min {self.steps:6d} steps  FID {scores['fid']:7.3f}  "
@@ -379,6 +384,9 @@ def main():
     )
     p.add_argument("--plot", default=None, help="FID against minutes, as a PNG")
     p.add_argument("--json", default=None, help="also write this invocation's runs here")
+    p.add_argument(
+        "--grids", default=None, help="folder: a 10x10 grid of the scored generator at each mark"
+    )
     args = p.parse_args()
     if args.list:
         for name, over in CONFIGS.items():
@@ -394,6 +402,8 @@ def main():
     step_marks = parse_ints(args.step_marks, "--step-marks") if args.step_marks else []
     if args.budget <= 0 or args.marks < 1 or args.eval_samples < 50:
         raise ValueError("--budget, --marks and --eval-samples (50+) must be positive")
+    if args.grids:
+        os.makedirs(args.grids, exist_ok=True)
     for path, flag in ((args.json, "--json"), (args.plot, "--plot")):
         if path:  # before the hours of work, not after
             files.check_destination(path, flag)
@@ -434,8 +444,17 @@ def main():
                 print(f"({name}, seed {seed}: in {args.table} already)")
                 continue
             print(f"{name}, seed {seed}", flush=True)
+            grid_name = None
+            if args.grids:  # the same noise at every mark, so the pictures show one G maturing
+                tag = os.path.join(args.grids, f"{choice.kind}-{name}-seed{seed}")
+                grid_name = lambda m, s: f"{tag}-{m:05.1f}min-{s}steps.png"  # noqa: E731
             clock = Clock(
-                None if args.steps else args.budget * 60, args.marks, score, step_marks, args.steps
+                None if args.steps else args.budget * 60,
+                args.marks,
+                score,
+                step_marks,
+                args.steps,
+                grid_name,
             )
             if CONFIGS[name] is None:
                 batch = over.get("batch_size", 256)
