@@ -447,7 +447,7 @@ def main():
             grid_name = None
             if args.grids:  # the same noise at every mark, so the pictures show one G maturing
                 tag = os.path.join(args.grids, f"{choice.kind}-{name}-seed{seed}")
-                grid_name = lambda m, s: f"{tag}-{m:05.1f}min-{s}steps.png"  # noqa: E731
+                grid_name = lambda m, s, tag=tag: f"{tag}-{m:05.1f}min-{s}steps.png"  # noqa: E731
             clock = Clock(
                 None if args.steps else args.budget * 60,
                 args.marks,
