@@ -11,7 +11,9 @@ import numpy as np
 from PIL import Image
 
 from dcgan import files
+from dcgan.gan import METRICS
 from dcgan.models import export
+from dcgan.settings import MAX_EPOCHS
 
 STATE_GLOB = "state_e*.npz"
 
@@ -118,13 +120,11 @@ def _epoch(path, value):
         or value.dtype.kind not in "iu"
         or not named.isdigit()
         or int(value) != int(named)
-        or not 1 <= int(value) <= MAX_EPOCH
+        or not 1 <= int(value) <= MAX_EPOCHS
     ):
         raise ValueError(f"{path.name} holds epoch {value!r}, not {named}")
     return int(value)
 
-
-MAX_EPOCH = 1_000_000  # training.BOUNDS["epochs"]
 
 # What a run folder holds, by the kind each name must be: resume reads or replaces them all.
 RUN_FILES = (
@@ -143,8 +143,6 @@ RUN_FOLDERS = {
     "logs": "the run's TensorBoard logs",
     "generator_e*_savedmodel": "a SavedModel the run exported",
 }
-# The columns losses.png is drawn from: every row of history.csv needs a number in each.
-PLOTTED = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 
 
 def check_resumable(run_dir, epoch, log=print):
@@ -204,11 +202,11 @@ def _check_history(path, epoch, log):
             raise ValueError(f"{path} is empty but the run is at epoch {epoch}: {fix}")
         return
     header = rows[0]
-    missing = [k for k in PLOTTED if k not in header]
+    missing = [k for k in METRICS if k not in header]
     if header[:1] != ["epoch"] or missing or len(set(header)) != len(header) or "" in header:
         raise ValueError(
             f"{path} has a header that is not the run's (epoch, then metric names such as "
-            f"{', '.join(PLOTTED)}, once each): {fix}"
+            f"{', '.join(METRICS)}, once each): {fix}"
         )
     for i, row in enumerate(rows[1 : 1 + epoch], start=1):
         where = f"{path} line {i + 1}"
@@ -218,10 +216,10 @@ def _check_history(path, epoch, log):
             raise ValueError(f"{where} is for epoch {row[0]!r}, expected {i}: {fix}")
         for k, cell in zip(header[1:], row[1:]):
             try:
-                value = float(cell) if cell or k in PLOTTED else 0.0
+                value = float(cell) if cell or k in METRICS else 0.0
             except ValueError:
                 value = None
-            if value is None or (k in PLOTTED and not math.isfinite(value)):
+            if value is None or (k in METRICS and not math.isfinite(value)):
                 raise ValueError(f"{where}: {k} is {cell!r}, not a number: {fix}")
     if len(rows) - 1 < epoch:
         raise ValueError(

@@ -1,6 +1,6 @@
-"""`DCGAN(keras.Model)`: the recipe of one training step, written once in `keras.ops`, and the
-TensorFlow adapter that takes and applies its gradients (the JAX one is `dcgan.step_jax`). Nets
-come from models.py, random draws from noise.py."""
+"""`DCGAN(keras.Model)`: the recipe of one training step, written once in `keras.ops`; the
+backend's adapter (`step_tf.py`, `step_jax.py`, picked once by `adapter`) takes and applies its
+gradients. Nets come from models.py, random draws from noise.py."""
 
 import keras
 from keras import ops
@@ -10,7 +10,18 @@ from dcgan.ema import EMA
 from dcgan.models import build_adversarial, is_conditional, latent_dim, net_inputs, num_classes
 from dcgan.noise import Stream
 
+# What a step logs: history.csv's columns and losses.png's lines, a number in each row.
 METRICS = ("d_loss", "g_loss", "d_acc", "d_real", "d_fake")
+
+
+def adapter():
+    """The backend's half of the step: the module that takes and applies the gradients. Each
+    imports its own library, which the other backend need not have."""
+    if keras.backend.backend() == "jax":
+        from dcgan import step_jax as step
+    else:
+        from dcgan import step_tf as step
+    return step
 
 
 # --- The recipe: what every backend computes, in keras.ops --------------------------------------
@@ -88,10 +99,7 @@ class DCGAN(keras.Model):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         self.bce = keras.losses.BinaryCrossentropy(reduction=None)
-        if keras.backend.backend() == "jax":
-            from dcgan import step_jax
-
-            step_jax.attach(self)
+        adapter().attach(self)
 
     def objective(self, y, p, replicas=1):
         """(the loss to differentiate, the per-example BCE) of predictions `p` for targets `y`
@@ -99,7 +107,7 @@ class DCGAN(keras.Model):
         per_example = self.bce(y, p)
         return global_mean(per_example, replicas), per_example
 
-    step_values = staticmethod(step_values)  # for the JAX adapter, which imports no gan.py
+    step_values = staticmethod(step_values)  # for the adapters, which import no gan.py
 
     @property
     def metrics(self):
@@ -159,59 +167,21 @@ class DCGAN(keras.Model):
             self.targets(ops.shape(fake)[0], False, key, Stream.FAKE_TARGETS),
         )
 
-    # --- The TensorFlow adapter: GradientTape under tf.distribute ------------------------------
-
-    def _update(self, net, optimizer, x, y, weights):
-        """One step of `optimizer` on BCE(y, net(x)), applied to `weights` and nothing else."""
-        import tensorflow as tf
-
-        ctx = tf.distribute.get_replica_context()
-        with tf.GradientTape() as tape:
-            p = net(x, training=True)
-            loss, per_example = self.objective(y, p, ctx.num_replicas_in_sync if ctx else 1)
-            scaled = optimizer.scale_loss(loss)
-        optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
-        return ops.mean(per_example), p
-
-    def train_discriminator(self, images, digits, fake_inputs, key):
-        """One D update on real `images` (with their `digits`, None if unconditional) and
-        G(fake_inputs). Returns (local loss, predictions, hard targets)."""
-        fake = self.generator(fake_inputs, training=True)
-        x, y, hard = self.discriminator_batch(images, digits, fake, fake_inputs, key)
-        local, p = self._update(
-            self.discriminator, self.d_optimizer, x, y, self.discriminator.trainable_weights
-        )
-        return local, p, hard
-
-    def train_generator(self, g_inputs, key):
-        """One G update through G -> D with "real" targets; D's weights are read, not written."""
-        n = ops.shape(keras.tree.flatten(g_inputs)[0])[0]
-        y = self.targets(n, True, key, Stream.G_TARGETS)
-        local, _ = self._update(
-            self.adversarial, self.g_optimizer, g_inputs, y, self.generator.trainable_weights
-        )
-        if self.ema is not None:
-            self.ema.update(self.g_optimizer.iterations)
-        return local
-
     def calibrated_ema(self):
         """The EMA generator, ready to draw with (see `EMA.calibrated`)."""
         return self.ema.calibrated(self.g_optimizer.iterations)
 
-    def train_step(self, *args):
-        if keras.backend.backend() == "jax":  # Keras's JAX trainer passes the state, wants it back
-            from dcgan import step_jax  # imports jax, which only the JAX backend needs
-
-            return step_jax.train_step(self, *args)
-        (data,) = args
-        # Batches are images, or (images, digits) for a conditional GAN.
-        # Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, digits).
+    def unpack(self, data):
+        """(images, digits) of a batch; digits is None for an unconditional GAN.
+        Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, digits)."""
         images, digits, _ = keras.utils.unpack_x_y_sample_weight(data)
-        digits = ops.cast(digits, "int32") if self.conditional else None
-        fake_inputs, g_inputs, key = self.draws(images)
-        d_loss, p, hard = self.train_discriminator(images, digits, fake_inputs, key)
-        g_loss = self.train_generator(g_inputs, key)
-        values = step_values(d_loss, g_loss, p, hard, ops.shape(images)[0])
-        for name, v in values.items():
-            self.trackers[name].update_state(v)
-        return {name: t.result() for name, t in self.trackers.items()}
+        return images, ops.cast(digits, "int32") if self.conditional else None
+
+    def generator_targets(self, g_inputs, key):
+        """The "real" targets G is trained towards, one per input it is given."""
+        n = ops.shape(keras.tree.flatten(g_inputs)[0])[0]
+        return self.targets(n, True, key, Stream.G_TARGETS)
+
+    def train_step(self, *args):
+        # Keras's JAX trainer passes the state as well as the batch, and wants it back.
+        return adapter().train_step(self, *args)

@@ -15,7 +15,6 @@ from keras import ops
 
 from dcgan import ema
 from dcgan.models import net_inputs
-from dcgan.noise import Stream
 
 
 class OptimizerPair:
@@ -105,9 +104,7 @@ def train_step(gan, state, data):
     d_tv, d_ntv = _take(tv, at.d_tv), _take(ntv, at.d_ntv)
     d_ov, g_ov = ov[: at.n_d_opt], ov[at.n_d_opt :]
 
-    # Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, digits).
-    images, digits, _ = keras.utils.unpack_x_y_sample_weight(data)
-    digits = ops.cast(digits, "int32") if gan.conditional else None
+    images, digits = gan.unpack(data)
     fake_inputs, g_inputs, key = gan.draws(images, g_ov[at.step])
     n = images.shape[0]
 
@@ -122,8 +119,7 @@ def train_step(gan, state, data):
     (_, (per_d, p, d_ntv)), grads = jax.value_and_grad(d_loss, has_aux=True)(d_tv)
     d_tv, d_ov = gan.d_optimizer.stateless_apply(d_ov, grads, d_tv)
 
-    m = ops.shape(g_inputs[0] if gan.conditional else g_inputs)[0]
-    y_g = gan.targets(m, True, key, Stream.G_TARGETS)
+    y_g = gan.generator_targets(g_inputs, key)
 
     def g_loss(g_tv):
         images, new_g_ntv = g.stateless_call(g_tv, g_ntv, g_inputs, training=True)

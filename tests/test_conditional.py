@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan import classifier as classifiers
-from dcgan import data, metrics, noise, sampling
+from dcgan import data, metrics, noise, sampling, step_tf
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair, is_conditional
 from dcgan.training import Config, run
@@ -60,7 +60,7 @@ def test_d_update_moves_d_only(real):
     # Every D weight, the label projection included; G's BatchNormalization statistics do
     # follow the batch G makes for D, as unconditionally.
     assert_moves_only(
-        lambda: gan.train_discriminator(*real, g_inputs(16), seeds()),
+        lambda: step_tf.train_discriminator(gan, *real, g_inputs(16), seeds()),
         moves=gan.discriminator.trainable_weights,
         stays=gan.generator.trainable_weights,
     )
@@ -70,7 +70,7 @@ def test_g_update_moves_g_only(real):
     gan = make_gan()
     # Every G weight, the label embedding included; no D weight.
     assert_moves_only(
-        lambda: gan.train_generator(g_inputs(32), seeds()),
+        lambda: step_tf.train_generator(gan, g_inputs(32), seeds()),
         moves=gan.generator.trainable_weights,
         stays=gan.discriminator.weights,
     )
@@ -83,7 +83,7 @@ def test_the_g_update_check_catches_a_faulty_update(real, fault):
     g_weights, d_weights = gan.generator.trainable_weights, gan.discriminator.trainable_weights
     written = g_weights + d_weights if fault == "writes D too" else g_weights[1:]
     y = noise.targets(32, True, seeds()(0))
-    faulty = lambda: gan._update(gan.adversarial, gan.g_optimizer, g_inputs(32), y, written)
+    faulty = lambda: step_tf.update(gan, gan.adversarial, gan.g_optimizer, g_inputs(32), y, written)
     with pytest.raises(
         AssertionError,
         match="should have stayed" if fault == "writes D too" else "should have moved",
