@@ -22,6 +22,8 @@ TARGET_KINDS = ("soft", "hard")
 # What trains: the nets' fast twins or the built-in nets (every saved file is the built-in net
 # either way); auto picks the twins unless XLA compiles the step, which fuses the same ops itself.
 NETS = ("auto", "fast", "builtin")
+IMAGE_SIZES = (28, 32, 64)
+CHANNELS = (1, 3)
 JIT_FLAG = {"auto": "auto", "on": True, "off": False}  # --jit-compile -> Config.jit_compile
 # The hyperparameters of each --recipe, filled into the fields left unset. "reference": the
 # reference script's (its batch, Adam 2e-4 / 0.5 for both nets), with the project's EMA of G;
@@ -54,11 +56,26 @@ DATA_HELP = "mnist, fashion_mnist, sample, a Keras-format .npz or a folder of ID
 DATA_DEFAULT = f"(default: ${ENV['data']}, else Keras's MNIST, else the bundled sample)"
 
 
-def setting(default, help, flag=None, resume=False, **argparse):
+def setting(
+    default,
+    help,
+    flag=None,
+    resume=False,
+    values=None,
+    low=None,
+    high=None,
+    open=(False, False),
+    optional=False,
+    **argparse,
+):
     """A Config field with what its flag needs: `help` ("{default}" is filled in), the flag's
     names (default: --the-field-name), whether --resume may change it, and any other argparse
-    keyword."""
-    meta = dict(help=help, flag=flag, resume=resume, argparse=argparse)
+    keyword; and what `check_field` holds its value to: one of `values`, or a number of the
+    field's type from `low` to `high` (`open`: whether each end is excluded; `optional`: None
+    allowed too). The bounds keep every run buildable on one machine and inside what
+    TensorFlow's seeds and shapes take."""
+    meta = dict(help=help, flag=flag, resume=resume, argparse=argparse, values=values)
+    meta.update(low=low, high=high, open=open, optional=optional)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -69,13 +86,18 @@ class Config:
     calls them labels, as in "soft labels"); the digits a conditional GAN draws are `digits`."""
 
     epochs: int = setting(
-        1, "total epochs, full passes over the training data (default: {default})", resume=True
+        1,
+        "total epochs, full passes over the training data (default: {default})",
+        resume=True,
+        low=1,
+        high=1_000_000,
     )
     recipe: str = setting(
         DEFAULT_RECIPE,
         "the hyperparameters left unset: reference (the reference script's: batch 256, Adam "
         "2e-4 / 0.5) or fast (batch 32, Adam 4e-4: more quality per CPU minute, docs/speed.md) "
         "(default: {default})",
+        values=tuple(RECIPES),
     )
     batch_size: int = setting(
         None,
@@ -83,53 +105,89 @@ class Config:
             "batch_size",
             "global batch: D sees half real and half generated, G a full batch of noise",
         ),
+        low=2,
+        high=65_536,
     )
-    latent_dim: int = setting(100, "size of the noise vector (default: {default})")
+    latent_dim: int = setting(
+        100, "size of the noise vector (default: {default})", low=1, high=4_096
+    )
     lr: float = setting(
         None,
         recipe_help("lr", "Adam learning rate", lambda v: f"{v:.0e}".replace("e-0", "e-"))[:-1]
         + "; 1e-4 mlp)",
+        low=0.0,
+        high=float("inf"),
+        open=(True, True),
     )
     d_lr: float = setting(
-        None, "D's Adam learning rate, when it differs from G's (default: --lr for both)"
+        None,
+        "D's Adam learning rate, when it differs from G's (default: --lr for both)",
+        low=0.0,
+        high=float("inf"),
+        open=(True, True),
     )
-    beta1: float = setting(None, recipe_help("beta1", "Adam beta_1"))
-    beta2: float = setting(None, recipe_help("beta2", "Adam beta_2"))
+    beta1: float = setting(
+        None, recipe_help("beta1", "Adam beta_1"), low=0.0, high=1.0, open=(False, True)
+    )
+    beta2: float = setting(
+        None, recipe_help("beta2", "Adam beta_2"), low=0.0, high=1.0, open=(False, True)
+    )
     targets: str = setting(
         None,
         "real/fake targets: soft (real 0.7-1.2, fake 0.0-0.3) or hard (default: soft dcgan, "
         "hard mlp)",
         flag=("--targets", "--labels"),
+        values=TARGET_KINDS,
     )
     noise: str = setting(
         None,
         "latents: normal cut to [-1, 1], normal or uniform (default: truncated dcgan, uniform mlp)",
+        values=NOISE_KINDS,
     )
     arch: str = setting(
-        "dcgan", "the reference conv nets, or the vanilla MLP GAN (default: {default})"
+        "dcgan",
+        "the reference conv nets, or the vanilla MLP GAN (default: {default})",
+        values=ARCHS,
     )
     image_size: int = setting(
         28,
         "side of the square images the nets take and draw: 28 (the reference's nets), 32 or 64 "
         "(one more stride-2 block per doubling); data of another size is resized "
         "(default: {default})",
+        values=IMAGE_SIZES,
     )
     channels: int = setting(
-        1, "1 (greyscale) or 3 (colour); data is converted to it (default: {default})"
+        1,
+        "1 (greyscale) or 3 (colour); data is converted to it (default: {default})",
+        values=CHANNELS,
     )
     conditional: bool = setting(
         False,
         "class-conditional GAN: G and D also take the digit, and G draws the digit it is asked for",
         action="store_true",
     )
-    seed: int = setting(0, "seed for noise, targets, shuffling and weights (default: {default})")
-    steps_per_epoch: int = setting(None, "cap on steps per epoch, for quick runs")
-    save_every: int = setting(5, "epochs between checkpoints (default: {default})")
-    sample_every: int = setting(1, "epochs between sample grids (default: {default})")
+    # keras.utils.set_random_seed's range
+    seed: int = setting(
+        0,
+        "seed for noise, targets, shuffling and weights (default: {default})",
+        low=0,
+        high=2**32 - 1,
+    )
+    steps_per_epoch: int = setting(
+        None, "cap on steps per epoch, for quick runs", low=1, high=10**9, optional=True
+    )
+    save_every: int = setting(
+        5, "epochs between checkpoints (default: {default})", low=1, high=1_000_000
+    )
+    sample_every: int = setting(
+        1, "epochs between sample grids (default: {default})", low=1, high=1_000_000
+    )
     log_every: int = setting(
         50,
         "steps between TensorBoard points, beside one per epoch (default: {default})",
         resume=True,
+        low=1,
+        high=1_000_000,
     )
     data: str = setting(
         None,
@@ -142,6 +200,7 @@ class Config:
         "auto",
         "auto: mixed_bfloat16 on CPUs and GPUs with bf16 math, mixed_float16 on older GPUs, "
         "else float32 (default: {default})",
+        values=PRECISIONS,
     )
     # The EMA generator scored better than the raw one at every epoch of every run measured
     # (FID 61 vs 67 after one epoch, 27 vs 28 after two; docs/training.md).
@@ -152,6 +211,10 @@ class Config:
             "also keep an EMA of G's weights with this decay, saved as generator_ema.h5 and "
             "scored by --eval-every; 0 turns it off",
         ),
+        low=0.0,
+        high=1.0,
+        open=(True, True),
+        optional=True,
     )
     ema_warmup: float = setting(
         None,
@@ -161,8 +224,12 @@ class Config:
             "G, so the average forgets the first weights quickly",
             lambda v: f"{v:g}",
         ),
+        low=1.0,  # 1: no warm-up
+        high=10**9,
     )
-    steps_per_execution: int = setting(1, "train steps per graph call (default: {default})")
+    steps_per_execution: int = setting(
+        1, "train steps per graph call (default: {default})", low=1, high=10_000
+    )
     jit_compile: bool | str = setting(
         "auto",
         "compile the train step with XLA; auto: on for float32 on a CPU, where it measured "
@@ -171,25 +238,39 @@ class Config:
         nargs="?",
         const="on",
         choices=JIT_FLAG,
+        values=tuple(JIT_FLAG.values()),
     )
     eval_every: int = setting(
         None,
         "epochs between FID checks (logs fid, keeps generator_best.h5; uses "
         f"${ENV['classifier']} or the shipped classifier)",
+        low=1,
+        high=1_000_000,
+        optional=True,
     )
-    eval_samples: int = setting(2000, "digits generated for each FID check (default: {default})")
+    eval_samples: int = setting(
+        2000,
+        "digits generated for each FID check (default: {default})",
+        low=50,  # FID of fewer digits is noise
+        high=100_000,
+    )
     nets: str = setting(
         "auto",
         "fast: train the nets' faster twins (fused batch norm, no bias before it, a "
         "cheaper dropout mask), saved as the built-in-layer nets; builtin: train those "
         "directly, as runs from before this flag did, and always under JAX; auto: fast unless XLA "
         "compiles the step (default: {default})",
+        values=NETS,
     )
     minutes: float = setting(
         None,
         "end the run at the first epoch boundary after this many minutes of training, every "
         "final file written (--epochs still caps it)",
         resume=True,
+        low=0.0,
+        high=10**7,
+        open=(True, False),
+        optional=True,
     )
 
     @property
@@ -264,51 +345,9 @@ class Config:
             raise ValueError(f"{path} does not hold a usable config ({e}): restore it") from None
 
 
-# Each setting: (type, lowest, highest, can it be None). The bounds keep every run buildable on
-# one machine and inside what TensorFlow's seeds and shapes take.
-BOUNDS = {
-    "epochs": (int, 1, 1_000_000, False),
-    "batch_size": (int, 2, 65_536, False),
-    "latent_dim": (int, 1, 4_096, False),
-    "lr": (float, 0.0, float("inf"), False),  # exclusive at both ends: > 0 and finite
-    "d_lr": (float, 0.0, float("inf"), False),
-    "beta1": (float, 0.0, 1.0, False),  # [0, 1)
-    "beta2": (float, 0.0, 1.0, False),
-    "seed": (int, 0, 2**32 - 1, False),  # keras.utils.set_random_seed's range
-    "steps_per_epoch": (int, 1, 10**9, True),
-    "save_every": (int, 1, 1_000_000, False),
-    "sample_every": (int, 1, 1_000_000, False),
-    "log_every": (int, 1, 1_000_000, False),
-    "ema": (float, 0.0, 1.0, True),  # exclusive at both ends
-    "ema_warmup": (float, 1.0, 10**9, False),  # 1: no warm-up
-    "steps_per_execution": (int, 1, 10_000, False),
-    "eval_every": (int, 1, 1_000_000, True),
-    "eval_samples": (int, 50, 100_000, False),  # FID of fewer digits is noise
-    "minutes": (float, 0.0, 10**7, True),  # > 0: ends at the first epoch boundary past it
-}
-MAX_EPOCHS = BOUNDS["epochs"][2]
-IMAGE_SIZES = (28, 32, 64)
-CHANNELS = (1, 3)
-CHOICES = {
-    "recipe": tuple(RECIPES),
-    "image_size": IMAGE_SIZES,
-    "channels": CHANNELS,
-    "arch": ARCHS,
-    "targets": TARGET_KINDS,
-    "noise": NOISE_KINDS,
-    "precision": PRECISIONS,
-    "nets": NETS,
-    "jit_compile": tuple(JIT_FLAG.values()),
-}
-# Which ends are exclusive.
-OPEN = {
-    "lr": (True, True),
-    "d_lr": (True, True),
-    "beta1": (False, True),
-    "beta2": (False, True),
-    "ema": (True, True),
-    "minutes": (True, False),
-}
+# Every setting, by name: its dataclass field, whose metadata holds its bounds (`setting`).
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+MAX_EPOCHS = FIELDS["epochs"].metadata["high"]
 
 
 def flag(name):
@@ -317,21 +356,21 @@ def flag(name):
 
 def check_field(name, value):
     """ValueError naming the flag unless `value` is one that setting `name` takes."""
-    if name in CHOICES:
+    meta = FIELDS[name].metadata
+    if meta["values"]:
+        choices = meta["values"]
         # `is`: True == 1 in Python, and a config.json's 1 is not a choice of --jit-compile.
-        if not any(value is c or value == c and type(value) is type(c) for c in CHOICES[name]):
-            raise ValueError(
-                f"{flag(name)} {value!r} is not one of {', '.join(map(str, CHOICES[name]))}"
-            )
-    elif name in BOUNDS:
-        kind, low, high, optional = BOUNDS[name]
-        if value is None and optional:
+        if not any(value is c or value == c and type(value) is type(c) for c in choices):
+            raise ValueError(f"{flag(name)} {value!r} is not one of {', '.join(map(str, choices))}")
+    elif meta["low"] is not None:
+        kind, low, high = FIELDS[name].type, meta["low"], meta["high"]
+        if value is None and meta["optional"]:
             return
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not number or (kind is int and not isinstance(value, int)) or value != value:
             what = "a whole number" if kind is int else "a number"
             raise ValueError(f"{flag(name)} must be {what}, got {value!r}")
-        low_open, high_open = OPEN.get(name, (False, False))
+        low_open, high_open = meta["open"]
         if value < low or (low_open and value == low):
             bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
             raise ValueError(f"{flag(name)} must be {bound}, got {value!r}")
@@ -352,13 +391,13 @@ def add_flags(parser):
     for f in dataclasses.fields(Config):
         meta = f.metadata
         kwargs = dict(default=None, help=meta["help"].format(default=f.default))
-        if f.name in CHOICES and "choices" not in meta["argparse"]:
-            kwargs["choices"] = CHOICES[f.name]
-            kinds = {type(c) for c in CHOICES[f.name]}
+        if meta["values"] and "choices" not in meta["argparse"]:
+            kwargs["choices"] = meta["values"]
+            kinds = {type(c) for c in meta["values"]}
             if kinds == {int}:
                 kwargs["type"] = int
-        elif f.name in BOUNDS:
-            kwargs["type"] = BOUNDS[f.name][0]
+        elif meta["low"] is not None:
+            kwargs["type"] = f.type
         kwargs.update(meta["argparse"])
         names = meta["flag"] or (flag(f.name),)
         if len(names) > 1:  # one setting, several names: two of them at once is a mistake
