@@ -14,7 +14,7 @@ from PIL import Image
 
 from dcgan import checkpoints, ema, files, metrics, sampling
 from dcgan.checkpoints import atomic_save
-from dcgan.classifier import features_and_probs, load_classifier
+from dcgan.classifier import features_and_probs
 
 PROGRESS_EVERY = 50  # steps between `StepLog`'s lines at most
 
@@ -170,39 +170,32 @@ class Evaluate(Writer):
     `fid_ema`) into history and the progress bar. FID depends on n: compare only runs scored
     with the same n.
 
-    With `selection` (features of training digits), the generator kept as generator_best.h5 is
-    the one with the lowest FID against those, logged as `fid_train`: the EMA generator when
-    there is one, else G. The test digits then only report, so what is kept is not picked by
-    the numbers it is later judged on. Without it (older callers), the test FID picks G."""
+    The generator kept as generator_best.h5 is the one with the lowest FID against `selection`
+    (training digits' features), logged as `fid_train`: the EMA generator when there is one,
+    else G. The test digits then only report, so what is kept is not picked by the numbers it
+    is later judged on."""
 
-    def __init__(self, run_dir, every, test, n=2000, seed=0, classifier=None, selection=None):
-        """test: test digits, or their `metrics.real_features`; classifier: a loaded one, or a
-        path for `classifier.load_classifier`; selection: training digits' features."""
+    def __init__(self, run_dir, every, classifier, test, selection, n=2000, seed=0):
+        """classifier: a loaded one; test, selection: `metrics.real_features` of the test
+        digits and of training digits."""
         super().__init__()
         self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
-        loaded = hasattr(classifier, "predict")
-        self.classifier = classifier if loaded else load_classifier(classifier)
-        if not isinstance(test, dict):
-            test = metrics.real_features(self.classifier, test)
-        self.test, self.selection = test, selection
+        self.classifier, self.test, self.selection = classifier, test, selection
         best = self.run_dir / "best.json"
         saved = json.loads(best.read_text()) if best.exists() else {}
         # A best.json scored against other digits does not compare: the next score replaces it.
-        same = saved.get("against") == ("training digits" if selection else None)
+        same = saved.get("against") == "training digits"
         self.best = saved["fid"] if saved and same else float("inf")
 
     def _fids(self, generator):
-        """FID against the test digits and, with `selection`, against the training digits, of
-        one draw of n digits."""
+        """FID against the test digits and against the training digits, of one draw of n."""
         digits = sampling.check_digits(generator, None, self.n)
         images = sampling.generate_batches(generator, self.n, self.seed, digits=digits)
         stats = metrics.gaussian_stats(features_and_probs(self.classifier, images)[0])
-        fids = [metrics.frechet_distance(*stats, self.test["mu"], self.test["sigma"])]
-        if self.selection is not None:
-            fids.append(
-                metrics.frechet_distance(*stats, self.selection["mu"], self.selection["sigma"])
-            )
-        return fids
+        return [
+            metrics.frechet_distance(*stats, r["mu"], r["sigma"])
+            for r in (self.test, self.selection)
+        ]
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -212,20 +205,15 @@ class Evaluate(Writer):
         logs["fid"] = raw[0]
         candidate, scores, kind = self.model.generator, raw, "raw"
         if self.model.ema is not None:
-            averaged = self._fids(self.model.calibrated_ema()) if due else nan
-            logs["fid_ema"] = averaged[0]
-            if self.selection is not None:
-                candidate, scores, kind = self.model.ema_generator, averaged, "ema"
-        if self.selection is not None:
-            logs["fid_train"] = scores[1]
-        else:  # no training digits: the test FID of G picks, as before
-            scores = [raw[0], raw[0]]
+            scores = self._fids(self.model.calibrated_ema()) if due else nan
+            logs["fid_ema"] = scores[0]
+            candidate, kind = self.model.ema_generator, "ema"
+        logs["fid_train"] = scores[1]
         if due and scores[1] < self.best:
             self.best = scores[1]
             atomic_save(candidate, self.run_dir / "generator_best.h5", trainable=True)
             best = {"epoch": epoch + 1, "fid": self.best, "n": self.n}
-            if self.selection is not None:
-                best.update(against="training digits", generator=kind, fid_test=scores[0])
+            best.update(against="training digits", generator=kind, fid_test=scores[0])
             files.write_text(self.run_dir / "best.json", json.dumps(best))
 
 

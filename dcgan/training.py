@@ -198,17 +198,7 @@ def make_callbacks(cfg, run_dir, chief, evaluation=None, real=None, log=print, r
     - the loggers before `Checkpoints`, so every checkpointed epoch is already in history.csv
       (a run killed right after a checkpoint resumes with its history whole)."""
     evaluate = (
-        [
-            cb.Evaluate(
-                run_dir,
-                cfg.eval_every,
-                evaluation[1],
-                cfg.eval_samples,
-                cfg.seed + 2,
-                evaluation[0],
-                selection=evaluation[2],
-            )
-        ]
+        [cb.Evaluate(run_dir, cfg.eval_every, *evaluation, n=cfg.eval_samples, seed=cfg.seed + 2)]
         if cfg.eval_every and evaluation
         else []
     )
