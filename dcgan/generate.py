@@ -165,6 +165,7 @@ def main(argv=None):
     quiet_tensorflow()
     # TensorFlow loads here, after the flags are checked: --help answers at once.
     from dcgan import sampling
+    from dcgan.images import save_images
 
     generator = sampling.load_generator(model_path)
     if args.digit is not None and not sampling.is_conditional(generator):
@@ -224,7 +225,7 @@ def main(argv=None):
             label = sampling.class_label(generator, args.digit)
             what += f" {label}" if kind == datasets.MNIST else f" of class {label}"
     try:
-        sampling.save_images(
+        save_images(
             sampling.with_progress(batches, total),
             out,
             seed=seed,
