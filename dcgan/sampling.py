@@ -12,9 +12,9 @@ import sys
 import keras
 import numpy as np
 
-from dcgan import datasets, files, noise
+from dcgan import datasets, files, noise, trust
 from dcgan.images import collect, image_dims
-from dcgan.models import check_cost, is_conditional, latent_dim, num_classes
+from dcgan.models import is_conditional, latent_dim, num_classes
 from dcgan.settings import CHANNELS, IMAGE_SIZES
 
 BATCH = 1000  # digits per call of the generator
@@ -71,25 +71,16 @@ def load_generator(path):
         raise FileNotFoundError(
             f"model {path} not found: pass --model a generator .h5, .keras or SavedModel folder"
         )
+    fix, what = "pass --model a generator saved by dcgan.train", "Keras model or SavedModel"
     try:
         if path.is_dir() and not files.is_keras_folder(path):
             model = SavedModelGenerator(path)
         else:  # a Keras file, or a Keras model folder (a shipped one, a Hub download)
-            files.check_model_file(path)  # what it declares, before anything is inflated
-            model = keras.models.load_model(path, compile=False)
-            check_cost(model, path)  # what running it would cost, before it runs
-    except ValueError as e:
-        if str(e).startswith(str(path)):  # the checks' own one line
-            raise
-        raise ValueError(
-            f"{path} is not a loadable Keras model or SavedModel "
-            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
-        ) from None
+            model = trust.load_keras_model(path, fix, what)
     except Exception as e:
-        raise ValueError(
-            f"{path} is not a loadable Keras model or SavedModel "
-            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
-        ) from None
+        if isinstance(e, ValueError) and str(e).startswith(str(path)):  # trust's own one line
+            raise
+        raise trust.unloadable(path, e, fix, what) from None
     try:
         in_shape, out_shape = model.input_shape, tuple(model.output_shape)
         if is_conditional(model):  # [latents, digits]
@@ -104,9 +95,9 @@ def load_generator(path):
             f"-> {sides} images of {' or '.join(map(str, CHANNELS))} channels; is it a "
             "discriminator? pass the generator instead"
         )
-    if in_shape[1] > files.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
+    if in_shape[1] > trust.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
         raise ValueError(
-            f"{path} takes {in_shape[1]:,} latents, more than the {files.MAX_INPUT_VALUES:,} "
+            f"{path} takes {in_shape[1]:,} latents, more than the {trust.MAX_INPUT_VALUES:,} "
             "a digit's generator takes: pass a generator saved by dcgan.train"
         )
     model._dcgan_source = str(path)  # named by the errors about what it draws
