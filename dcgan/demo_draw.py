@@ -14,8 +14,8 @@ import numpy as np
 
 from dcgan import datasets, files
 from dcgan.errors import UsageError
+from dcgan.noise import SEED_MAX
 
-SEED_MAX = 2**31 - 1  # seeds the page takes: 0 .. SEED_MAX
 GRID = 8  # the grid is GRID x GRID images
 WALK_STEPS = 10  # images in the latent walk, both ends included
 SCALE = 2  # each pixel of a 28-pixel image is shown as SCALE x SCALE

@@ -218,7 +218,7 @@ def check_digits(generator, digits, n):
 def latents(n, latent_dim, seed=None, kind="truncated"):
     """n latent vectors, the same for the same seed (drawn as in training)."""
     if seed is None:
-        seed = int(np.random.default_rng().integers(2**31))
+        seed = noise.random_seed()
     return noise.latent((n, latent_dim), noise.make_seed(seed), kind)
 
 
@@ -279,7 +279,7 @@ def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=No
     digits = check_digits(generator, digits, n)
     dim = latent_dim(generator)
     if seed is None and z is None:
-        seed = int(np.random.default_rng().integers(2**31))
+        seed = noise.random_seed()
 
     def batches():
         for start in range(0, n, batch_size):
@@ -328,7 +328,7 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None, classes=No
     classes = [int(c) for c in check_digits(generator, list(classes), len(classes))]
     batch_size = batch_size or BATCH
     dim = latent_dim(generator)
-    seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+    seed = noise.random_seed() if seed is None else seed
 
     def batches():
         for digit in classes:
@@ -364,7 +364,7 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
             f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps"
         )
     dim = latent_dim(generator)
-    seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+    seed = noise.random_seed() if seed is None else seed
     conditional = is_conditional(generator)
     if conditional and digit is not None:
         digit = int(check_digits(generator, digit, 1)[0])  # now, not at the first batch
