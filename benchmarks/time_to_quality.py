@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 
 from dcgan import datasets, distribute, folder, metrics, sampling  # noqa: E402
 from dcgan.classifier import for_data, load_classifier  # noqa: E402
+from dcgan.images import save_grid  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
 # The recipes compared: Config fields over its defaults. Every one keeps the card's recipe (the
@@ -91,7 +92,7 @@ class Clock:
         scores = self.score(generator)
         if self.grid_name:
             images = sampling.generate(generator, 100, seed=0)
-            sampling.save_grid(images, self.grid_name(self.trained / 60, self.steps), cols=10)
+            save_grid(images, self.grid_name(self.trained / 60, self.steps), cols=10)
         self.curve.append({"minutes": self.trained / 60, "steps": self.steps, "at": at, **scores})
         print(
             f"  {self.trained / 60:6.2f} min {self.steps:6d} steps  FID {scores['fid']:7.3f}  "

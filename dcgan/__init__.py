@@ -1,6 +1,7 @@
 """dcgan: train a DCGAN on MNIST with Keras 3, and use the generator it saves.
 
-    from dcgan.sampling import generate, load_generator, save_grid
+    from dcgan.images import save_grid
+    from dcgan.sampling import generate, load_generator
     g = load_generator("saved_models/generator/generator.h5")
     save_grid(generate(g, 64, seed=1), "grid.png")
 
@@ -13,8 +14,8 @@ __version__ = "0.1.0"
 # `generate` is not among them: `dcgan.generate` is the command-line module.
 _EXPORTS = {
     "load_generator": "sampling",
-    "save_grid": "sampling",
-    "save_images": "sampling",
+    "save_grid": "images",
+    "save_images": "images",
     "Config": "training",
     "run": "training",
 }

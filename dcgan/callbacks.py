@@ -15,6 +15,7 @@ from PIL import Image
 from dcgan import checkpoints, ema, files, metrics, sampling
 from dcgan.checkpoints import atomic_save
 from dcgan.classifier import features_and_probs
+from dcgan.images import grid, save_grid
 
 PROGRESS_EVERY = 50  # steps between `StepLog`'s lines at most
 
@@ -141,9 +142,9 @@ class SampleGrid(Writer):
                 images, cols = rows.reshape(-1, *rows.shape[2:]), 8
             else:
                 images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
-            sampling.save_grid(images, path, cols=cols)
+            save_grid(images, path, cols=cols)
             if self.tensorboard:
-                self.tensorboard.image("samples", sampling.grid(images, cols), epoch)
+                self.tensorboard.image("samples", grid(images, cols), epoch)
 
     def on_train_end(self, logs=None):
         frames = sorted(self.dir.glob("epoch_*.png"))

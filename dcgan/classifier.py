@@ -14,10 +14,9 @@ import keras
 from keras import layers
 import numpy as np
 
-from dcgan import data, datasets, files
+from dcgan import data, datasets, files, trust
 from dcgan.data import check_images
 from dcgan.files import ENV, NUM_CLASSES
-from dcgan.models import check_cost
 
 FEATURES_LAYER = "features"
 TRAIN_HINT = "train one with python -m dcgan.evaluate --train-classifier"
@@ -224,14 +223,7 @@ def load_classifier(path=None):
             f"--classifier (or set ${ENV['classifier']}) to one"
         )
 
-    files.check_model_file(path)  # what it declares, before anything is inflated
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as e:
-        raise ValueError(
-            f"{path} is not a loadable Keras model ({type(e).__name__}): {TRAIN_HINT}"
-        ) from None
-    check_cost(model, path)  # what running it would cost, before it runs
+    model = trust.load_keras_model(path, TRAIN_HINT)
     if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (
         NUM_CLASSES,
     ):

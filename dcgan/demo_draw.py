@@ -14,8 +14,8 @@ import numpy as np
 
 from dcgan import datasets, files
 from dcgan.errors import UsageError
+from dcgan.noise import SEED_MAX
 
-SEED_MAX = 2**31 - 1  # seeds the page takes: 0 .. SEED_MAX
 GRID = 8  # the grid is GRID x GRID images
 WALK_STEPS = 10  # images in the latent walk, both ends included
 SCALE = 2  # each pixel of a 28-pixel image is shown as SCALE x SCALE
@@ -144,7 +144,7 @@ def scale_for(side):
 
 def grid_side(side=28):
     """The width in the page of the GRID x GRID grid of images of `side` pixels, as shown."""
-    return scale_for(side) * (GRID * (side + 2) + 2)  # sampling.grid's padding: 2 pixels
+    return scale_for(side) * (GRID * (side + 2) + 2)  # images.grid's padding: 2 pixels
 
 
 def float32_copy(generator):
@@ -280,9 +280,9 @@ class Demo:
     entry is the one the page opens on; `models=` names another (by its `name`)."""
 
     def __init__(self, *entries):
-        from dcgan import sampling
+        from dcgan import images, sampling
 
-        self.sampling = sampling
+        self.sampling, self.layout = sampling, images.grid
         self.entries = list(entries)
         self.shipped = all(e.card for e in self.entries)  # whether no generator was given
         # the largest side of any generator: how much room the page gives its grid
@@ -362,7 +362,7 @@ class Demo:
 
     def grid(self, choice, seed, models=None):
         """The GRID x GRID grid of `choice` from `seed`, one uint8 image (unscaled)."""
-        return self.sampling.grid(self.images(choice, seed, models=models), cols=GRID)
+        return self.layout(self.images(choice, seed, models=models), cols=GRID)
 
     def walk(self, choice, seed, to_seed, steps=WALK_STEPS, models=None):
         """A strip of `steps` images on a straight line in latent space from the first image of
@@ -373,7 +373,7 @@ class Demo:
         b = np.asarray(self.sampling.latents(1, dim, check_seed(to_seed, "to seed")), np.float32)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         images = self.sampling.generate(g, steps, z=(1.0 - t) * a + t * b, digits=c)
-        return self.sampling.grid(images, cols=steps)
+        return self.layout(images, cols=steps)
 
     def styles(self, seed, models=None):
         """Up to STYLES classes from one noise vector (the first of `seed`'s grid): one style,
@@ -383,7 +383,7 @@ class Demo:
             return None
         classes = self.sampling.spread_classes(g, STYLES)
         rows = self.sampling.digit_rows(g, 1, check_seed(seed), classes=classes)
-        return self.sampling.grid(rows.reshape(len(classes), *rows.shape[2:]), cols=len(classes))
+        return self.layout(rows.reshape(len(classes), *rows.shape[2:]), cols=len(classes))
 
     def show(self, choice, seed, to_seed, models=None):
         """What the page shows: (grid, walk, style row, message). Bad input gives the message

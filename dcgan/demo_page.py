@@ -6,8 +6,6 @@ import abc
 import json
 from pathlib import Path
 
-import numpy as np
-
 from dcgan import files
 from dcgan.demo_draw import (
     ANY,
@@ -15,7 +13,6 @@ from dcgan.demo_draw import (
     CLOTHES,
     DIGITS,
     GRID,
-    SEED_MAX,
     STYLES,
     check_choice,
     check_seed,
@@ -23,6 +20,7 @@ from dcgan.demo_draw import (
     listed,
     shown,
 )
+from dcgan.noise import SEED_MAX, random_seed
 
 # The shipped generators' model cards, where the page links to them.
 CARDS_URL = "https://github.com/dcgan-project/dcgan/blob/main/saved_models/"
@@ -56,10 +54,6 @@ CARDS = {
 }
 
 
-def new_seed():
-    return int(np.random.default_rng().integers(SEED_MAX + 1))
-
-
 def next_seed(typed, drawn):
     """The seed "New" draws: a new random one, unless the box holds a good seed the page has not
     drawn yet (typed, then the button pressed before it drew), which is kept as typed. `drawn`
@@ -67,8 +61,8 @@ def next_seed(typed, drawn):
     try:
         seed = check_seed(typed)
     except ValueError:
-        return new_seed()  # a bad seed in the box is replaced, not kept
-    return new_seed() if seed == drawn else seed
+        return random_seed()  # a bad seed in the box is replaced, not kept
+    return random_seed() if seed == drawn else seed
 
 
 def styles_caption(choice, models=None):

@@ -20,9 +20,8 @@ import keras
 import numpy as np
 
 from dcgan import classifier as classifiers
-from dcgan import files
+from dcgan import trust
 from dcgan.classifier import FEATURES_LAYER
-from dcgan.models import check_cost
 
 # The random net: the first scale's width (doubling per scale, at most WIDEST), and the side
 # the maps are halved down to.
@@ -196,9 +195,7 @@ def _load_kept(path, shape, classes):
     """A kept classifier, checked as any model file from a run folder is (it may come from
     elsewhere), or None when it does not load or does not fit the folder."""
     try:
-        files.check_model_file(path)  # what it declares, before anything is inflated
-        model = keras.models.load_model(path, compile=False)
-        check_cost(model, path)
+        model = trust.load_keras_model(path)
         fits = tuple(model.input_shape[1:]) == shape and model.output_shape[1:] == (len(classes),)
         return model if fits and FEATURES_LAYER in [x.name for x in model.layers] else None
     except Exception:  # noqa: BLE001 (whatever it is, training anew replaces it)

@@ -8,13 +8,11 @@ import contextlib
 import fcntl
 from importlib.resources import files
 import json
-import math
 import os
 from pathlib import Path
 import shutil
 import stat
 import tempfile
-import zipfile
 
 NUM_CLASSES = 10  # digits 0-9: the classes of MNIST, of a conditional GAN and of the classifier
 IMAGE_FORMATS = (".png", ".npz")  # what generated digits can be written as: a grid, or the arrays
@@ -207,113 +205,6 @@ def is_keras_folder(path):
         and (path / "model.weights.h5").is_file()
         and is_keras_config(path / "config.json")
     )
-
-
-# What a model file may declare, checked before Keras loads it (the shipped ones: 7-9 MB, 100
-# latents or 784 pixels in): the bytes its members inflate to and its weights take, the values
-# its inputs take per digit, and the widths of its layers.
-MAX_MODEL_BYTES = 500_000_000
-MAX_INPUT_VALUES = 65_536
-MAX_LAYER_WIDTH = 65_536
-
-
-def check_model_file(path):
-    """Raises ValueError, naming `path`, when a Keras .keras (zip), .h5 file or Keras model
-    folder declares more than a model of this project could need: checked from the zip's
-    central directory, the HDF5 datasets' shapes and the model's config, before anything is
-    inflated or built (a 10 kB file can claim gigabytes). Reads only headers."""
-    path = Path(path)
-    fix = "pass a model saved by dcgan"
-    if path.is_dir():
-        try:
-            _check_config(path, (path / "config.json").read_bytes(), fix)
-            with open(path / "model.weights.h5", "rb") as f:
-                _check_h5(path, f, fix)
-        except OSError:
-            pass  # not a Keras folder: Keras says so when it loads it
-    elif zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                infos = zf.infolist()
-                inflated = sum(i.file_size for i in infos)
-                _check_size(path, inflated, "inflates to", fix)
-                for info in infos:
-                    if info.filename.endswith(".h5"):
-                        with zf.open(info) as f:
-                            _check_h5(path, f, fix)
-                    elif info.filename == "config.json":
-                        _check_config(path, zf.read(info), fix)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-            pass  # not readable as a zip: Keras says so when it loads it
-    else:
-        try:
-            with open(path, "rb") as f:
-                _check_h5(path, f, fix)
-        except OSError:
-            pass
-
-
-def _check_size(path, nbytes, what, fix):
-    if nbytes > MAX_MODEL_BYTES:
-        raise ValueError(
-            f"{path} {what} {nbytes / 1e9:.1f} GB, more than the {MAX_MODEL_BYTES / 1e9:g} GB "
-            f"a model is read at: {fix}"
-        )
-
-
-def _check_h5(path, fileobj, fix):
-    import h5py
-
-    sizes, config = [], None
-
-    def visit(name, obj):
-        if isinstance(obj, h5py.Dataset):
-            count = 1
-            for d in obj.shape or ():
-                count *= d
-            sizes.append(count * obj.dtype.itemsize)
-
-    try:
-        with h5py.File(fileobj, "r") as h5:
-            h5.visititems(visit)
-            config = h5.attrs.get("model_config")
-    except Exception:  # not HDF5, or damaged: Keras says so when it loads it
-        return
-    _check_size(path, sum(sizes), "declares weights of", fix)
-    if config is not None:
-        _check_config(path, config, fix)
-
-
-def _check_config(path, raw, fix):
-    try:
-        config = json.loads(raw)
-    except (ValueError, TypeError):
-        return
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("batch_shape", "batch_input_shape") and isinstance(value, list):
-                    dims = [d for d in value[1:] if isinstance(d, int)]
-                    if math.prod(dims) > MAX_INPUT_VALUES:
-                        raise ValueError(
-                            f"{path} takes inputs of shape {tuple(value[1:])}, more than the "
-                            f"{MAX_INPUT_VALUES:,} values a digit's model takes: {fix}"
-                        )
-                elif key in ("units", "filters", "input_dim", "output_dim") and (
-                    isinstance(value, int) and value > MAX_LAYER_WIDTH
-                ):
-                    raise ValueError(
-                        f"{path} has a layer with {key} {value:,}, more than the "
-                        f"{MAX_LAYER_WIDTH:,} a digit's model needs: {fix}"
-                    )
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(config)
 
 
 @contextlib.contextmanager

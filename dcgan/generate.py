@@ -25,6 +25,7 @@ from dcgan.files import (
     resolve,
     shipped,
 )
+from dcgan.noise import random_seed
 from dcgan.settings import MODEL_HELP
 
 # Digits are drawn and written a batch at a time, so this bounds the time and the file
@@ -165,6 +166,7 @@ def main(argv=None):
     quiet_tensorflow()
     # TensorFlow loads here, after the flags are checked: --help answers at once.
     from dcgan import sampling
+    from dcgan.images import save_images
 
     generator = sampling.load_generator(model_path)
     if args.digit is not None and not sampling.is_conditional(generator):
@@ -180,7 +182,7 @@ def main(argv=None):
     config = datasets.run_config(model_path)
     kind = datasets.run_data(config)[1] if config else datasets.MNIST
     noun = datasets.noun(kind)
-    seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
+    seed = args.seed if args.seed is not None else random_seed()
     # Digits are drawn a batch at a time and an .npz is written as they come, so memory holds
     # one batch however many are asked for.
     cols, digits = args.interpolate, None
@@ -224,7 +226,7 @@ def main(argv=None):
             label = sampling.class_label(generator, args.digit)
             what += f" {label}" if kind == datasets.MNIST else f" of class {label}"
     try:
-        sampling.save_images(
+        save_images(
             sampling.with_progress(batches, total),
             out,
             seed=seed,

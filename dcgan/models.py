@@ -412,38 +412,3 @@ def build_adversarial(generator, discriminator):
     return keras.Model(
         [z, digit], discriminator([generator([z, digit]), digit]), name="adversarial"
     )
-
-
-# What a loaded model may cost before it is run: its parameters, and the values any one layer
-# outputs per input (the shipped generator: 6.7 million parameters, 25,088 values at most).
-MAX_PARAMS = 100_000_000
-MAX_LAYER_VALUES = 4_000_000
-
-
-def check_cost(model, path):
-    """Raises ValueError, naming `path`, when a loaded model would cost far more to run than a
-    digit's model: too many parameters, or a layer whose declared output per input is huge (a
-    small file can upsample 1000x). Reads the declared shapes only; runs nothing."""
-    fix = "pass a model saved by dcgan"
-    params = model.count_params() if hasattr(model, "count_params") else 0
-    if params > MAX_PARAMS:
-        raise ValueError(
-            f"{path} has {params:,} parameters, more than the {MAX_PARAMS:,} a digit's model "
-            f"needs: {fix}"
-        )
-    flatten = getattr(model, "_flatten_layers", None)
-    for layer in flatten(include_self=False) if flatten else ():
-        try:
-            outputs = keras.tree.flatten(layer.output)
-        except (AttributeError, ValueError, RuntimeError):
-            continue  # no single output (a shared layer, a nested model's inner layers)
-        for out in outputs:
-            shape = getattr(out, "shape", None)
-            if not shape:
-                continue
-            dims = [d for d in tuple(shape)[1:] if isinstance(d, int)]
-            if math.prod(dims) > MAX_LAYER_VALUES:
-                raise ValueError(
-                    f"{path}: layer {layer.name!r} outputs {tuple(shape)}, more than the "
-                    f"{MAX_LAYER_VALUES:,} values per input a digit's model makes: {fix}"
-                )

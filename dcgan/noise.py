@@ -37,6 +37,16 @@ class Stream(enum.IntEnum):
     G_DIGITS = 6  # digits G is asked for in its own update (conditional)
 
 
+# The seeds drawn where none is given (`random_seed`), which are the seeds the demo page takes:
+# 0 to SEED_MAX.
+SEED_MAX = 2**31 - 1
+
+
+def random_seed():
+    """A seed for a draw that was given none (`generate` prints it, the demo page shows it)."""
+    return int(np.random.default_rng().integers(SEED_MAX + 1))
+
+
 def make_seed(seed, *parts):
     """Folds integers (or int tensors) into a stateless seed of shape [2]; on a machine without
     TensorFlow (a JAX GPU box), `jax_key`'s key: the same distributions, other numbers."""

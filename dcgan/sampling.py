@@ -1,5 +1,5 @@
-"""Use a generator: load it from any saved format, draw digits from it, lay them out in a grid,
-write them as a PNG or an .npz.
+"""Use a generator: load it from any saved format, draw digits from it (`dcgan.images` writes
+them).
 
 A generator draws square images of side 28, 32 or 64 with 1 or 3 channels (`--image-size`,
 `--channels`); as uint8 a greyscale image is (side, side) and a colour one (side, side, 3)
@@ -8,14 +8,13 @@ A generator draws square images of side 28, 32 or 64 with 1 or 3 channels (`--im
 import functools
 from pathlib import Path
 import sys
-import zipfile
 
 import keras
-import matplotlib.image
 import numpy as np
 
-from dcgan import datasets, files, noise
-from dcgan.models import check_cost, is_conditional, latent_dim, num_classes
+from dcgan import datasets, files, noise, trust
+from dcgan.images import collect, image_dims
+from dcgan.models import is_conditional, latent_dim, num_classes
 from dcgan.settings import CHANNELS, IMAGE_SIZES
 
 BATCH = 1000  # digits per call of the generator
@@ -72,25 +71,16 @@ def load_generator(path):
         raise FileNotFoundError(
             f"model {path} not found: pass --model a generator .h5, .keras or SavedModel folder"
         )
+    fix, what = "pass --model a generator saved by dcgan.train", "Keras model or SavedModel"
     try:
         if path.is_dir() and not files.is_keras_folder(path):
             model = SavedModelGenerator(path)
         else:  # a Keras file, or a Keras model folder (a shipped one, a Hub download)
-            files.check_model_file(path)  # what it declares, before anything is inflated
-            model = keras.models.load_model(path, compile=False)
-            check_cost(model, path)  # what running it would cost, before it runs
-    except ValueError as e:
-        if str(e).startswith(str(path)):  # the checks' own one line
-            raise
-        raise ValueError(
-            f"{path} is not a loadable Keras model or SavedModel "
-            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
-        ) from None
+            model = trust.load_keras_model(path, fix, what)
     except Exception as e:
-        raise ValueError(
-            f"{path} is not a loadable Keras model or SavedModel "
-            f"({type(e).__name__}): pass --model a generator saved by dcgan.train"
-        ) from None
+        if isinstance(e, ValueError) and str(e).startswith(str(path)):  # trust's own one line
+            raise
+        raise trust.unloadable(path, e, fix, what) from None
     try:
         in_shape, out_shape = model.input_shape, tuple(model.output_shape)
         if is_conditional(model):  # [latents, digits]
@@ -105,9 +95,9 @@ def load_generator(path):
             f"-> {sides} images of {' or '.join(map(str, CHANNELS))} channels; is it a "
             "discriminator? pass the generator instead"
         )
-    if in_shape[1] > files.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
+    if in_shape[1] > trust.MAX_INPUT_VALUES:  # a SavedModel's, unchecked before it loaded
         raise ValueError(
-            f"{path} takes {in_shape[1]:,} latents, more than the {files.MAX_INPUT_VALUES:,} "
+            f"{path} takes {in_shape[1]:,} latents, more than the {trust.MAX_INPUT_VALUES:,} "
             "a digit's generator takes: pass a generator saved by dcgan.train"
         )
     model._dcgan_source = str(path)  # named by the errors about what it draws
@@ -133,12 +123,6 @@ def image_shape(generator):
     (side, side, 3) colour."""
     side, _, channels = tuple(generator.output_shape)[1:]
     return (side, side) if channels == 1 else (side, side, channels)
-
-
-def image_dims(shape):
-    """How many of the last axes of `shape` (of uint8 images, as `to_uint8` gives them) are one
-    image's: 3 when the last is colour (3), else 2. A side is never 3 (28, 32 or 64)."""
-    return 3 if tuple(shape)[-1] == 3 else 2
 
 
 def check_finite(generator, images):
@@ -234,7 +218,7 @@ def check_digits(generator, digits, n):
 def latents(n, latent_dim, seed=None, kind="truncated"):
     """n latent vectors, the same for the same seed (drawn as in training)."""
     if seed is None:
-        seed = int(np.random.default_rng().integers(2**31))
+        seed = noise.random_seed()
     return noise.latent((n, latent_dim), noise.make_seed(seed), kind)
 
 
@@ -295,7 +279,7 @@ def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=No
     digits = check_digits(generator, digits, n)
     dim = latent_dim(generator)
     if seed is None and z is None:
-        seed = int(np.random.default_rng().integers(2**31))
+        seed = noise.random_seed()
 
     def batches():
         for start in range(0, n, batch_size):
@@ -327,26 +311,12 @@ def generate(generator, n, seed=None, batch_size=None, z=None, digits=None):
     Returns:
         uint8 array (n, 28, 28), 0 = black; (n, s, s) or (n, s, s, 3) for a generator of
         other images (`image_shape`). For many digits, `generate_batches` gives them a batch
-        at a time and `write_npz` writes them as they come.
+        at a time and `images.write_npz` writes them as they come.
     Raises:
         ValueError: n < 1, digits outside 0-9, or a digit for an unconditional generator.
     """
     batches = generate_batches(generator, n, seed, batch_size, z, digits)
-    return _collect(batches, (n, *image_shape(generator)))
-
-
-def _collect(batches, shape):
-    """The batches, one after another, in one array of `shape` (filled in place)."""
-    out = np.empty(shape, np.uint8)
-    image = tuple(shape)[-image_dims(shape) :]
-    flat, at = out.reshape(-1, *image), 0
-    for b in batches:
-        b = np.reshape(b, (-1, *image))
-        flat[at : at + len(b)] = b
-        at += len(b)
-    if at != len(flat):
-        raise ValueError(f"the batches held {at} digits, not the {len(flat)} of {shape}")
-    return out
+    return collect(batches, (n, *image_shape(generator)))
 
 
 def digit_row_batches(generator, per_row, seed=None, batch_size=None, classes=None):
@@ -358,7 +328,7 @@ def digit_row_batches(generator, per_row, seed=None, batch_size=None, classes=No
     classes = [int(c) for c in check_digits(generator, list(classes), len(classes))]
     batch_size = batch_size or BATCH
     dim = latent_dim(generator)
-    seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+    seed = noise.random_seed() if seed is None else seed
 
     def batches():
         for digit in classes:
@@ -376,7 +346,7 @@ def digit_rows(generator, per_row, seed=None, classes=None):
     the same latent vector in every row, so a column keeps one style."""
     count = num_classes(generator) if classes is None else len(classes)
     shape = (count, per_row, *image_shape(generator))
-    return _collect(digit_row_batches(generator, per_row, seed, classes=classes), shape)
+    return collect(digit_row_batches(generator, per_row, seed, classes=classes), shape)
 
 
 def spread_classes(generator, most):
@@ -394,7 +364,7 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
             f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps"
         )
     dim = latent_dim(generator)
-    seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+    seed = noise.random_seed() if seed is None else seed
     conditional = is_conditional(generator)
     if conditional and digit is not None:
         digit = int(check_digits(generator, digit, 1)[0])  # now, not at the first batch
@@ -432,110 +402,4 @@ def interpolate(generator, rows, steps, seed=None, digit=None):
     draws `digit` in every row (default: row r draws the digit r mod 10).
     """
     shape = (rows, steps, *image_shape(generator))
-    return _collect(interpolate_batches(generator, rows, steps, seed, digit), shape)
-
-
-def grid(images, cols=None, pad=2):
-    """uint8 (n, h, w) -> one uint8 image (H, W), `cols` per row (default: as square as fits);
-    colour (n, h, w, 3) -> (H, W, 3)."""
-    images = np.asarray(images)
-    n, h, w = images.shape[:3]
-    cols = cols or int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
-    out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, *images.shape[3:]), np.uint8)
-    for i, img in enumerate(images):
-        r, c = divmod(i, cols)
-        out[
-            pad + r * (h + pad) : pad + r * (h + pad) + h,
-            pad + c * (w + pad) : pad + c * (w + pad) + w,
-        ] = img
-    return out
-
-
-def save_grid(images, path, cols=None, scale=3):
-    """Writes digits as one PNG grid, atomically: greyscale, or colour for colour images.
-
-    Args:
-        images: uint8 (n, h, w) or (n, h, w, 3), as `generate` returns; n at most
-            files.MAX_GRID.
-        path: the .png to write.
-        cols: digits per row (default: as square as fits).
-        scale: each pixel becomes scale x scale, for viewing.
-    Returns:
-        `path`.
-    Raises:
-        ValueError: more than files.MAX_GRID digits (write them to an .npz instead).
-        OSError: `path` cannot be written (nothing is left behind).
-    """
-    files.check_grid(len(images))
-    g = grid(images, cols)
-    g = g.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else g
-    grey = dict(cmap="gray", vmin=0, vmax=255) if g.ndim == 2 else {}
-    with files.atomic_path(path) as tmp:
-        matplotlib.image.imsave(str(tmp), g, format="png", **grey)
-    return path
-
-
-def write_npz(path, batches, shape, **extra):
-    """Writes an .npz that `numpy.load` reads as {"images": uint8 `shape`, **extra}, atomically,
-    taking the images a batch at a time (as `generate_batches` gives them): the `images`
-    member is written as the batches come, so memory holds one batch, not all of them.
-
-    Args:
-        path: the .npz to write.
-        batches: uint8 arrays (k, ..., *image) whose rows, one after another, fill `shape`.
-        shape: the shape of all the images, e.g. (n, 28, 28) or (n, 64, 64, 3).
-        extra: small arrays written after `images` (the seed, the digits asked for).
-    Raises:
-        ValueError: the batches hold more or fewer pixels than `shape` (nothing is written).
-        OSError: `path` cannot be written (nothing is left behind).
-    """
-    fmt = np.lib.format
-    header = {"descr": fmt.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False}
-    total = int(np.prod(shape))
-    with (
-        files.atomic_path(path) as tmp,
-        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf,
-    ):
-        with zf.open("images.npy", "w", force_zip64=True) as f:
-            fmt.write_array_header_1_0(f, {**header, "shape": tuple(shape)})
-            written = 0
-            for b in batches:
-                b = np.ascontiguousarray(b, np.uint8)
-                written += b.size
-                if written > total:
-                    break
-                f.write(b.data)
-        if written != total:
-            raise ValueError(
-                f"{path}: the batches held {'more' if written > total else 'fewer'} pixels than "
-                f"{tuple(shape)} images"
-            )
-        for name, value in extra.items():
-            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
-                fmt.write_array(f, np.asanyarray(value), allow_pickle=False)
-    return path
-
-
-def save_images(images, path, seed=None, cols=None, digits=None, shape=None):
-    """Writes digits to `path`: a .png grid (`save_grid`), or an .npz holding `images` (and
-    `seed` and the `digits` asked for, when given), atomically. Returns `path`.
-
-    `images` is a uint8 array, or an iterable of uint8 batches (`generate_batches`) with their
-    `shape` given: an .npz is then written as they come (`write_npz`), in the memory of one
-    batch; a grid needs them all at once, and at most files.MAX_GRID of them.
-    """
-    path = Path(path)
-    files.check_image_format(path)
-    if isinstance(images, np.ndarray):
-        shape = images.shape
-        images = [images]
-    if path.suffix.lower() == ".png":
-        image = tuple(shape)[-image_dims(shape) :]
-        files.check_grid(int(np.prod(shape[: -len(image)])))
-        images = _collect(images, shape)
-        return save_grid(images.reshape(-1, *image), path, cols=cols)
-    extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}
-    if seed is not None:
-        extra["seed"] = np.int64(seed)
-    return write_npz(path, images, shape, **extra)
+    return collect(interpolate_batches(generator, rows, steps, seed, digit), shape)

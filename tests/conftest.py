@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -32,6 +33,23 @@ def assert_moves_only(update, moves, stays):
     moved = [v.path for v in stays if not np.array_equal(before[id(v)], np.array(v))]
     assert not still, f"should have moved: {still}"
     assert not moved, f"should have stayed: {moved}"
+
+
+class AliveCounter:
+    """Wraps batches, remembering each by weak reference: `most` is the largest number of them
+    still in memory when the next one was made."""
+
+    def __init__(self, batches):
+        self.batches, self.refs, self.most = batches, [], 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        b = next(self.batches)
+        self.most = max(self.most, sum(r() is not None for r in self.refs) + 1)
+        self.refs.append(weakref.ref(b))
+        return b
 
 
 def cli_env(*, checkout=True, unset=(), **extra):

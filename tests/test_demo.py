@@ -33,7 +33,7 @@ from dcgan.errors import run_cli
 
 from conftest import REPO, run_python, start_python
 
-CELL = 28 + 2  # sampling.grid: 28-pixel digits, 2 pixels of padding
+CELL = 28 + 2  # images.grid: 28-pixel digits, 2 pixels of padding
 GRADIO_SKIP = "the demo needs gradio: pip install -e '.[demo]'"
 BROWSER_SKIP = (
     "no headless Chromium here: apt-get install chromium chromium-driver "
@@ -42,7 +42,7 @@ BROWSER_SKIP = (
 
 
 def grid_cells(image, cols, rows=1):
-    """The uint8 (n, 28, 28) digits of an unscaled `sampling.grid` image."""
+    """The uint8 (n, 28, 28) digits of an unscaled `images.grid` image."""
     return np.stack(
         [
             image[2 + r * CELL : 2 + r * CELL + 28, 2 + c * CELL : 2 + c * CELL + 28]

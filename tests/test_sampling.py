@@ -1,17 +1,19 @@
 """`dcgan.sampling` in bounded memory: digits are drawn, written and scored a batch at a time,
 and give the same numbers as drawing them all at once (latent walks and grids are also checked
-through the CLI in test_generate.py). Cheap checks (a tiny generator, small batches), no timing."""
+through the CLI in test_generate.py, the writers in test_images.py). Cheap checks (a tiny
+generator, small batches), no timing."""
 
 import sys
-import weakref
 
 import numpy as np
 import pytest
 
 from dcgan import classifier as classifiers
-from dcgan import files, metrics, sampling
 from dcgan import generate as generate_cli
+from dcgan import metrics, sampling
 from dcgan.errors import run_cli
+
+from conftest import AliveCounter
 
 
 class Tiny:
@@ -32,23 +34,6 @@ class Tiny:
         self.calls.append(len(z))
         out = np.tanh(z @ self.w + np.asarray(d, np.float32).reshape(-1, 1) / 10)
         return out.reshape(-1, 28, 28, 1)
-
-
-class AliveCounter:
-    """Wraps batches, remembering each by weak reference: `most` is the largest number of them
-    still in memory when the next one was made."""
-
-    def __init__(self, batches):
-        self.batches, self.refs, self.most = batches, [], 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        b = next(self.batches)
-        self.most = max(self.most, sum(r() is not None for r in self.refs) + 1)
-        self.refs.append(weakref.ref(b))
-        return b
 
 
 @pytest.mark.parametrize(
@@ -95,31 +80,6 @@ def test_walks_and_digit_rows_in_batches_equal_the_whole(monkeypatch):
     zr = np.asarray(sampling.latents(6, 8, seed=1), np.float32)
     rows = np.stack([sampling.generate(g, 6, z=zr, digits=d) for d in range(10)])
     np.testing.assert_array_equal(sampling.digit_rows(g, 6, seed=1), rows)
-
-
-def test_streamed_npz_reads_back_equal_to_the_in_memory_result(tmp_path):
-    g = Tiny(conditional=True)
-    digits = np.arange(45) % 10
-    want = sampling.generate(g, 45, seed=9, digits=digits)
-    batches = AliveCounter(sampling.generate_batches(g, 45, seed=9, batch_size=4, digits=digits))
-    sampling.save_images(batches, tmp_path / "s.npz", seed=9, digits=digits, shape=(45, 28, 28))
-    np.savez_compressed(tmp_path / "m.npz", images=want, digits=digits.astype(np.uint8), seed=9)
-    with np.load(tmp_path / "s.npz", allow_pickle=False) as s, np.load(tmp_path / "m.npz") as m:
-        assert s.files == m.files == ["images", "digits", "seed"]
-        for name in s.files:
-            np.testing.assert_array_equal(s[name], m[name])
-            assert s[name].dtype == m[name].dtype and s[name].shape == m[name].shape
-    assert batches.most <= 2, "the writer kept earlier batches"  # the current one and the last
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "s.npz"]
-
-
-def test_a_writer_given_too_few_or_too_many_digits_writes_nothing(tmp_path):
-    for count in (3, 5):
-        with pytest.raises(ValueError, match="pixels than"):
-            sampling.write_npz(
-                tmp_path / "x.npz", [np.zeros((count, 28, 28), np.uint8)], (4, 28, 28)
-            )
-    assert not list(tmp_path.iterdir())
 
 
 def test_generate_cli_streams_an_npz_in_batches(tmp_path, monkeypatch, capsys):
@@ -171,13 +131,6 @@ def test_distances_are_computed_in_bounded_blocks(monkeypatch):
     monkeypatch.setattr(metrics, "BLOCK_ENTRIES", 1 << 24)
     assert got == metrics.precision_recall(a, b, k=3)
     assert len(blocks) > 2 and max(blocks) <= 300
-
-
-def test_png_grid_refuses_more_than_it_can_draw(tmp_path):
-    with pytest.raises(ValueError, match="too many for one PNG grid.*npz"):
-        sampling.save_grid(np.zeros((files.MAX_GRID + 1, 28, 28), np.uint8), tmp_path / "g.png")
-    assert not list(tmp_path.iterdir())
-    assert generate_cli.MAX_GRID == files.MAX_GRID
 
 
 def test_progress_bar_on_a_terminal_only(capsys, monkeypatch):

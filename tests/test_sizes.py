@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from dcgan import data, models, sampling
+from dcgan import data, images, models, sampling
 from dcgan import evaluate as evaluate_cli
 from dcgan.errors import run_cli
 from dcgan.settings import Config
@@ -175,16 +175,16 @@ def test_sampling_draws_any_shape(colour_generator, tmp_path):
     assert np.array_equal(sampling.generate(g, 3, seed=1), x[:3])  # the first k of n
     walks = sampling.interpolate(g, 2, 4, seed=1)
     assert walks.shape == (2, 4, 32, 32, 3)
-    assert sampling.grid(x, cols=5).shape == (2 + 34, 2 + 5 * 34, 3)
+    assert images.grid(x, cols=5).shape == (2 + 34, 2 + 5 * 34, 3)
     assert sampling.to_uint8(np.zeros((2, 64, 64, 1))).shape == (2, 64, 64)
     assert sampling.to_uint8(np.zeros((2, 64, 64, 3))).shape == (2, 64, 64, 3)
 
-    png = sampling.save_images(walks, tmp_path / "walks.png", cols=4)
+    png = images.save_images(walks, tmp_path / "walks.png", cols=4)
     rgb = np.asarray(Image.open(png).convert("RGB"))
     assert rgb.shape == (3 * (2 + 2 * 34), 3 * (2 + 4 * 34), 3)
     # the pixels are the images': a colour image, scaled 3x, in the first cell
     np.testing.assert_array_equal(rgb[6 : 6 + 96 : 3, 6 : 6 + 96 : 3], walks[0, 0])
-    npz = sampling.save_images(
+    npz = images.save_images(
         sampling.generate_batches(g, 7, seed=2, batch_size=3),
         tmp_path / "x.npz",
         seed=2,

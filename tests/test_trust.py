@@ -1,10 +1,11 @@
-"""Models from outside run no code of theirs: Keras files load in safe mode, and a SavedModel
-(which runs whatever graph it holds) only when named explicitly."""
+"""`dcgan.trust`: models from outside run no code of theirs (Keras files load in safe mode, and
+a SavedModel, which runs whatever graph it holds, only when named explicitly: test_files.py),
+and a small file that would cost gigabytes is refused before it loads, by every loader."""
 
 import keras
 import pytest
 
-from dcgan import generate
+from dcgan import generate, trust
 from dcgan.errors import run_cli
 
 
@@ -117,3 +118,12 @@ def test_a_model_that_would_cost_gigabytes_is_refused_before_it_loads(
     assert e.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert words in err and str(path) in err, err
     assert time.monotonic() - start < 20 and not list(work.iterdir())
+
+
+def test_a_file_that_does_not_load_is_one_line_saying_what_to_pass(tmp_path):
+    path = tmp_path / "notes.h5"
+    path.write_text("not a model")
+    with pytest.raises(ValueError) as e:
+        trust.load_keras_model(path, "pass --classifier another one")
+    assert str(e.value).startswith(f"{path} is not a loadable Keras model (")
+    assert str(e.value).endswith("): pass --classifier another one")
