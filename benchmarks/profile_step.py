@@ -24,7 +24,7 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan import data  # noqa: E402
+from dcgan import data, trainset  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def profile(precision, steps, batch, logdir):
     gan = build(
         Config(batch_size=batch, precision=precision).resolved(), tf.distribute.get_strategy()
     )
-    ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
+    ds = trainset.make_dataset(x, batch // 2, seed=0, repeat=True)
     marks = []
     clock = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda b, logs: marks.append(time.perf_counter())

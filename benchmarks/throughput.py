@@ -33,7 +33,7 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan import data, models  # noqa: E402
+from dcgan import data, models, trainset  # noqa: E402
 from dcgan.distribute import get_strategy  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
 
@@ -126,7 +126,7 @@ def project(x, batch, precision, spe, jit, nets):
         batch_size=batch, precision=precision, steps_per_execution=spe, jit_compile=jit, nets=nets
     ).resolved()
     gan = build(cfg, get_strategy())
-    ds = data.make_dataset(x, batch // 2, seed=0, repeat=True)
+    ds = trainset.make_dataset(x, batch // 2, seed=0, repeat=True)
     marks = []
     clock = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda b, logs: marks.append(time.perf_counter())

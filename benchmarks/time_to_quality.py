@@ -35,7 +35,7 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan import datasets, distribute, folder, metrics, sampling  # noqa: E402
+from dcgan import datasets, distribute, metrics, sampling, trainset  # noqa: E402
 from dcgan.classifier import for_data, load_classifier  # noqa: E402
 from dcgan.images import save_grid  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
@@ -408,7 +408,7 @@ def main():
     for path, flag in ((args.json, "--json"), (args.plot, "--plot")):
         if path:  # before the hours of work, not after
             files.check_destination(path, flag)
-    train = folder.load(args.data, log=lambda m: None)
+    train = trainset.load(args.data, log=lambda m: None)
     choice = for_data(args.data, images=train.images[:500])
     if choice.path is None:
         raise ValueError(f"{choice.where}: pass MNIST or Fashion-MNIST")

@@ -1,36 +1,24 @@
-"""Where the digits come from: Keras's loader, a `.npz`, an IDX folder or the bundled sample.
+"""Where the digits (or clothes) come from: Keras's loader, a `.npz`, an IDX folder or the
+bundled sample, read by `dcgan.readers` and checked in content here, since a file of the right
+shape can still hold NaNs, one-hot labels or strings.
 
-Everything ends as uint8 arrays (n, 28, 28); `make_dataset` turns them into a `tf.data` pipeline
-of float images in [-1, 1], converted on the way (`to_shape`) where a run's nets take another
-size or colour. TensorFlow is imported only by that tail, so the readers serve a machine
-without it (a JAX GPU box, say).
+Everything ends as uint8 arrays (n, 28, 28); `dcgan.trainset` streams them to training.
 """
 
-import gzip
 import math
 import os
 from pathlib import Path
-import zipfile
-import zlib
 
 import keras
 import numpy as np
 
 from dcgan.files import ENV, NUM_CLASSES
+from dcgan.readers import read_idx, read_npz
 
 ENV_VAR = ENV["data"]
 SAMPLE_PATH = Path(__file__).with_name("mnist_sample.npz")
 # Where Debian's dataset-fashion-mnist package puts its IDX files.
 FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
-# The most any one array (an .npz member, an IDX file) may claim, checked from its header before
-# anything is read: 8 GB is ten million digits of uint8, far beyond any MNIST-like set.
-MAX_ARRAY_BYTES = 8_000_000_000
-READ_CHUNK = 1 << 24  # bytes read from a member at a time
-# A compressed array (a gzip IDX file, a deflated .npz member) that claims more than this must
-# not claim more than MAX_RATIO times its compressed size: digits compress about 5:1 (MNIST's
-# gzip files 4.7:1), so a bigger claim would inflate for minutes into gigabytes of nothing.
-RATIO_CHECKED = 64_000_000
-MAX_RATIO = 100
 FIX = (
     "pass --data a Keras-format .npz (x_train, y_train, x_test, y_test) or a folder of "
     "MNIST IDX files"
@@ -207,134 +195,9 @@ def _labels(y, n, where):
     return y.astype(np.int64)
 
 
-def _size(nbytes):
-    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if nbytes < 1000 or unit == "PB":
-            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1000
-
-
-def read_npz(path, names, fix=FIX, check_header=None):
-    """({name: array or None}, all member names) from the .npz at `path`, without pickle.
-
-    Each member's .npy header is read first, and its declared size is checked against a cap
-    (MAX_ARRAY_BYTES), against what the archive says the member holds, and by
-    `check_header(name, shape, dtype)` when given, before its body is read; nothing is
-    allocated for a header that claims terabytes. Raises ValueError, naming the file and the
-    member, for anything that is not a readable numeric array.
-    """
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        try:
-            with open(path, "rb") as f:
-                npy = f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
-        except OSError:
-            npy = False
-        if npy:
-            raise ValueError(
-                f"{path} is a single .npy array, not an .npz archive: save it with "
-                f"numpy.savez; {fix}"
-            ) from None
-        raise ValueError(f"cannot read {path} as .npz (not a zip archive): {fix}") from None
-    except (OSError, EOFError, ValueError, NotImplementedError) as e:
-        raise ValueError(f"cannot read {path} as .npz ({type(e).__name__}): {fix}") from None
-    with zf:
-        members = {}
-        for info in zf.infolist():
-            if not info.is_dir():
-                members.setdefault(info.filename.removesuffix(".npy"), info)
-        arrays = {
-            name: _read_member(zf, members[name], f"{path}: {name!r}", fix, check_header)
-            if name in members
-            else None
-            for name in names
-        }
-    return arrays, list(members)
-
-
-def _read_member(zf, info, where, fix, check_header):
-    fmt = np.lib.format
-    try:
-        with zf.open(info) as f:
-            try:
-                version = fmt.read_magic(f)
-            except ValueError:
-                raise ValueError(
-                    f"{where} is not a numpy array (each member of an .npz must be a .npy): {fix}"
-                ) from None
-            readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-            if version not in readers:
-                raise ValueError(f"{where} uses .npy format {version}, not 1.0 or 2.0: {fix}")
-            try:
-                shape, fortran, dtype = readers[version](f)
-            except ValueError as e:
-                reason = str(e).splitlines()[0][:80]
-                raise ValueError(f"{where} has a damaged .npy header ({reason}): {fix}") from None
-            if dtype.hasobject:
-                raise ValueError(
-                    f"{where} holds Python objects, which need pickle, and pickles are never "
-                    f"loaded: save plain numeric arrays; {fix}"
-                )
-            if any(d < 0 for d in shape):
-                raise ValueError(f"{where} has a damaged .npy header (shape {shape}): {fix}")
-            count = math.prod(shape)
-            nbytes = count * dtype.itemsize
-            if nbytes > MAX_ARRAY_BYTES:
-                raise ValueError(
-                    f"{where} claims an array of shape {shape} {dtype} ({_size(nbytes)}), more "
-                    f"than the {_size(MAX_ARRAY_BYTES)} read at once: split the data, or {fix}"
-                )
-            if check_header is not None:
-                check_header(where, shape, dtype)
-            if info.compress_type != zipfile.ZIP_STORED:
-                _check_ratio(where, shape, nbytes, info.compress_size, fix)
-            left = info.file_size - f.tell()
-            if nbytes > left:
-                raise ValueError(
-                    f"{where} is truncated: its header claims {shape} {dtype} "
-                    f"({_size(nbytes)}) but the member holds {_size(max(left, 0))}; write it "
-                    f"again, or {fix}"
-                )
-            out = np.empty(count, dtype)
-            if nbytes:
-                buf, got = out.view(np.uint8), 0
-                while got < nbytes:
-                    chunk = f.read(min(READ_CHUNK, nbytes - got))
-                    if not chunk:
-                        raise ValueError(
-                            f"{where} is truncated: {_size(got)} of {_size(nbytes)}; write it "
-                            f"again, or {fix}"
-                        )
-                    buf[got : got + len(chunk)] = np.frombuffer(chunk, np.uint8)
-                    got += len(chunk)
-            if nbytes == left:
-                f.read(1)  # reaches the end of the member, where its checksum is checked
-    except (
-        zipfile.BadZipFile,
-        EOFError,
-        OSError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-    ) as e:
-        reason = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
-        raise ValueError(f"cannot read {where} ({reason}): write it again, or {fix}") from None
-    return out.reshape(shape[::-1]).T if fortran else out.reshape(shape)
-
-
-def _check_ratio(where, shape, nbytes, packed, fix):
-    if nbytes > RATIO_CHECKED and nbytes > MAX_RATIO * max(packed, 1):
-        raise ValueError(
-            f"{where} claims {shape} ({_size(nbytes)}) from {_size(packed)} compressed, "
-            f"{nbytes / max(packed, 1):,.0f}:1 where digits compress about 5:1; refused "
-            f"before inflating it: write it again, or {fix}"
-        )
-
-
 def _read_npz(path, split, log=print):
     key = f"x_{split}"
-    arrays, names = read_npz(path, (key, f"y_{split}"))
+    arrays, names = read_npz(path, (key, f"y_{split}"), FIX)
     if arrays[key] is None:
         raise ValueError(f"{path} has no {key!r} array (has {', '.join(names) or 'none'}): {FIX}")
     return _check(
@@ -399,54 +262,6 @@ def check_images(images, where="images"):
     return x
 
 
-def read_idx(path):
-    """Parses one IDX file (raw or .gz) of unsigned bytes into a numpy array. The header is
-    checked (against MAX_ARRAY_BYTES, and a raw file's size) before the body is read."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            head = f.read(4)
-            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
-                raise ValueError(f"{path} is not an unsigned-byte IDX file: {FIX}")
-            raw = f.read(4 * head[3])
-            if len(raw) < 4 * head[3]:
-                raise ValueError(
-                    f"{path} is truncated inside its header: download it again, or {FIX}"
-                )
-            dims = tuple(int.from_bytes(raw[i : i + 4], "big") for i in range(0, len(raw), 4))
-            count = math.prod(dims)
-            if count > MAX_ARRAY_BYTES:
-                raise ValueError(
-                    f"{path} claims {dims} bytes ({_size(count)}), more than the "
-                    f"{_size(MAX_ARRAY_BYTES)} read at once: split the data, or {FIX}"
-                )
-            if opener is gzip.open:  # from the compressed size, before inflating
-                _check_ratio(path, dims, count, os.path.getsize(path), FIX)
-            if opener is open:
-                size = os.fstat(f.fileno()).st_size - 4 - len(raw)
-                if size != count:
-                    raise ValueError(
-                        f"{path} is {'truncated' if size < count else 'longer than its header'}: "
-                        f"header says {dims}, file has {size} bytes; download it again, or {FIX}"
-                    )
-            body = bytearray()  # streamed: never more than the header's claim (and 1 byte)
-            while len(body) < count:
-                chunk = f.read(min(READ_CHUNK, count - len(body)))
-                if not chunk:
-                    break
-                body += chunk
-            extra = f.read(1)
-    except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"cannot read IDX file {path} ({type(e).__name__}): {FIX}") from None
-    if len(body) != count or extra:
-        raise ValueError(
-            f"{path} is {'truncated' if len(body) < count else 'longer than its header'}: "
-            f"header says {dims}, file has {len(body) + len(extra)}{'+' if extra else ''} bytes; "
-            f"download it again, or {FIX}"
-        )
-    return np.frombuffer(body, np.uint8).reshape(dims)
-
-
 def _read_idx_dir(folder, split, log=print):
     prefix = "train" if split == "train" else "t10k"
     found = {}
@@ -460,93 +275,6 @@ def _read_idx_dir(folder, split, log=print):
         ]
         if not hits:
             raise ValueError(f"{folder} has no {names[0]}[.gz]: {FIX}")
-        found[kind] = (read_idx(hits[0]), hits[0])
+        found[kind] = (read_idx(hits[0], FIX), hits[0])
     (x, x_path), (y, y_path) = found["images"], found["labels"]
     return _check(x, y, str(x_path), str(y_path), log)
-
-
-def with_channels(shape):
-    """The shape of one image, (h, w) or (h, w, c), as (h, w, c)."""
-    shape = tuple(shape)
-    return shape if len(shape) == 3 else (*shape, 1)
-
-
-def to_shape(images, size, channels):
-    """uint8 images (n, h, w) or (n, h, w, c), numpy or tensor -> a uint8 tensor (n, size,
-    size, channels): resized (bilinear, antialiased when shrinking so that thin strokes do not
-    break up), then greyscale copied into three channels, or colour made grey. Works inside a
-    `tf.data` map. The 28x28x1 digits of a default run never come here (`make_dataset`)."""
-    import tensorflow as tf
-
-    x = tf.convert_to_tensor(images)
-    if x.shape.rank == 3:
-        x = x[..., None]
-    if tuple(x.shape[1:3]) != (size, size):
-        x = tf.image.resize(x, (size, size), method="bilinear", antialias=True)
-        x = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
-    if x.shape[-1] == 1 and channels == 3:
-        x = tf.image.grayscale_to_rgb(x)
-    elif x.shape[-1] == 3 and channels == 1:
-        x = tf.image.rgb_to_grayscale(x)
-    return x
-
-
-def shape_note(data_shape, image_shape):
-    """How `to_shape` turns images of `data_shape` (one image's) into `image_shape`, in words
-    for the start banner ("" when they already are)."""
-    (h, w, c), (size, _, channels) = with_channels(data_shape), tuple(image_shape)
-    steps = [f"{h}x{w}x{c} resized to {size}x{size}"] if (h, w) != (size, size) else []
-    if c != channels:
-        steps.append("grey copied to 3 channels" if channels == 3 else "colour made grey")
-    return ", ".join(steps) if steps else ""
-
-
-def to_float(images):
-    """uint8 (or any 0..255 numbers) (n, h, w) or (n, h, w, c) -> float32 in [-1, 1], with a
-    channel axis."""
-    import tensorflow as tf
-
-    x = tf.cast(images, tf.float32)
-    if x.shape.rank == 3:
-        x = x[..., None]
-    return (x - 127.5) / 127.5
-
-
-def make_dataset(images, batch_size, seed=None, repeat=False, digits=None, image_shape=None):
-    """Shuffled, batched (remainder dropped), prefetched float batches from uint8 images (n, h,
-    w) or (n, h, w, c); (images, int32 digits) batches when `digits` are given (a conditional
-    GAN's data). With `image_shape` (side, side, channels) other than the images', each batch
-    is converted to it (`to_shape`) before it is scaled.
-
-    The uint8 array stays in memory (47 MB for MNIST) and is scaled (and converted) per batch,
-    which is cheaper than holding or scaling float copies: MNIST at 64x64x3 would be 737 MB.
-    """
-    import tensorflow as tf
-
-    convert = image_shape is not None and with_channels(np.shape(images)[1:]) != tuple(image_shape)
-    if convert:
-        size, _, channels = image_shape
-        as_float = lambda x: to_float(to_shape(x, size, channels))
-    else:  # the same ops as before sizes existed: a resumed run sees the same batches
-        as_float = to_float
-    if digits is None:
-        ds, scale = tf.data.Dataset.from_tensor_slices(images), as_float
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(digits, np.int32)))
-        scale = lambda x, y: (as_float(x), y)
-    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    return batched(ds, batch_size, scale)
-
-
-def batched(ds, batch_size, scale):
-    """The tail of every training pipeline: batches (remainder dropped), each mapped by `scale`
-    (uint8 to floats), prefetched, and sharded by data when several workers read it."""
-    import tensorflow as tf
-
-    ds = ds.batch(batch_size, drop_remainder=True)
-    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    opts = tf.data.Options()
-    opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(opts)

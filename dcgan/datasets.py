@@ -75,6 +75,21 @@ def is_idx_folder(path):
     return not any(p.suffix.lower() in IMAGE_SUFFIXES or p.is_dir() for p in entries)
 
 
+def image_folder(source):
+    """The folder of images `source` (a --data value, or None for $DCGAN_DATA) names, or None
+    when it names other data (a dataset by name, an .npz, a folder of MNIST IDX files)."""
+    source = source or os.environ.get(ENV["data"])
+    if not source or source in LOAD_NAMES:
+        return None
+    path = Path(source).expanduser()
+    return path if path.is_dir() and not is_idx_folder(path) else None
+
+
+def is_image_folder(source):
+    """True when `source` (as `image_folder` takes it) names a folder read as images."""
+    return image_folder(source) is not None
+
+
 def title(k):
     """A dataset's name in words ("Fashion-MNIST"); None is "your own images"."""
     return TITLES.get(k, "your own images")
@@ -120,11 +135,18 @@ def run_config(model):
     return None if path is None else _read_run_config(path)
 
 
+def read_run_file(path):
+    """What the run settings file at `path` holds (a run folder's config.json, a model folder's
+    run.json), parsed: the one reader of them. Raises OSError, or ValueError for one that is
+    not JSON; whether it reads as a run's is the caller's to judge."""
+    return json.loads(Path(path).read_text())
+
+
 def _read_run_config(path):
     try:
         if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
             return None
-        config = json.loads(path.read_text())
+        config = read_run_file(path)
     except (OSError, ValueError):
         return None
     if not isinstance(config, dict) or {"class_name", "config"} <= config.keys():

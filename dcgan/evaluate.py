@@ -369,23 +369,23 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
     the data is a folder with classes a classifier trained on it), against half of the real
     training images, beside the other half as the floor (`metrics.own_scores`)."""
     from dcgan import classifier as classifiers
-    from dcgan import data, features, folder, metrics, sampling
+    from dcgan import data, features, metrics, sampling, trainset
 
     if images is not None:
         what = f"{len(images)} images in {args.images}"
-        shape = data.with_channels(images.shape[1:])
+        shape = trainset.with_channels(images.shape[1:])
     else:
         generator = sampling.load_generator(args.model)
         digits = sampling.check_digits(generator, None, args.n)
-        shape = data.with_channels(sampling.image_shape(generator))
+        shape = trainset.with_channels(sampling.image_shape(generator))
     n = len(images) if images is not None else args.n
     own = None
-    if folder.is_image_folder(data_arg):  # decoded at the images' own size and colour
-        own = folder.load(data_arg, shape[0], shape[2], lambda m: None)
+    if datasets.is_image_folder(data_arg):  # decoded at the images' own size and colour
+        own = trainset.load(data_arg, shape[0], shape[2], lambda m: None)
         train, source = own.sample(2 * n, seed=args.seed), own.source
     else:
         train, _, source = data.load(data_arg, "train", log=log)
-    if data.with_channels(train.shape[1:]) != tuple(shape):
+    if trainset.with_channels(train.shape[1:]) != tuple(shape):
         raise UsageError(
             f"{what if images is not None else args.model} draws {'x'.join(map(str, shape))} "
             f"images and {source} holds {'x'.join(map(str, train.shape[1:]))} ones: pass --data "

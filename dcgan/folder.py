@@ -1,9 +1,5 @@
-"""What a run trains on, behind one small interface: digits in memory (`Arrays`, as every run
-before folders) or a folder of your own images streamed from disk (`ImageFolder`).
-
-Both give the count, the class names (None: digits, or an unlabelled folder), a digest that
-resume compares, a description for the banner, and `dataset(batch, seed, repeat, with_classes,
-skip)`, the shuffled float batches `fit` takes.
+"""A folder of your own images as training data, checked file by file (`CheckedFolder`);
+`dcgan.trainset` streams it.
 
 A folder is read as Keras's `image_dataset_from_directory` reads one: its extensions, its
 subfolders (sorted by name) as classes, a folder without subfolders as one unlabelled set. It
@@ -31,7 +27,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from dcgan import data, datasets
+from dcgan import datasets
 
 # image_dataset_from_directory's ALLOWLIST_FORMATS, and the PIL decoders of those formats: the
 # only ones a file is given to, whatever its extension says.
@@ -52,74 +48,6 @@ FIX = (
 # Files checked before the count is said aloud: a big folder takes a while to check.
 SAY_COUNT_FROM = 10_000
 SHOWN_CLASSES = 6  # class names the banner lists before "..."
-
-
-class Arrays:
-    """Images in memory, uint8 (n, 28, 28), with their labels (digits): what `data.load`
-    returns. The batches and the digest are those of every run before folders, so old runs
-    resume the same."""
-
-    classes = None  # the ten digits
-
-    def __init__(self, images, labels, source, image_shape=None):
-        self.images, self.labels, self.source = images, labels, source
-        self.image_shape = image_shape  # the nets': batches are converted to it (`data.to_shape`)
-        self.count = len(images)
-        self.description = source
-
-    @property
-    def digest(self):
-        return hashlib.sha256(np.ascontiguousarray(self.images).data).hexdigest()[:16]
-
-    def sample(self, n, seed=0, with_classes=False):
-        """uint8: min(n, count) of the images, picked by `seed` (as `ImageFolder.sample`); with
-        `with_classes`, (images, their labels or None)."""
-        pick = np.sort(np.random.default_rng(seed).permutation(self.count)[:n])
-        if not with_classes:
-            return self.images[pick]
-        return self.images[pick], None if self.labels is None else np.asarray(self.labels)[pick]
-
-    def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
-        digits = self.labels if with_classes else None
-        ds = data.make_dataset(
-            self.images,
-            batch,
-            seed=seed,
-            repeat=repeat,
-            digits=digits,
-            image_shape=self.image_shape,
-        )
-        return ds.skip(skip)
-
-
-def image_folder(source):
-    """The folder of images `source` (a --data value, or None for $DCGAN_DATA) names, or None
-    when it names other data (a dataset by name, an .npz, a folder of MNIST IDX files)."""
-    source = source or os.environ.get(data.ENV_VAR)
-    if not source or source in datasets.LOAD_NAMES:
-        return None
-    path = Path(source).expanduser()
-    return path if path.is_dir() and not datasets.is_idx_folder(path) else None
-
-
-def is_image_folder(source):
-    """True when `source` (as `image_folder` takes it) names a folder read as images."""
-    return image_folder(source) is not None
-
-
-def load(source, image_size=28, channels=1, log=print):
-    """The training data --data names: an `ImageFolder` for a folder of images, else `Arrays`
-    of `data.load`'s train split."""
-    path = image_folder(source)
-    if path is not None:
-        return ImageFolder(path, image_size, channels, log)
-    given = Path(source or os.environ.get(data.ENV_VAR) or "mnist").expanduser()
-    if given.suffix.lower() in FORMATS and given.is_file():
-        raise ValueError(
-            f"{shown(given)} is an image file, not a data set: pass --data the folder that "
-            f"holds it ({shown(given.parent)}) to train on its images"
-        )
-    return Arrays(*data.load(source, "train", log=log), (image_size, image_size, channels))
 
 
 def _loop(link):
@@ -298,15 +226,17 @@ def _inspect(path, size, channels):
         return (*found, h.digest())
 
 
-class ImageFolder:
-    """A folder of images, checked file by file; `dataset` streams them (module docstring)."""
+class CheckedFolder:
+    """A folder of images, checked file by file (module docstring): its paths, the class id of
+    each, its class names, a description and a digest; an image is decoded only when asked
+    for (`read`, `sample`)."""
 
-    images = labels = None  # never held in memory (`Arrays` holds its own)
+    images = None  # never held in memory: only the paths are
 
     def __init__(self, folder, image_size=28, channels=1, log=print):
         self.folder, self.size, self.channels = Path(folder), image_size, channels
         self.source = str(folder)
-        self.unreadable = []  # (path, reason) of files that failed while training: `dataset`
+        self.unreadable = []  # (path, reason) of files that failed while training: `read`
         skipped = Skipped()
         names, groups, loose = self._classes(skipped)
         if not any(groups):
@@ -463,35 +393,14 @@ class ImageFolder:
         x = x[..., 0] if self.channels == 1 else x
         return (x, self.class_ids[pick]) if with_classes else x
 
-    def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
-        """Shuffled (each epoch anew, from `seed`), batched (remainder dropped) float images in
-        [-1, 1], with int32 classes when `with_classes`; the first `skip` batches are left out
-        before any image is decoded, so a resumed run goes on where it stopped at no cost."""
-        import tensorflow as tf
-
-        size, channels, unreadable = self.size, self.channels, self.unreadable
-
-        def read(path):
-            try:
-                return read_image(os.fsdecode(path), size, channels)
-            except Exception as e:  # noqa: BLE001 (named by the run, which then stops)
-                unreadable.append((os.fsdecode(path), _reason(e)))
-                raise
-
-        def decode(path, label):
-            x = tf.numpy_function(read, [path], tf.uint8, stateful=False)
-            x.set_shape((size, size, channels))
-            return x, label
-
-        ds = tf.data.Dataset.from_tensor_slices((self.paths, self.class_ids))
-        ds = ds.shuffle(self.count, seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat()
-        ds = ds.skip(skip * batch)  # the same stream as batching first and skipping batches
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)  # in order: deterministic
-        if with_classes:
-            return data.batched(ds, batch, lambda x, y: (data.to_float(x), y))
-        return data.batched(ds, batch, lambda x, y: data.to_float(x))
+    def read(self, path):
+        """The image at `path` (bytes, as `paths` holds them) decoded as `sample` decodes it; a
+        file that fails is added to `unreadable`, for the run to name, and raises."""
+        try:
+            return read_image(os.fsdecode(path), self.size, self.channels)
+        except Exception as e:  # noqa: BLE001 (named by the run, which then stops)
+            self.unreadable.append((os.fsdecode(path), _reason(e)))
+            raise
 
 
 def check_class_names(folder, names):

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 
-from dcgan import ema, files
+from dcgan import datasets, ema, files
 from dcgan.callbacks import read_history
 from dcgan.checkpoints import STATE_GLOB, latest_state
 from dcgan.distribute import backend, is_chief
@@ -37,12 +37,12 @@ def find_resume_state(run_dir, log=print):
 
 
 def check_resume_data(run_dir, train, new_data=False, log=print):
-    """Resuming `run_dir` on other training data (`dcgan.folder`'s `Arrays` or `ImageFolder`)
+    """Resuming `run_dir` on other training data (`dcgan.trainset`'s `Arrays` or `ImageFolder`)
     than it was trained on (another count, or another digest) is refused, unless `new_data`
     asks for it (then said so through `log`): silently, a run of 4,000 digits would go on with
     60,000. A conditional run's nets draw as many classes as it started with, whatever the
     data."""
-    saved = json.loads((Path(run_dir) / "config.json").read_text())
+    saved = datasets.read_run_file(Path(run_dir) / "config.json")
     count, digest = saved.get("train_images"), saved.get("train_digest")
     source = train.source
     if saved.get("conditional"):
@@ -161,7 +161,7 @@ def closing(run_dir, seconds):
 
 def _saved_config(run_dir):
     try:
-        saved = json.loads((Path(run_dir) / "config.json").read_text())
+        saved = datasets.read_run_file(Path(run_dir) / "config.json")
     except (OSError, ValueError):
         return {}
     return saved if isinstance(saved, dict) else {}
@@ -196,7 +196,7 @@ def write_run_config(run_dir, cfg, resume, **facts):
     minutes and whether XLA compiles the step (and the nets an older run trained, now written
     down)."""
     if resume and run_dir == Path(resume):
-        saved = json.loads((run_dir / "config.json").read_text())
+        saved = datasets.read_run_file(run_dir / "config.json")
         saved.update(
             epochs=cfg.epochs,
             data=cfg.data,
@@ -220,7 +220,7 @@ def check_backend(run_dir):
     """Refuses to resume a run under another Keras backend: its random draws, and the state
     its resume file holds, are its own backend's. Runs from before the backend was recorded
     trained on TensorFlow."""
-    saved = json.loads((Path(run_dir) / "config.json").read_text()).get("backend", "tensorflow")
+    saved = datasets.read_run_file(Path(run_dir) / "config.json").get("backend", "tensorflow")
     if saved != backend():
         raise ValueError(
             f"{run_dir} was trained on the {saved} backend and this is {backend()}: resume it "

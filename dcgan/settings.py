@@ -10,9 +10,9 @@ nothing heavy: the command lines check their flags here before TensorFlow loads.
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
+from dcgan import datasets
 from dcgan.files import ENV
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -326,7 +326,7 @@ class Config:
         ValueError for a folder without one, or one that is malformed or edited out of bounds."""
         path = Path(run_dir) / "config.json"
         try:
-            saved = json.loads(path.read_text())
+            saved = datasets.read_run_file(path)
         except (OSError, ValueError):
             raise ValueError(
                 f"{run_dir} is not a run directory (no readable config.json): "

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from dcgan import callbacks as cb
-from dcgan import data, files, folder, metrics, runs
+from dcgan import data, datasets, files, metrics, runs, trainset
 from dcgan.checkpoints import check_resumable, load_state
 from dcgan.classifier import for_data, identify, load_classifier
 from dcgan.distribute import backend, fit_metrics_workaround, get_strategy, strategy_name, tf_config
@@ -80,10 +80,10 @@ def build(cfg, strategy, classes=files.NUM_CLASSES):
 
 
 def load_training_data(cfg, log=print):
-    """The training data (`folder.Arrays` of digits, or a `folder.ImageFolder`), checked
+    """The training data (`trainset.Arrays` of digits, or a `trainset.ImageFolder`), checked
     against what `cfg` needs."""
-    train = folder.load(cfg.data, cfg.image_size, cfg.channels, log)
-    if cfg.conditional and isinstance(train, folder.ImageFolder):
+    train = trainset.load(cfg.data, cfg.image_size, cfg.channels, log)
+    if cfg.conditional and isinstance(train, trainset.ImageFolder):
         if len(train.classes or ()) < 2:
             raise ValueError(
                 f"--conditional needs two or more class subfolders in {train.source}, which has "
@@ -91,7 +91,7 @@ def load_training_data(cfg, log=print):
                 "images in a subfolder named after it, or drop --conditional"
             )
     elif cfg.conditional:
-        y = train.labels
+        y = train.class_ids
         if len(np.unique(y)) < 2 or y.min() < 0 or y.max() >= files.NUM_CLASSES:
             raise ValueError(
                 f"--conditional needs digit labels 0-9 but {train.source} has "
@@ -146,7 +146,7 @@ def summary(cfg, gan, run_dir, source, strategy, data_shape=None):
     """The start banner: what is trained where, on what; also saved as summary.txt. Parameters
     are counted on the nets the run saves (a training twin has no bias before batch norm).
     `data_shape`: one training image's, said when the images are converted to the nets'."""
-    note = data.shape_note(data_shape, cfg.image_shape) if data_shape else ""
+    note = trainset.shape_note(data_shape, cfg.image_shape) if data_shape else ""
     lines = [
         f"run directory  {run_dir}",
         f"data           {source}",
@@ -269,7 +269,7 @@ def run(
     tf_config()
     if not resume:
         runs.check_new_run_dir(cfg.out)
-    images = folder.image_folder(cfg.data)
+    images = datasets.image_folder(cfg.data)
     runs.check_outside_data(resume or cfg.out, images, resume=bool(resume))
     state, start_epoch = runs.find_resume_state(resume, log) if resume else (None, 0)
     if resume:
@@ -284,7 +284,7 @@ def run(
     if resume:
         runs.check_resume_data(resume, train, new_data, log)
     evaluation = (
-        prepare_evaluation(cfg, train.images, train.labels, log) if cfg.eval_every else None
+        prepare_evaluation(cfg, train.images, train.class_ids, log) if cfg.eval_every else None
     )
     strategy = get_strategy(worker_timeout)
     check_replicas(cfg, strategy)
@@ -305,7 +305,7 @@ def run(
             train_digest=train.digest,
             **({"train_classes": list(train.classes)} if train.classes else {}),
             # what the images are, told by the data (not its file's name): their class names
-            dataset=identify(train.images)[0] if isinstance(train, folder.Arrays) else None,
+            dataset=identify(train.images)[0] if isinstance(train, trainset.Arrays) else None,
             steps_per_epoch=steps,
             replicas=strategy.num_replicas_in_sync,
             strategy=strategy_name(strategy),
@@ -324,7 +324,7 @@ def run(
             cb.Checkpoints(run_dir, cfg.save_every).save_final(gan)
             log(f"{run_dir} had all {start_epoch} epochs; its final models are now written")
             return run_dir
-        data_shape = train.images.shape[1:] if isinstance(train, folder.Arrays) else None
+        data_shape = train.images.shape[1:] if isinstance(train, trainset.Arrays) else None
         banner = summary(cfg, gan, run_dir, train.description, strategy, data_shape)
         print(banner)  # normal output, beside Keras's progress bar; `log` is for notes and warnings
         files.write_text(run_dir / "summary.txt", banner + "\n")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import data, step_tf
+from dcgan import data, step_tf, trainset
 from dcgan.training import Config, run
 
 from conftest import REPO, run_python
@@ -195,7 +195,7 @@ def fixed_step_inputs(path):
     rng = np.random.default_rng(0)
     weights = g.weights + d.weights + g.weights
     fixed = {f"w{i}": np.array(v) for i, v in enumerate(weights)}
-    fixed["real"] = data.to_float(data.load("sample")[0][:16]).numpy()
+    fixed["real"] = trainset.to_float(data.load("sample")[0][:16]).numpy()
     fixed["z_d"] = rng.uniform(-1, 1, (16, 100)).astype("float32")
     fixed["z_g"] = rng.uniform(-1, 1, (32, 100)).astype("float32")
     for stream, (n, low, high) in {2: (16, 0.7, 1.2), 3: (16, 0.0, 0.3), 4: (32, 0.7, 1.2)}.items():

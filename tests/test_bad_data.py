@@ -4,8 +4,8 @@ starting 'error:' that names the file and the problem, before any training; no t
 bad files unchanged and nothing written.
 
 The rows run `run_cli(main, argv)` in this process (a subprocess pays ~5 s of TensorFlow start-up).
-The readers themselves (a header that claims terabytes is refused before anything is allocated,
-float pixels are never cast silently) are checked at the end.
+Float pixels never cast silently, and a compressed claim refused before inflating, are checked
+at the end; the readers themselves in test_readers.py.
 """
 
 import gzip
@@ -232,28 +232,7 @@ def test_bad_data(cli, argv, name, words, paths, tmp_path, monkeypatch, capsys):
     assert not list(tmp_path.iterdir()), "bad data wrote something"
 
 
-# --- the readers themselves ------------------------------------------------------------------
-
-
-def test_tera_header_is_refused_before_anything_is_allocated(paths, monkeypatch):
-    """A header's claim is checked against the cap before the body is read or allocated."""
-    _, p = paths
-    allocated = []
-    real_empty = np.empty
-    monkeypatch.setattr(
-        np, "empty", lambda *a, **k: allocated.append(a) or real_empty(*a, **k), raising=True
-    )
-    with pytest.raises(ValueError, match="784.0 TB"):
-        data.load(str(p["tera_header"]))
-    assert not allocated
-
-
-def test_a_claim_under_the_cap_but_past_the_member_is_refused_from_the_header(tmp_path):
-    """1 GB claimed, 100 bytes held: refused from the zip directory's size, nothing read."""
-    path = tmp_path / "claims.npz"
-    write_zip(path, {"x_train.npy": npy_bytes((1_000_000, 28, 28), body=bytes(100))})
-    with pytest.raises(ValueError, match=r"truncated: .* but the member holds 100 bytes"):
-        data.load(str(path))
+# --- pixels and labels read by a stated rule; a bomb refused from the command line -----------
 
 
 def test_float_pixels_are_read_only_by_a_stated_rule(tmp_path, digits):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan import classifier as classifiers
-from dcgan import data, metrics, noise, sampling, step_tf
+from dcgan import data, metrics, noise, sampling, step_tf, trainset
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair, is_conditional
 from dcgan.training import Config, run
@@ -18,7 +18,7 @@ from conftest import assert_moves_only
 @pytest.fixture(scope="module")
 def real():
     x, y, _ = data.load("sample")
-    return data.to_float(x[:16]), tf.constant(y[:16], tf.int32)
+    return trainset.to_float(x[:16]), tf.constant(y[:16], tf.int32)
 
 
 def make_gan(seed=0):
@@ -103,7 +103,7 @@ def test_fit_reads_images_and_digits(real):
 
 def test_dataset_yields_each_image_with_its_own_label():
     x, y, _ = data.load("sample")
-    images, labels = next(iter(data.make_dataset(x, 64, seed=1, digits=y)))
+    images, labels = next(iter(trainset.make_dataset(x, 64, seed=1, digits=y)))
     assert labels.dtype == tf.int32 and images.shape == (64, 28, 28, 1)
     lookup = {xi.tobytes(): yi for xi, yi in zip(x, y)}
     back = sampling.to_uint8(images.numpy())

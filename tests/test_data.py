@@ -127,23 +127,3 @@ def test_bad_files_say_what_to_do(tmp_path, make, words):
     with pytest.raises((ValueError, OSError), match=words) as e:
         data.load(str(path))
     assert "--data" in str(e.value)
-
-
-def test_truncated_idx(tmp_path, digits):
-    write_idx(tmp_path / "train-images-idx3-ubyte", digits[0], False)
-    raw = (tmp_path / "train-images-idx3-ubyte").read_bytes()
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(raw[:-100])
-    write_idx(tmp_path / "train-labels-idx1-ubyte", digits[1], False)
-    with pytest.raises(ValueError, match="truncated"):
-        data.load(str(tmp_path))
-
-
-def test_pipeline_scales_batches_and_drops_remainder(digits):
-    x, _ = digits
-    batches = list(data.make_dataset(x, 16, seed=0))
-    assert len(batches) == 3  # 50 // 16, remainder dropped
-    b = np.concatenate([np.asarray(t) for t in batches])
-    assert b.shape == (48, 28, 28, 1) and b.dtype == np.float32
-    assert b.min() >= -1 and b.max() <= 1 and b.min() == -1 and b.max() == 1
-    # Shuffled: not the first 48 in order.
-    assert not np.allclose(b[..., 0], (x[:48] - 127.5) / 127.5)

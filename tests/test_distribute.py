@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(r"""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from dcgan import data
+    from dcgan import data, trainset
     from dcgan.gan import DCGAN
     from dcgan.models import build_pair
 
@@ -57,7 +57,7 @@ SCRIPT = textwrap.dedent(r"""
         return {k: v[0] for k, v in logs.items()}, [b - a for a, b in zip(w0, w1)]
 
     x, y, _ = data.load("sample")
-    real = data.to_float(x[:16])
+    real = trainset.to_float(x[:16])
     if CONDITIONAL:
         real = (real, tf.constant(y[:16], tf.int32))
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

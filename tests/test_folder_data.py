@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from dcgan import data, folder, runs
+from dcgan import data, datasets, folder, runs, trainset
 
 from conftest import run_python
 
@@ -65,8 +65,8 @@ def mixed(tmp_path_factory):
 
 def test_mixed_folder_loads_with_its_classes_and_conversion(mixed):
     said = []
-    train = folder.load(str(mixed), log=said.append)
-    assert isinstance(train, folder.ImageFolder) and not said
+    train = trainset.load(str(mixed), log=said.append)
+    assert isinstance(train, trainset.ImageFolder) and not said
     assert train.count == len(MIXED) and train.classes == ("cats", "dogs")
     assert np.bincount(train.class_ids).tolist() == [5, 5]
     text = train.description
@@ -77,21 +77,21 @@ def test_mixed_folder_loads_with_its_classes_and_conversion(mixed):
     assert images.shape == (8, 28, 28, 1) and images.dtype == "float32"
     assert -1.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1.0
     assert set(classes.numpy().tolist()) <= {0, 1}
-    colour = folder.load(str(mixed), image_size=32, channels=3)
+    colour = trainset.load(str(mixed), image_size=32, channels=3)
     assert next(iter(colour.dataset(4, seed=0))).shape == (4, 32, 32, 3)
     assert "-> 32x32 RGB" in colour.description
 
 
 def test_images_without_subfolders_are_one_unlabelled_set(tmp_path):
     root = make_folder(tmp_path / "flat", [(None, s, m, e) for _, s, m, e in MIXED[:4]])
-    train = folder.load(str(root))
+    train = trainset.load(str(root))
     assert train.count == 4 and train.classes is None and "unlabelled" in train.description
 
 
 def test_images_beside_class_folders_are_left_out_with_a_note(tmp_path):
     root = make_folder(tmp_path / "pets", MIXED[:2] + [(None, (30, 30), "L", "png")])
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     assert train.count == 2 and train.classes == ("cats",)
     assert len(said) == 1 and "left out" in said[0] and str(root) in said[0]
 
@@ -110,54 +110,19 @@ def test_transparency_is_laid_over_black_and_images_are_centre_cropped(tmp_path)
     assert 0 < x.mean() < 255 and x.max() > 200  # scaled from 16 bits, not clipped to white
 
 
-def test_batches_are_reshuffled_each_epoch_from_the_seed_and_skip_decodes_nothing(mixed):
-    train = folder.load(str(mixed))
-
-    def order(seed, skip=0, n=4):
-        ds = train.dataset(5, seed=seed, repeat=True, with_classes=True, skip=skip)
-        return [b[0].numpy() for b in ds.take(n)]
-
-    first = order(0)
-    assert all(np.array_equal(a, b) for a, b in zip(first, order(0)))  # the same seed, the same
-    assert not np.array_equal(first[0], first[2])  # each epoch (2 batches) in a new order
-    assert all(np.array_equal(a, b) for a, b in zip(first[2:], order(0, skip=2, n=2)))
-
-
-def test_digest_follows_the_files_and_arrays_keep_theirs(mixed, tmp_path):
-    import hashlib
-
-    assert folder.load(str(mixed)).digest == folder.load(str(mixed)).digest
+def test_digest_follows_the_files(mixed, tmp_path):
+    assert trainset.load(str(mixed)).digest == trainset.load(str(mixed)).digest
     copy = make_folder(tmp_path / "pets")
     os.utime(copy / "dogs" / "img009.jpg", ns=(1, 1))  # touched, or copied: the same data
-    assert folder.load(str(copy)).digest == folder.load(str(mixed)).digest
+    assert trainset.load(str(copy)).digest == trainset.load(str(mixed)).digest
     picture((100, 100), "RGB", seed=99).save(copy / "dogs" / "img009.jpg")  # new content
-    assert folder.load(str(copy)).digest != folder.load(str(mixed)).digest
+    assert trainset.load(str(copy)).digest != trainset.load(str(mixed)).digest
     (copy / "dogs" / "img009.jpg").rename(copy / "cats" / "img009.jpg")  # another class
-    assert folder.load(str(copy)).digest != folder.load(str(mixed)).digest
-    x, y, source = data.load("sample")
-    arrays = folder.load("sample")
-    assert isinstance(arrays, folder.Arrays) and arrays.source == source
-    # Runs from before folders stored this fingerprint, and their batches: both unchanged.
-    assert arrays.digest == hashlib.sha256(np.ascontiguousarray(x).data).hexdigest()[:16]
-    old = data.make_dataset(x, 32, seed=3, repeat=True, digits=y).skip(5)
-    new = arrays.dataset(32, seed=3, repeat=True, with_classes=True, skip=5)
-    for (a, b), (c, d) in zip(old.take(2), new.take(2)):
-        assert np.array_equal(a, c) and np.array_equal(b, d)
-
-
-def test_idx_folders_stay_idx_folders(tmp_path):
-    x, y, _ = data.load("sample")
-    header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (20, 28, 28))
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(header + x[:20].tobytes())
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(
-        bytes([0, 0, 8, 1]) + (20).to_bytes(4, "big") + y[:20].astype(np.uint8).tobytes()
-    )
-    assert not folder.is_image_folder(str(tmp_path))
-    assert isinstance(folder.load(str(tmp_path)), folder.Arrays)
+    assert trainset.load(str(copy)).digest != trainset.load(str(mixed)).digest
 
 
 def test_resume_refuses_another_folder_and_another_class_count(mixed, tmp_path):
-    train = folder.load(str(mixed))
+    train = trainset.load(str(mixed))
     run = tmp_path / "run"
     run.mkdir()
     facts = dict(train_images=train.count, train_digest=train.digest, conditional=True)
@@ -166,7 +131,7 @@ def test_resume_refuses_another_folder_and_another_class_count(mixed, tmp_path):
         runs.check_resume_data(run, train, new_data=True)
     (run / "config.json").write_text(json.dumps({**facts, "train_classes": ["cats", "dogs"]}))
     runs.check_resume_data(run, train)  # the same folder: resumes
-    other = folder.load(str(make_folder(tmp_path / "other", MIXED[3:7])))
+    other = trainset.load(str(make_folder(tmp_path / "other", MIXED[3:7])))
     with pytest.raises(ValueError, match="--new-data"):
         runs.check_resume_data(run, other)
 
@@ -217,7 +182,7 @@ def bad(tmp_path_factory):
 def test_bad_content_is_one_error_naming_the_file(bad, case):
     root, named = bad[case]
     with pytest.raises(ValueError) as e:
-        folder.load(str(root))
+        trainset.load(str(root))
     assert str(named) in str(e.value) and "\n" not in str(e.value)
 
 
@@ -225,7 +190,7 @@ def test_a_truncated_image_is_skipped_counted_and_named(tmp_path):
     root = make_folder(tmp_path / "pets")
     truncate(root / "cats" / "img001.jpg")
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     assert train.count == len(MIXED) - 1
     assert len(said) == 1 and "skipped 1 of 10" in said[0] and "img001.jpg" in said[0]
     assert "1 skipped as unreadable" in train.description
@@ -321,14 +286,14 @@ def test_run_folders_inside_the_data_are_never_read_as_images(layout, tmp_path):
     root = make_folder(tmp_path / "pets", specs)
     run = fake_run(root / "cats" / "run" if layout == "nested" else root / "run")
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     assert train.count == 4 and not any(b"/run/" in p for p in train.paths)
     assert train.classes == (None if layout == "flat" else ("cats",))
     assert [s for s in said if "dcgan run folder" in s] == [
         s for s in said if str(run) in s
     ] and len(said) == 1, said
     (run / "config.json").write_text("{}")  # not a run's config: a folder like any other
-    assert any(b"/run/" in p for p in folder.load(str(root), log=said.append).paths)
+    assert any(b"/run/" in p for p in trainset.load(str(root), log=said.append).paths)
 
 
 def test_a_run_folder_inside_the_data_is_refused(tmp_path, monkeypatch):
@@ -373,7 +338,7 @@ def test_content_of_other_formats_is_never_decoded(kind, tmp_path, monkeypatch):
 
     monkeypatch.setattr(subprocess, "Popen", no_program)
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     if kind == "jpeg_as_png":  # a format dcgan reads, whatever the name says
         assert train.count == 3 and not said
         return
@@ -386,7 +351,7 @@ def test_files_that_are_not_regular_files_are_never_opened(tmp_path):
     os.mkfifo(root / "cats" / "zz.png")  # opened for reading, it would wait for a writer
     (root / "cats" / "zero.jpg").symlink_to("/dev/zero")  # would never end
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     assert train.count == 2 and train.skipped == 0
     assert len(said) == 1 and "left out 2 image name(s)" in said[0], said
     assert "not regular files" in said[0]
@@ -398,7 +363,7 @@ def test_files_that_are_not_regular_files_are_never_opened(tmp_path):
 @pytest.mark.parametrize("why", ["deleted", "truncated", "fifo"])
 def test_an_image_that_changes_after_the_check_is_named(why, tmp_path):
     root = make_folder(tmp_path / "pets", MIXED[:4])
-    train = folder.load(str(root))
+    train = trainset.load(str(root))
     gone = root / "cats" / "img002.png"
     if why == "truncated":
         truncate(gone)
@@ -434,7 +399,7 @@ def test_class_names_that_cannot_be_shown_or_written_are_refused(names, words, t
         os.mkdir(os.path.join(os.fsencode(root), name))
         picture((20, 20), "L", seed=i).save(os.path.join(os.fsencode(root), name, b"a.png"))
     with pytest.raises(ValueError) as e:
-        folder.load(str(root))
+        trainset.load(str(root))
     text = str(e.value)
     assert "\n" not in text and "\t" not in text and str(root) in text
     for w in words:
@@ -445,7 +410,7 @@ def test_hidden_class_folders_are_left_out_and_said_so(tmp_path):
     root = make_folder(tmp_path / "pets", MIXED[:2] + MIXED[5:7])
     make_folder(root / ".cache", MIXED[:1])
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     assert train.classes == ("cats", "dogs")
     assert len(said) == 1 and ".cache" in said[0] and 'starting with "."' in said[0], said
 
@@ -455,7 +420,7 @@ def test_odd_file_names_stay_on_one_line(tmp_path):
     bad = root / "cats" / "x\nerror: forged.png"
     bad.write_bytes(b"not an image")
     said = []
-    train = folder.load(str(root), log=said.append)
+    train = trainset.load(str(root), log=said.append)
     assert all("\n" not in s for s in said) and "x\\nerror: forged.png" in said[0]
     assert train.description.count("\n") == 2 and "forged" in train.description
 
@@ -494,7 +459,7 @@ def test_big_images_are_refused_from_their_header_and_decoded_reduced(tmp_path):
     said, train = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PIL's bomb warning is no second line
-        grew = peak_rss_growth(lambda: train.append(folder.load(str(root), log=said.append)))
+        grew = peak_rss_growth(lambda: train.append(trainset.load(str(root), log=said.append)))
     assert train[0].count == 2 and len(said) == 1, said
     assert "skipped 2 of 4" in said[0] and "bomb.png" in said[0]
     assert "10000x9000 is over the 40-megapixel limit" in said[0]
@@ -511,25 +476,16 @@ def test_big_images_are_refused_from_their_header_and_decoded_reduced(tmp_path):
 def test_a_stray_idx_file_does_not_make_pictures_digits(tmp_path):
     root = make_folder(tmp_path / "flat", [(None, s, m, e) for _, s, m, e in MIXED[:3]])
     (root / "t10k-labels-idx1-ubyte").write_bytes(bytes(8))
-    assert folder.is_image_folder(str(root)) and folder.load(str(root)).count == 3
+    assert datasets.is_image_folder(str(root)) and trainset.load(str(root)).count == 3
     classes = make_folder(tmp_path / "pets", MIXED[:3])
     (classes / "train-images-idx3-ubyte").write_bytes(bytes(16))
-    assert folder.load(str(classes)).classes == ("cats",)
+    assert trainset.load(str(classes)).classes == ("cats",)
     idx = tmp_path / "idx"  # IDX files alone: an IDX folder, that says which file it lacks
     idx.mkdir()
     header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (1, 28, 28))
     (idx / "train-images-idx3-ubyte").write_bytes(header + bytes(784))
     with pytest.raises(ValueError, match="has no train-labels-idx1-ubyte"):
-        folder.load(str(idx))
-
-
-@pytest.mark.parametrize("ext", ["png", "JPG"])
-def test_an_image_file_is_not_a_data_set(ext, tmp_path):
-    one = tmp_path / "pics" / f"cat.{ext}"
-    one.parent.mkdir()
-    picture((20, 20), "RGB").save(one, format="PNG" if ext == "png" else "JPEG")
-    with pytest.raises(ValueError, match="is an image file, not a data set: pass --data the fol"):
-        folder.load(str(one))
+        trainset.load(str(idx))
 
 
 def test_a_run_ended_by_minutes_says_so_and_how_to_go_on(tmp_path):
@@ -602,13 +558,13 @@ def test_an_image_gone_while_training_stops_the_run_resumably(tmp_path, monkeypa
 
     root = make_folder(tmp_path / "pets", copies=2)
     keep = shutil.copytree(root, tmp_path / "keep")
-    checked = folder.ImageFolder.dataset
+    checked = trainset.ImageFolder.dataset
 
     def then_deleted(self, *args, **kwargs):  # after the check, before the first batch
         shutil.rmtree(root / "cats")
         return checked(self, *args, **kwargs)
 
-    monkeypatch.setattr(folder.ImageFolder, "dataset", then_deleted)
+    monkeypatch.setattr(trainset.ImageFolder, "dataset", then_deleted)
     out = tmp_path / "run"
     cfg = training.Config(epochs=1, steps_per_epoch=2, batch_size=8, data=str(root),
                           out=str(out), jit_compile=False, conditional=True)  # fmt: skip
@@ -685,7 +641,7 @@ def digits_read(tmp_path_factory):
     """A folder of digits in class folders, its classifier trained once, and its reader."""
     from dcgan import features
 
-    own = folder.load(str(digit_folder(tmp_path_factory.mktemp("own") / "digits")))
+    own = trainset.load(str(digit_folder(tmp_path_factory.mktemp("own") / "digits")))
     cache = tmp_path_factory.mktemp("run")
     classifier, note = features.folder_classifier(own, cache, log=lambda m: None)
     return own, features.Reader((28, 28, 1), classifier, note), cache
@@ -776,7 +732,7 @@ def test_a_kept_classifier_that_does_not_fit_is_trained_again(digits_read, tmp_p
         bad.write_text("not a model")
     else:
         classifiers.save_classifier(classifiers.build_classifier(classes=3), bad)
-    small = folder.load(str(digit_folder(tmp_path / "few", count=60)))
+    small = trainset.load(str(digit_folder(tmp_path / "few", count=60)))
     (tmp_path / f"classifier_{small.digest}_28x28x1.h5").write_bytes(bad.read_bytes())
     said = []
     model, note = features.folder_classifier(small, tmp_path, log=said.append)
@@ -810,7 +766,7 @@ def test_every_number_of_the_report_ranks_real_pictures_first(shapes, tmp_path, 
     report says what the floor is."""
     from dcgan import evaluate
 
-    own = folder.load(str(shapes))
+    own = trainset.load(str(shapes))
     # evaluate scores against 2 x 200 images of the folder, picked by --seed as `sample` picks
     # them: the other 200 are real images it has never seen
     unseen = own.sample(own.count, seed=0)[400:]
@@ -836,7 +792,7 @@ def test_every_number_of_the_report_ranks_real_pictures_first(shapes, tmp_path, 
 def test_colour_pictures_score_noise_black_and_blur_below_real_ones(shapes):
     from dcgan import features, metrics
 
-    own = folder.load(str(shapes), 32, 3)
+    own = trainset.load(str(shapes), 32, 3)
     real = own.sample(own.count)
     read = features.Reader((32, 32, 3))
     for name, images in impostors(real[400:]):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import data, noise, step_tf
+from dcgan import data, noise, step_tf, trainset
 from dcgan.gan import DCGAN
 from dcgan.models import build_pair
 from dcgan.settings import RECIPES, Config
@@ -16,7 +16,7 @@ from conftest import assert_moves_only
 @pytest.fixture(scope="module")
 def real():
     x, _, _ = data.load("sample")
-    return data.to_float(x[:16])
+    return trainset.to_float(x[:16])
 
 
 def make_gan(seed=0, recipe="reference", **kwargs):

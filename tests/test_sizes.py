@@ -11,8 +11,8 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from dcgan import data, images, models, sampling
 from dcgan import evaluate as evaluate_cli
+from dcgan import images, models, sampling
 from dcgan.errors import run_cli
 from dcgan.settings import Config
 
@@ -114,40 +114,6 @@ def test_every_kind_of_net_takes_the_shape(shape):
 def test_other_shapes_are_refused(shape):
     with pytest.raises(ValueError, match="--image-size, --channels"):
         models.build_pair(image_shape=shape)
-
-
-def test_to_shape_resizes_and_adds_colour():
-    x = np.zeros((3, 28, 28), np.uint8)
-    x[:, 8:20, 8:20] = 255  # a square in the middle
-    y = np.asarray(data.to_shape(x, 64, 3))
-    assert y.shape == (3, 64, 64, 3) and y.dtype == np.uint8
-    assert np.array_equal(y[..., 0], y[..., 2])  # grey in three channels
-    assert y[0, 32, 32, 0] == 255 and y[0, 2, 2, 0] == 0  # the square is where it was
-    assert abs(y.mean() / 255 - x.mean() / 255) < 0.01
-    grey = np.asarray(data.to_shape(y, 32, 1))  # colour back to grey, and smaller
-    assert grey.shape == (3, 32, 32, 1) and grey[0, 16, 16, 0] == 255
-    same = np.asarray(data.to_shape(x[..., None], 28, 1))
-    assert np.array_equal(same, x[..., None])  # nothing to do: as it was
-    assert data.shape_note((28, 28), (32, 32, 3)) == (
-        "28x28x1 resized to 32x32, grey copied to 3 channels"
-    )
-    assert data.shape_note((28, 28), (28, 28, 1)) == ""
-
-
-def test_dataset_converts_batches_only_for_another_shape():
-    x = np.random.default_rng(0).integers(0, 256, (40, 28, 28), dtype=np.uint8)
-    plain = [np.asarray(b) for b in data.make_dataset(x, 8, seed=3)]
-    default = [np.asarray(b) for b in data.make_dataset(x, 8, seed=3, image_shape=(28, 28, 1))]
-    # the 28x28x1 path is the one from before sizes: the same batches, bit for bit
-    assert all(np.array_equal(a, b) for a, b in zip(plain, default)) and len(plain) == 5
-    big = [np.asarray(b) for b in data.make_dataset(x, 8, seed=3, image_shape=(32, 32, 3))]
-    assert big[0].shape == (8, 32, 32, 3) and big[0].dtype == np.float32
-    assert -1 <= min(b.min() for b in big) and max(b.max() for b in big) <= 1
-    # the same images in the same order, each converted
-    want = np.asarray(data.to_float(data.to_shape((plain[0] * 127.5 + 127.5).round(), 32, 3)))
-    np.testing.assert_allclose(big[0], want, atol=1e-6)
-    colour = np.zeros((16, 32, 32, 3), np.uint8)  # (n, h, w, c) taken as it is
-    assert np.asarray(next(iter(data.make_dataset(colour, 4)))).shape == (4, 32, 32, 3)
 
 
 def test_old_runs_read_as_28x28x1(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from test_gan import each_recipe, make_gan, seeds, z
 
-from dcgan import data, step_tf
+from dcgan import data, step_tf, trainset
 
 from conftest import assert_moves_only
 
@@ -13,7 +13,7 @@ from conftest import assert_moves_only
 @pytest.fixture(scope="module")
 def real():
     x, _, _ = data.load("sample")
-    return data.to_float(x[:16])
+    return trainset.to_float(x[:16])
 
 
 @each_recipe
