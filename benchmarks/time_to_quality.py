@@ -35,7 +35,7 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan import datasets, distribute, metrics, sampling, trainset  # noqa: E402
+from dcgan import datasets, distribute, files, metrics, sampling, trainset  # noqa: E402
 from dcgan.classifier import for_data, load_classifier  # noqa: E402
 from dcgan.images import save_grid  # noqa: E402
 from dcgan.training import Config, build  # noqa: E402
@@ -76,13 +76,16 @@ class Clock:
     passed and at each step mark reached; `curve` collects what it returns with the minutes and
     steps. The trainer sets `score_model`, which returns the generator to score."""
 
-    def __init__(self, budget_s, marks, score, step_marks=(), max_steps=None, grid_name=None):
+    def __init__(
+        self, budget_s, marks, score, step_marks=(), max_steps=None, grid_name=None, on_mark=None
+    ):
         self.marks = [budget_s * (i + 1) / marks for i in range(marks)] if budget_s else []
         self.max_steps = max_steps
         self.step_marks = sorted({*step_marks, *([max_steps] if max_steps else [])})
         self.score, self.trained, self.started, self.steps = score, 0.0, None, 0
         self.grid_name = grid_name  # (minutes, steps) -> a PNG path, or None for no pictures
         self.curve = []  # dicts: minutes, steps, at ("minutes" or "steps"), and the scores
+        self.on_mark = on_mark  # called with the curve so far after each mark
 
     def start(self):
         self.started = time.perf_counter()
@@ -94,6 +97,8 @@ class Clock:
             images = sampling.generate(generator, 100, seed=0)
             save_grid(images, self.grid_name(self.trained / 60, self.steps), cols=10)
         self.curve.append({"minutes": self.trained / 60, "steps": self.steps, "at": at, **scores})
+        if self.on_mark:
+            self.on_mark(self.curve)
         print(
             f"  {self.trained / 60:6.2f} min {self.steps:6d} steps  FID {scores['fid']:7.3f}  "
             f"precision {scores['precision']:.3f} recall {scores['recall']:.3f}",
@@ -181,11 +186,21 @@ def minutes_to_reach(curve, target):
     return None
 
 
-def read_table(path):
+def read_table(path, partial=False):
+    """The table's rows: the finished runs, and with `partial` also the marks of runs cut off
+    before their budget was spent (kept for the record; the same command trains those again)."""
     if not path or not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r for r in rows if partial or not r.get("partial")]
+
+
+def write_row(path, row):
+    """Puts `row` in the table at `path` in place of any row of the same run, atomically: a run
+    writes its row at every mark, so a study cut off keeps every mark it reached."""
+    rows = [r for r in read_table(path, partial=True) if key(r) != key(row)] + [row]
+    files.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def key(row):
@@ -393,8 +408,6 @@ def main():
         for name, over in CONFIGS.items():
             print(f"{name:<16}{over if over is not None else 'the reference script loop'}")
         return
-    from dcgan import files
-
     names = [c for c in args.configs.split(",") if c]
     unknown = [c for c in names if c not in CONFIGS]
     if unknown:
@@ -449,6 +462,23 @@ def main():
             if args.grids:  # the same noise at every mark, so the pictures show one G maturing
                 tag = os.path.join(args.grids, f"{choice.kind}-{name}-seed{seed}")
                 grid_name = lambda m, s, tag=tag: f"{tag}-{m:05.1f}min-{s}steps.png"  # noqa: E731
+            if CONFIGS[name] is None:
+                cfg, batch = None, over.get("batch_size", 256)
+                settings = {"batch_size": batch, "loop": "reference script"}
+            else:
+                cfg = Config(seed=seed, data=args.data, **over).resolved()
+                settings = {
+                    k: getattr(cfg, k)
+                    for k in ("batch_size", "lr", "d_lr", "beta1", "beta2", "ema", "ema_warmup")
+                }
+                settings.update(precision=cfg.precision, nets=cfg.nets, jit=cfg.jit_compile)
+            row.update(settings=settings, host=host, date=time.strftime("%Y-%m-%d"))
+
+            def so_far(curve, row=row):
+                if args.table:
+                    steps = curve[-1]["steps"]
+                    write_row(args.table, {**row, "steps": steps, "curve": curve, "partial": True})
+
             clock = Clock(
                 None if args.steps else args.budget * 60,
                 args.marks,
@@ -456,30 +486,16 @@ def main():
                 step_marks,
                 args.steps,
                 grid_name,
+                so_far,
             )
-            if CONFIGS[name] is None:
-                batch = over.get("batch_size", 256)
+            if cfg is None:
                 train_loop(train, clock, batch, seed)
-                settings = {"batch_size": batch, "loop": "reference script"}
             else:
-                cfg = Config(seed=seed, data=args.data, **over).resolved()
                 train_project(train, clock, cfg)
-                settings = {
-                    k: getattr(cfg, k)
-                    for k in ("batch_size", "lr", "d_lr", "beta1", "beta2", "ema", "ema_warmup")
-                }
-                settings.update(precision=cfg.precision, nets=cfg.nets, jit=cfg.jit_compile)
-            row.update(
-                settings=settings,
-                steps=clock.steps,
-                curve=clock.curve,
-                host=host,
-                date=time.strftime("%Y-%m-%d"),
-            )
+            row.update(steps=clock.steps, curve=clock.curve)
             new.append(row)
             if args.table:
-                with open(args.table, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                write_row(args.table, row)
     rows = read_table(args.table) if args.table else new
     rates = cpu_rates(read_table(args.rates) if args.rates else rows)
     print("\n".join(summarize(rows, args.budget) + summarize_steps(rows, rates)))

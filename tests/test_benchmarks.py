@@ -65,6 +65,33 @@ def test_time_to_quality_scores_each_config_and_seed_and_resumes(tmp_path):
     assert png.stat().st_size > 0
 
 
+def test_a_study_cut_off_keeps_its_marks_and_trains_that_run_again(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from time_to_quality import Clock, key, read_table, write_row
+
+    table = tmp_path / "study.jsonl"
+    done = {"data": "d", "config": "b32", "seed": 0, "budget_min": 1.0, "steps": 9, "curve": []}
+    write_row(table, done)
+    row = dict(done, seed=1)
+    marks = lambda curve: write_row(table, {**row, "curve": list(curve), "partial": True})
+    scores = {"fid": 1.0, "precision": 0.5, "recall": 0.5}
+    clock = Clock(None, 0, lambda g: scores, (2, 4), 6, on_mark=marks)
+    clock.score_model = lambda: None
+    clock.start()
+    for _ in range(5):  # killed after step 5: two of its three marks reached
+        clock.tick()
+    kept = read_table(table, partial=True)
+    assert [len(r["curve"]) for r in kept] == [0, 2] and kept[1]["partial"]
+    # What a later sitting skips: the finished run only, so the cut-off one trains again...
+    assert [key(r) for r in read_table(table)] == [key(done)]
+    # ...and its finished row replaces the marks it left.
+    write_row(table, dict(row, curve=[{"fid": 1.0}] * 3))
+    assert [(r["seed"], len(r["curve"]), "partial" in r) for r in read_table(table, True)] == [
+        (0, 0, False),
+        (1, 3, False),
+    ]
+
+
 def test_minutes_to_reach_interpolates_between_marks():
     sys.path.insert(0, str(REPO / "benchmarks"))
     from time_to_quality import minutes_to_reach
