@@ -87,7 +87,7 @@ def over_http(demo, repeats):
 
 
 def main():
-    from dcgan.errors import CliParser
+    from dcgan.cli import CliParser
 
     p = CliParser("python benchmarks/demo_latency.py", __doc__)
     p.add_argument("--model", default=None, help="generator for 'any' (default: the shipped one)")
@@ -96,7 +96,7 @@ def main():
     )
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args()
-    from dcgan.errors import quiet_tensorflow
+    from dcgan.cli import quiet_tensorflow
 
     quiet_tensorflow()
     from dcgan.demo_draw import Demo
@@ -132,6 +132,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(lambda argv: main())

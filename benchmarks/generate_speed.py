@@ -95,7 +95,7 @@ def cold_start(model_path, repeats):
 
 
 def main(argv=None):
-    from dcgan.errors import CliParser
+    from dcgan.cli import CliParser
 
     p = CliParser("python benchmarks/generate_speed.py", __doc__)
     p.add_argument(
@@ -112,7 +112,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 
-    from dcgan.errors import quiet_tensorflow
+    from dcgan.cli import quiet_tensorflow
 
     quiet_tensorflow()
     import keras
@@ -149,6 +149,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(main)

@@ -18,7 +18,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dcgan.errors import quiet_tensorflow  # noqa: E402
+from dcgan.cli import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 import keras  # noqa: E402
@@ -80,7 +80,7 @@ def kind(name, typ):
 
 
 def main():
-    from dcgan.errors import CliParser
+    from dcgan.cli import CliParser
 
     p = CliParser("python benchmarks/profile_step.py", __doc__)
     p.add_argument("--precision", default="mixed_bfloat16")
@@ -134,6 +134,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(lambda argv: main())

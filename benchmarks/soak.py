@@ -70,7 +70,7 @@ def fixtures(run, scratch):
 
 
 def main(argv=None):
-    from dcgan.errors import CliParser
+    from dcgan.cli import CliParser
 
     p = CliParser("python benchmarks/soak.py", __doc__)
     p.add_argument("--iterations", type=int, default=200)
@@ -89,7 +89,7 @@ def main(argv=None):
     if not 0 < args.warmup < args.iterations:
         p.error("need 0 < --warmup < --iterations")
 
-    from dcgan.errors import quiet_tensorflow
+    from dcgan.cli import quiet_tensorflow
 
     quiet_tensorflow()
     from dcgan import checkpoints, sampling
@@ -132,6 +132,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(main)

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from dcgan.errors import quiet_tensorflow  # noqa: E402
+from dcgan.cli import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 import keras  # noqa: E402
@@ -146,7 +146,7 @@ def project(x, batch, precision, spe, jit, nets):
 
 
 def main():
-    from dcgan.errors import CliParser
+    from dcgan.cli import CliParser
 
     p = CliParser("python benchmarks/throughput.py", __doc__)
     p.add_argument(
@@ -254,6 +254,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(lambda argv: main())

@@ -29,7 +29,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dcgan.errors import quiet_tensorflow  # noqa: E402
+from dcgan.cli import quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 import keras  # noqa: E402
@@ -372,7 +372,7 @@ def parse_ints(text, flag):
 
 
 def main():
-    from dcgan.errors import CliParser
+    from dcgan.cli import CliParser
 
     p = CliParser("python benchmarks/time_to_quality.py", __doc__)
     p.add_argument("--configs", default="loop,reference", help="comma-separated, see --list")
@@ -516,6 +516,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(lambda argv: main())

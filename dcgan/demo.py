@@ -27,9 +27,9 @@ import os
 from pathlib import Path
 import socket
 
+from dcgan.cli import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.demo_draw import Demo
 from dcgan.demo_page import MAX_FILE_SIZE, build
-from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.files import ENV
 from dcgan.settings import MODEL_HELP
 

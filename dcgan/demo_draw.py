@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from dcgan import datasets, files
-from dcgan.errors import UsageError
+from dcgan.cli import UsageError
 from dcgan.noise import SEED_MAX
 
 GRID = 8  # the grid is GRID x GRID images

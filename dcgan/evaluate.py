@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from dcgan import datasets, files
-from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
+from dcgan.cli import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import ENV, NUM_CLASSES
 from dcgan.settings import DATA_DEFAULT, DATA_HELP, MODEL_HELP
 

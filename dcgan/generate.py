@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from dcgan import datasets
-from dcgan.errors import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
+from dcgan.cli import CliParser, UsageError, cannot_write, quiet_tensorflow, run_cli
 from dcgan.files import (
     ENV,
     IMAGE_FORMATS,

@@ -17,7 +17,7 @@ import sys
 import zipfile
 
 from dcgan import files
-from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
+from dcgan.cli import CliParser, UsageError, quiet_tensorflow, run_cli
 
 KERAS_FILES = files.KERAS_FOLDER_FILES
 RUN_FILE = "run.json"  # a model folder's run settings: Keras owns config.json there

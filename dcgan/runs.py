@@ -12,8 +12,8 @@ import time
 from dcgan import datasets, ema, files
 from dcgan.callbacks import read_history
 from dcgan.checkpoints import STATE_GLOB, latest_state
+from dcgan.cli import cannot_write
 from dcgan.distribute import backend, is_chief
-from dcgan.errors import cannot_write
 
 
 def find_resume_state(run_dir, log=print):

@@ -9,7 +9,7 @@ KERAS_BACKEND=jax python -m dcgan.train --epochs 20 --data path/to/mnist.npz
 import sys
 import time
 
-from dcgan.errors import CliParser, UsageError, quiet_tensorflow, run_cli
+from dcgan.cli import CliParser, UsageError, quiet_tensorflow, run_cli
 from dcgan.settings import add_flags, config_from_flags
 
 

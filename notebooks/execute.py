@@ -91,6 +91,6 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
-    from dcgan.errors import run_cli  # bad input: one line and exit 2, as the commands answer
+    from dcgan.cli import run_cli  # bad input: one line and exit 2, as the commands answer
 
     run_cli(main, sys.argv[1:])

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from dcgan import data, evaluate, generate, train
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 from conftest import REPO
 

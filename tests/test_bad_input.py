@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dcgan import evaluate, generate, train
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 from conftest import REPO, run_python
 

@@ -89,7 +89,7 @@ def test_mnist_asked_for_by_name_is_never_replaced_by_the_sample(
     import keras
 
     from dcgan import train
-    from dcgan.errors import run_cli
+    from dcgan.cli import run_cli
 
     def offline():
         raise Exception("URL fetch failure: no network")

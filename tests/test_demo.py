@@ -28,8 +28,8 @@ from dcgan import datasets
 from dcgan import demo as demo_cli
 from dcgan import demo_draw as draw
 from dcgan import demo_page as pages
+from dcgan.cli import run_cli
 from dcgan.demo_draw import ANY, GRID, SCALE, SEED_MAX, WALK_STEPS, Demo
-from dcgan.errors import run_cli
 
 from conftest import REPO, run_python, start_python
 

@@ -8,7 +8,7 @@ import pytest
 
 from dcgan import classifier as classifiers
 from dcgan import data, datasets, evaluate, files, generate, training
-from dcgan.errors import UsageError, run_cli
+from dcgan.cli import UsageError, run_cli
 from dcgan.settings import Config
 
 MNIST_CLASSIFIER = files.shipped("classifier")

@@ -211,7 +211,7 @@ def test_json_to_stdout(tmp_path):
 def test_a_full_disk_names_the_file(tmp_path, monkeypatch, capsys):
     import errno
 
-    from dcgan.errors import run_cli
+    from dcgan.cli import run_cli
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -235,7 +235,7 @@ def test_a_full_disk_names_the_file(tmp_path, monkeypatch, capsys):
 
 
 def test_a_full_device_written_directly_names_it(capsys):
-    from dcgan.errors import run_cli
+    from dcgan.cli import run_cli
 
     with pytest.raises(SystemExit) as e:
         run_cli(lambda argv: files.write_text("/dev/full", "x" * 100_000), [])

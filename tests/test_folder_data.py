@@ -502,7 +502,7 @@ def test_a_run_ended_by_minutes_says_so_and_how_to_go_on(tmp_path):
 
 def test_two_names_of_one_flag_are_refused(capsys):
     from dcgan import train
-    from dcgan.errors import run_cli
+    from dcgan.cli import run_cli
 
     for argv in (
         ["--targets", "soft", "--labels", "hard"],
@@ -524,7 +524,7 @@ def snapshot(root):
 def test_a_run_folder_inside_the_data_is_one_line_and_nothing_written(where, tmp_path, monkeypatch,
                                                                       capsys):  # fmt: skip
     from dcgan import train
-    from dcgan.errors import run_cli
+    from dcgan.cli import run_cli
 
     root = make_folder(tmp_path / "pets", MIXED[:4])
     argv = [*TINY, "--data", str(root)]

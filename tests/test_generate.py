@@ -13,7 +13,7 @@ from dcgan import generate
 
 def in_process(*args, capfd=None):
     """Runs the CLI's `run_cli(main)` here; returns (exit code, stdout, stderr)."""
-    from dcgan.errors import run_cli
+    from dcgan.cli import run_cli
 
     with pytest.raises(SystemExit) as e:
         run_cli(generate.main, [str(a) for a in args])

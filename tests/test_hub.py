@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dcgan import datasets, files, hub, sampling
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 from conftest import IN_SDIST, REPO, SDIST_SKIP, SHIPPED_FOLDERS
 

@@ -132,7 +132,7 @@ def test_evaluate_defaults_to_the_generator_generate_draws_with(tmp_path, monkey
 )
 def test_evaluate_without_a_generator_to_score_is_one_line(argv, env, words, tmp_path, monkeypatch):
     from dcgan import evaluate
-    from dcgan.errors import UsageError
+    from dcgan.cli import UsageError
 
     monkeypatch.chdir(tmp_path)
     if env:

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan import checkpoints, train, training
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 from dcgan.gan import DCGAN
 
 from conftest import run_python

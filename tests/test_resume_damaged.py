@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dcgan import train
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 from conftest import REPO
 

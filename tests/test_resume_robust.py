@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dcgan import checkpoints, files, train
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 from conftest import REPO
 

@@ -11,7 +11,7 @@ import pytest
 from dcgan import classifier as classifiers
 from dcgan import generate as generate_cli
 from dcgan import metrics, sampling
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 from conftest import AliveCounter
 

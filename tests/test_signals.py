@@ -10,7 +10,7 @@ import time
 import pytest
 
 from dcgan import train
-from dcgan.errors import STOP_GRACE_S, run_cli
+from dcgan.cli import STOP_GRACE_S, run_cli
 
 from conftest import start_python
 
@@ -19,7 +19,7 @@ from conftest import start_python
 BLOCKED = """
 import sys
 from dcgan import files
-from dcgan.errors import quiet_tensorflow, run_cli
+from dcgan.cli import quiet_tensorflow, run_cli
 
 def main(argv):
     quiet_tensorflow()
@@ -124,7 +124,7 @@ def test_training_stops_within_seconds_in_the_middle_of_a_graph_call(tmp_path):
 # its C++, and the handler may run there), while training goes on in Python.
 SWALLOWED = """
 import sys, time
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 def main(argv):
     print("ready", flush=True)
@@ -183,7 +183,7 @@ def test_an_error_that_a_stop_caused_is_the_stop(capsys):
 # KeyboardInterrupt would be printed as "Exception ignored" and dropped.
 IN_GC = """
 import gc, os, signal, time
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 def main(argv):
     def callback(phase, info):

@@ -13,7 +13,7 @@ import pytest
 
 from dcgan import evaluate as evaluate_cli
 from dcgan import images, models, sampling
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 from dcgan.settings import Config
 
 from conftest import run_python

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from dcgan import generate, trust
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])

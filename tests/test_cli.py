@@ -3,14 +3,14 @@ raises reaches the user as one line and exit code 2."""
 
 import pytest
 
-from dcgan.errors import CliParser, UsageError, run_cli
+from dcgan.cli import CliParser, UsageError, run_cli
 
 from conftest import REPO, run_python
 
 FAST_PATHS = """
 import sys
 from dcgan import evaluate, generate, train
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 for m, argv in ((train, ["--epochs", "0"]), (generate, ["--out", "x.gif"]),
                 (evaluate, ["-n", "0", "--images", "x"]), (train, ["--arch", "gpt"])):
     m.parser().format_help()
@@ -70,7 +70,7 @@ def test_console_commands_are_the_same_mains():
 BAD_BACKEND = """
 import sys
 from dcgan import demo, evaluate, generate, train
-from dcgan.errors import run_cli
+from dcgan.cli import run_cli
 for m, argv in ((train, ["--epochs", "1", "--data", "sample"]), (generate, ["-n", "4"]),
                 (evaluate, ["--images", "x.npz"]), (demo, [])):
     try:
@@ -105,7 +105,7 @@ def test_a_bad_keras_backend_is_one_line_before_keras_loads(value, says, tmp_pat
 def test_a_backend_whose_library_is_missing_says_what_to_install(backend, monkeypatch):
     import importlib.util
 
-    from dcgan import errors
+    from dcgan import cli
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
@@ -113,10 +113,10 @@ def test_a_backend_whose_library_is_missing_says_what_to_install(backend, monkey
     )
     monkeypatch.setenv("KERAS_BACKEND", backend)
     with pytest.raises(UsageError, match=f"{backend} is not installed: pip install") as e:
-        errors.check_backend()
+        cli.check_backend()
     other = "jax" if backend == "tensorflow" else "tensorflow"
     assert f"set KERAS_BACKEND to {other}" in str(e.value)
     for fine in ("tensorflow", "jax", ""):  # "" is unset to Keras too
         monkeypatch.setattr(importlib.util, "find_spec", real)
         monkeypatch.setenv("KERAS_BACKEND", fine)
-        errors.check_backend()
+        cli.check_backend()
