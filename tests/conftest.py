@@ -1,5 +1,7 @@
 """Fixtures shared by the test files."""
 
+import gzip
+import io
 import os
 from pathlib import Path
 import subprocess
@@ -202,3 +204,21 @@ def pytest_sessionfinish(session, exitstatus):
     if _SKIPPED_MODULES:
         print(f"\nskipped where DCGAN_NO_SKIPS is set: {', '.join(_SKIPPED_MODULES)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def npy_bytes(shape, dtype=np.uint8, body=b""):
+    """A .npy header declaring `shape` and `dtype`, followed by `body` (not necessarily enough)."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf,
+        {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+         "shape": shape},
+    )  # fmt: skip
+    return buf.getvalue() + body
+
+
+def write_idx(path, dims, body=b"", gz=False):
+    """An IDX file of unsigned bytes declaring `dims`, followed by `body` (gzipped with `gz`)."""
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(header + body)

@@ -9,7 +9,6 @@ at the end; the readers themselves in test_readers.py.
 """
 
 import gzip
-import io
 import os
 import zipfile
 
@@ -19,34 +18,17 @@ import pytest
 from dcgan import data, evaluate, generate, train
 from dcgan.cli import run_cli
 
-from conftest import REPO
+from conftest import REPO, npy_bytes, write_idx
 
 MAINS = {"train": train.main, "evaluate": evaluate.main, "generate": generate.main}
 TERA = (10**12, 28, 28)  # 784 TB of uint8 digits
 IDX_TERA = (10**6, 10**6, 28)  # 28 TB; IDX sizes are 32-bit
 
 
-def npy_bytes(shape, dtype=np.uint8, body=b""):
-    """A .npy header declaring `shape` and `dtype`, followed by `body` (not necessarily enough)."""
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf,
-        {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
-         "shape": shape},
-    )  # fmt: skip
-    return buf.getvalue() + body
-
-
 def write_zip(path, members, compression=zipfile.ZIP_STORED):
     with zipfile.ZipFile(path, "w", compression) as z:
         for name, raw in members.items():
             z.writestr(name, raw)
-
-
-def write_idx(path, dims, body=b"", gz=False):
-    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
-    with (gzip.open if gz else open)(path, "wb") as f:
-        f.write(header + body)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 allocate or inflate anything, end every refusal with the caller's advice, and need neither
 TensorFlow nor Keras."""
 
-import gzip
-import io
 import subprocess
 import sys
 import zipfile
@@ -13,24 +11,9 @@ import pytest
 
 from dcgan import readers
 
+from conftest import npy_bytes, write_idx
+
 FIX = "pass something else"
-
-
-def npy_bytes(shape, dtype=np.uint8, body=b""):
-    """A .npy header declaring `shape` and `dtype`, followed by `body` (not necessarily enough)."""
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf,
-        {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
-         "shape": shape},
-    )  # fmt: skip
-    return buf.getvalue() + body
-
-
-def write_idx(path, dims, body=b"", gz=False):
-    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
-    with (gzip.open if gz else open)(path, "wb") as f:
-        f.write(header + body)
 
 
 def test_importable_without_tensorflow_or_keras():
