@@ -167,31 +167,31 @@ class SampleGrid(Writer):
 
 
 class Evaluate(Writer):
-    """Every `every` epochs: FID of `n` digits against the test digits, logged as `fid` (and
+    """Every `every` epochs: FID of `n` images against the test images, logged as `fid` (and
     `fid_ema`) into history and the progress bar. FID depends on n: compare only runs scored
     with the same n.
 
     The generator kept as generator_best.h5 is the one with the lowest FID against `selection`
-    (training digits' features), logged as `fid_train`: the EMA generator when there is one,
-    else G. The test digits then only report, so what is kept is not picked by the numbers it
+    (training images' features), logged as `fid_train`: the EMA generator when there is one,
+    else G. The test images then only report, so what is kept is not picked by the numbers it
     is later judged on."""
 
     def __init__(self, run_dir, every, classifier, test, selection, n=2000, seed=0):
         """classifier: a loaded one; test, selection: `metrics.real_features` of the test
-        digits and of training digits."""
+        images and of training images."""
         super().__init__()
         self.run_dir, self.every, self.n, self.seed = Path(run_dir), every, n, seed
         self.classifier, self.test, self.selection = classifier, test, selection
         best = self.run_dir / "best.json"
         saved = json.loads(best.read_text()) if best.exists() else {}
-        # A best.json scored against other digits does not compare: the next score replaces it.
+        # A best.json scored against other images does not compare: the next score replaces it.
         same = saved.get("against") == "training digits"
         self.best = saved["fid"] if saved and same else float("inf")
 
     def _fids(self, generator):
-        """FID against the test digits and against the training digits, of one draw of n."""
-        digits = sampling.check_digits(generator, None, self.n)
-        images = sampling.generate_batches(generator, self.n, self.seed, digits=digits)
+        """FID against the test images and against the training images, of one draw of n."""
+        classes = sampling.check_digits(generator, None, self.n)
+        images = sampling.generate_batches(generator, self.n, self.seed, digits=classes)
         stats = metrics.gaussian_stats(features_and_probs(self.classifier, images)[0])
         return [
             metrics.frechet_distance(*stats, r["mu"], r["sigma"])

@@ -34,15 +34,15 @@ def global_mean(per_example, replicas=1):
     return ops.sum(per_example) / count
 
 
-def d_batch(images, digits, fake, fake_digits, real_targets, fake_targets):
-    """D's batch: the real images then G's, each with the digit it claims to be (None when
+def d_batch(images, classes, fake, fake_classes, real_targets, fake_targets):
+    """D's batch: the real images then G's, each with the class it claims to be (None when
     unconditional), the (soft) targets, and the hard 1/0 labels D's accuracy is read against."""
     n, m = ops.shape(images)[0], ops.shape(fake)[0]
     x = ops.concatenate([images, ops.cast(fake, images.dtype)], axis=0)
-    if digits is not None:
-        digits = ops.concatenate([digits, fake_digits], axis=0)
+    if classes is not None:
+        classes = ops.concatenate([classes, fake_classes], axis=0)
     y = ops.concatenate([real_targets, fake_targets], axis=0)
-    return net_inputs(x, digits), y, ops.concatenate([ops.ones((n, 1)), ops.zeros((m, 1))], axis=0)
+    return net_inputs(x, classes), y, ops.concatenate([ops.ones((n, 1)), ops.zeros((m, 1))], axis=0)
 
 
 def step_values(d_loss, g_loss, p, hard, n):
@@ -60,13 +60,13 @@ def step_values(d_loss, g_loss, p, hard, n):
 class DCGAN(keras.Model):
     """Holds G, D and the stacked G -> D model; `fit` trains them in turn, one step each.
 
-    Per step: D sees half a batch of real digits and half a batch of G's digits with soft
+    Per step: D sees half a batch of real images and half a batch of G's images with soft
     targets; then G gets a full batch of noise through G -> D with "real" targets, and only G's
     weights move. Losses are summed per example and divided by the global batch once, so k replicas
     compute what one device would.
 
-    Conditional (both nets take a digit as a second input): the data yields (images, digits),
-    G's digits are drawn uniformly, and D judges each image with the digit it claims to be.
+    Conditional (both nets take a class as a second input): the data yields (images, classes),
+    G's classes are drawn uniformly, and D judges each image with the class it claims to be.
     """
 
     def __init__(
@@ -139,10 +139,11 @@ class DCGAN(keras.Model):
 
         n = ops.shape(images)[0]
 
-        def g_inputs(count, latents, digits):
-            z = noise.latent((count, self.latent_dim), key(latents), self.noise_kind)
-            drawn = noise.digits(count, key(digits), self.classes) if self.conditional else None
-            return net_inputs(z, drawn)
+        def g_inputs(count, latent_stream, class_stream):
+            z = noise.latent((count, self.latent_dim), key(latent_stream), self.noise_kind)
+            if not self.conditional:
+                return z
+            return net_inputs(z, noise.digits(count, key(class_stream), self.classes))
 
         return (
             g_inputs(n, Stream.FAKE_LATENTS, Stream.FAKE_DIGITS),
@@ -155,14 +156,14 @@ class DCGAN(keras.Model):
         `draws`: a test gives both backends the same targets."""
         return noise.targets(n, real, key(stream), self.target_kind)
 
-    def discriminator_batch(self, images, digits, fake, fake_inputs, key):
-        """`d_batch` for real `images` (and their `digits`, None if unconditional) and G's
+    def discriminator_batch(self, images, classes, fake, fake_inputs, key):
+        """`d_batch` for real `images` (and their `classes`, None if unconditional) and G's
         `fake` drawn from `fake_inputs`, with this step's targets."""
         return d_batch(
             images,
-            digits,
+            classes,
             fake,
-            fake_inputs[1] if digits is not None else None,
+            fake_inputs[1] if classes is not None else None,
             self.targets(ops.shape(images)[0], True, key, Stream.REAL_TARGETS),
             self.targets(ops.shape(fake)[0], False, key, Stream.FAKE_TARGETS),
         )
@@ -172,10 +173,10 @@ class DCGAN(keras.Model):
         return self.ema.calibrated(self.g_optimizer.iterations)
 
     def unpack(self, data):
-        """(images, digits) of a batch; digits is None for an unconditional GAN.
-        Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, digits)."""
-        images, digits, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return images, ops.cast(digits, "int32") if self.conditional else None
+        """(images, classes) of a batch; classes is None for an unconditional GAN.
+        Keras's unpacking: a tf.data batch, or a generator's (images,) or (images, classes)."""
+        images, classes, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return images, ops.cast(classes, "int32") if self.conditional else None
 
     def generator_targets(self, g_inputs, key):
         """The "real" targets G is trained towards, one per input it is given."""

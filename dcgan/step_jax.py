@@ -104,12 +104,12 @@ def train_step(gan, state, data):
     d_tv, d_ntv = _take(tv, at.d_tv), _take(ntv, at.d_ntv)
     d_ov, g_ov = ov[: at.n_d_opt], ov[at.n_d_opt :]
 
-    images, digits = gan.unpack(data)
+    images, classes = gan.unpack(data)
     fake_inputs, g_inputs, key = gan.draws(images, g_ov[at.step])
     n = images.shape[0]
 
     fake, g_ntv = g.stateless_call(g_tv, g_ntv, fake_inputs, training=True)
-    x, y, hard = gan.discriminator_batch(images, digits, fake, fake_inputs, key)
+    x, y, hard = gan.discriminator_batch(images, classes, fake, fake_inputs, key)
 
     def d_loss(d_tv):
         p, new_ntv = d.stateless_call(d_tv, d_ntv, x, training=True)
@@ -123,8 +123,8 @@ def train_step(gan, state, data):
 
     def g_loss(g_tv):
         images, new_g_ntv = g.stateless_call(g_tv, g_ntv, g_inputs, training=True)
-        digits = g_inputs[1] if gan.conditional else None
-        q, new_d_ntv = d.stateless_call(d_tv, d_ntv, net_inputs(images, digits), training=True)
+        classes = g_inputs[1] if gan.conditional else None
+        q, new_d_ntv = d.stateless_call(d_tv, d_ntv, net_inputs(images, classes), training=True)
         loss, per_example = gan.objective(y_g, q)
         return _scaled(gan.g_optimizer, g_ov, loss), (
             per_example,

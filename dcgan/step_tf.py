@@ -23,11 +23,11 @@ def update(gan, net, optimizer, x, y, weights):
     return ops.mean(per_example), p
 
 
-def train_discriminator(gan, images, digits, fake_inputs, key):
-    """One D update on real `images` (with their `digits`, None if unconditional) and
+def train_discriminator(gan, images, classes, fake_inputs, key):
+    """One D update on real `images` (with their `classes`, None if unconditional) and
     G(fake_inputs). Returns (local loss, predictions, hard targets)."""
     fake = gan.generator(fake_inputs, training=True)
-    x, y, hard = gan.discriminator_batch(images, digits, fake, fake_inputs, key)
+    x, y, hard = gan.discriminator_batch(images, classes, fake, fake_inputs, key)
     d = gan.discriminator
     local, p = update(gan, d, gan.d_optimizer, x, y, d.trainable_weights)
     return local, p, hard
@@ -44,9 +44,9 @@ def train_generator(gan, g_inputs, key):
 
 
 def train_step(gan, data):
-    images, digits = gan.unpack(data)
+    images, classes = gan.unpack(data)
     fake_inputs, g_inputs, key = gan.draws(images)
-    d_loss, p, hard = train_discriminator(gan, images, digits, fake_inputs, key)
+    d_loss, p, hard = train_discriminator(gan, images, classes, fake_inputs, key)
     g_loss = train_generator(gan, g_inputs, key)
     values = gan.step_values(d_loss, g_loss, p, hard, ops.shape(images)[0])
     for name, v in values.items():

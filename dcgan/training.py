@@ -169,7 +169,7 @@ SELECTION_DIGITS = 10_000
 HEALTH_IMAGES = 512  # real images whose variety G's samples are compared with (`Health`)
 
 
-def prepare_evaluation(cfg, train_images, train_digits, log=print):
+def prepare_evaluation(cfg, train_images, train_classes, log=print):
     """(classifier, test reference, training reference) features for `eval_every`, loaded
     before anything is written; None, said in one note, when no classifier reads the run's data
     (a folder of your own images): the run then trains without FID. The classifier is the
@@ -181,13 +181,13 @@ def prepare_evaluation(cfg, train_images, train_digits, log=print):
         log(f"note: --eval-every is off: {why}, so training goes on without FID")
         return None
     classifier = load_classifier(path)
-    test_images, test_digits, source = data.load(cfg.data, "test", log=lambda m: None)
+    test_images, test_classes, source = data.load(cfg.data, "test", log=lambda m: None)
     metrics.check_test_split(test_images, source)
     pick = slice(-SELECTION_DIGITS, None)
     return (
         classifier,
-        metrics.real_features(classifier, test_images, classes=test_digits),
-        metrics.real_features(classifier, train_images[pick], classes=train_digits[pick]),
+        metrics.real_features(classifier, test_images, classes=test_classes),
+        metrics.real_features(classifier, train_images[pick], classes=train_classes[pick]),
     )
 
 
