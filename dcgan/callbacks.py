@@ -138,7 +138,7 @@ class SampleGrid(Writer):
             if self.model.conditional:  # a row per class, a column per fixed latent vector
                 g = self.model.generator
                 classes = sampling.spread_classes(g, self.MAX_ROWS)
-                rows = sampling.digit_rows(g, 8, seed=self.seed, classes=classes)
+                rows = sampling.class_rows(g, 8, seed=self.seed, classes=classes)
                 images, cols = rows.reshape(-1, *rows.shape[2:]), 8
             else:
                 images, cols = sampling.generate(self.model.generator, self.n, z=self.z), None
@@ -190,8 +190,8 @@ class Evaluate(Writer):
 
     def _fids(self, generator):
         """FID against the test images and against the training images, of one draw of n."""
-        classes = sampling.check_digits(generator, None, self.n)
-        images = sampling.generate_batches(generator, self.n, self.seed, digits=classes)
+        classes = sampling.check_classes(generator, None, self.n)
+        images = sampling.generate_batches(generator, self.n, self.seed, classes=classes)
         stats = metrics.gaussian_stats(features_and_probs(self.classifier, images)[0])
         return [
             metrics.frechet_distance(*stats, r["mu"], r["sigma"])

@@ -356,7 +356,7 @@ class Demo:
         """uint8 (n, s, s), or (n, s, s, 3) from a colour generator: n images of `choice`
         ('any' or a class of entry `models`) from `seed`."""
         g, c = self._pick(choice, models)
-        return self.sampling.generate(g, n, seed=check_seed(seed), digits=c)
+        return self.sampling.generate(g, n, seed=check_seed(seed), classes=c)
 
     digits = images  # the name the digits-only page had
 
@@ -372,7 +372,7 @@ class Demo:
         a = np.asarray(self.sampling.latents(1, dim, check_seed(seed)), np.float32)
         b = np.asarray(self.sampling.latents(1, dim, check_seed(to_seed, "to seed")), np.float32)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        images = self.sampling.generate(g, steps, z=(1.0 - t) * a + t * b, digits=c)
+        images = self.sampling.generate(g, steps, z=(1.0 - t) * a + t * b, classes=c)
         return self.layout(images, cols=steps)
 
     def styles(self, seed, models=None):
@@ -382,7 +382,7 @@ class Demo:
         if g is None:
             return None
         classes = self.sampling.spread_classes(g, STYLES)
-        rows = self.sampling.digit_rows(g, 1, check_seed(seed), classes=classes)
+        rows = self.sampling.class_rows(g, 1, check_seed(seed), classes=classes)
         return self.layout(rows.reshape(len(classes), *rows.shape[2:]), cols=len(classes))
 
     def show(self, choice, seed, to_seed, models=None):

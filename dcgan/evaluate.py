@@ -275,7 +275,7 @@ def main(argv=None):
 
     # Everything the user named is read and checked before the long part (drawing and scoring).
     if args.images:
-        images, digits = data.load_images(args.images, max_images=MAX_IMAGES)
+        images, classes = data.load_images(args.images, max_images=MAX_IMAGES)
         what = f"{len(images)} images in {args.images}"
     # chosen by what the real images are (and refused when they are not its data's)
     classifier_path, where, kind = classifiers.for_data(data_arg, args.classifier)
@@ -293,7 +293,7 @@ def main(argv=None):
             str(args.model),
             "evaluate a generator trained with --image-size 28 --channels 1",
         )
-        digits = sampling.check_digits(generator, None, args.n)  # 0-9 in turn if conditional
+        classes = sampling.check_classes(generator, None, args.n)  # 0-9 in turn if conditional
     real = metrics.load_real(data_arg, log=log)
     metrics.check_test_split(real["test"], real["source"])
     noun = datasets.noun(kind)
@@ -307,12 +307,12 @@ def main(argv=None):
     if args.model:
         # drawn a batch at a time as the classifier reads them: only their features are kept
         images = sampling.with_progress(
-            sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits), args.n
+            sampling.generate_batches(generator, args.n, seed=args.seed, classes=classes), args.n
         )
         what = str(args.model)
     results = metrics.compare_to_real(
         images,
-        digits,
+        classes,
         data=real,
         classifier=classifier,
         n_real=args.n if args.model else None,
@@ -328,7 +328,7 @@ def main(argv=None):
     print(format_table({name: results["generated"], "real (floor)": results["real"]}))
     mix = class_mix(results["generated"]["class_histogram"], kind)
     print(f"{name} {'digit' if kind == datasets.MNIST else 'class'} mix (%): {mix}")
-    if digits is not None:
+    if classes is not None:
         print(format_per_class(results["generated"], results["real"], kind))
     write_results(args, results, classifier=str(classifier_path), dataset=kind)
     return 0
@@ -376,7 +376,7 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
         shape = trainset.with_channels(images.shape[1:])
     else:
         generator = sampling.load_generator(args.model)
-        digits = sampling.check_digits(generator, None, args.n)
+        classes = sampling.check_classes(generator, None, args.n)
         shape = trainset.with_channels(sampling.image_shape(generator))
     n = len(images) if images is not None else args.n
     own = None
@@ -406,7 +406,7 @@ def report_without_classifier(args, data_arg, why, images, run_note, log):
     print(f"{why}; scored in {reader.describe}")
     if images is None:
         images = sampling.with_progress(
-            sampling.generate_batches(generator, args.n, seed=args.seed, digits=digits), args.n
+            sampling.generate_batches(generator, args.n, seed=args.seed, classes=classes), args.n
         )
         what = str(args.model)
     results = metrics.own_scores(images, train, reader, seed=args.seed, k=args.k)

@@ -143,7 +143,7 @@ class DCGAN(keras.Model):
             z = noise.latent((count, self.latent_dim), key(latent_stream), self.noise_kind)
             if not self.conditional:
                 return z
-            return net_inputs(z, noise.digits(count, key(class_stream), self.classes))
+            return net_inputs(z, noise.class_ids(count, key(class_stream), self.classes))
 
         return (
             g_inputs(n, Stream.FAKE_LATENTS, Stream.FAKE_DIGITS),

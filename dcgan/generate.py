@@ -33,7 +33,7 @@ from dcgan.settings import MODEL_HELP
 MAX_IMAGES = 1_000_000
 
 
-def digit_arg(text):
+def class_arg(text):
     """--digit (--class): `all`, or one class, by number or by name (checked against the
     generator's classes once it is loaded: `sampling.class_index`)."""
     if text is None or text == "all":
@@ -103,7 +103,7 @@ def parser():
 
 
 def check_args(args):
-    args.digit = digit_arg(args.digit)
+    args.digit = class_arg(args.digit)
     if args.n < 1:
         raise UsageError(
             f"-n {args.n}: ask for at least 1 {'row' if args.interpolate else 'image'}"
@@ -183,24 +183,24 @@ def main(argv=None):
     kind = datasets.run_data(config)[1] if config else datasets.MNIST
     noun = datasets.noun(kind)
     seed = args.seed if args.seed is not None else random_seed()
-    # Digits are drawn a batch at a time and an .npz is written as they come, so memory holds
+    # Images are drawn a batch at a time and an .npz is written as they come, so memory holds
     # one batch however many are asked for.
-    cols, digits = args.interpolate, None
+    cols, classes = args.interpolate, None
     image = sampling.image_shape(generator)
     if args.interpolate:
         shape = (args.n, args.interpolate, *image)
         batches = sampling.interpolate_batches(
-            generator, args.n, args.interpolate, seed, digit=args.digit
+            generator, args.n, args.interpolate, seed, class_id=args.digit
         )
         what = f"{args.n} rows of {args.interpolate} interpolated {noun}"
         if args.digit is not None:
             what += f" of class {sampling.class_label(generator, args.digit)}"
     elif args.digit == "all":
-        classes = sampling.num_classes(generator)  # a folder's run: its class subfolders
-        total = args.n * classes
+        count = sampling.num_classes(generator)  # a folder's run: its class subfolders
+        total = args.n * count
         if total > MAX_IMAGES:
             raise UsageError(
-                f"{classes} classes of -n {args.n}: {total:,} images, more than {MAX_IMAGES:,} "
+                f"{count} classes of -n {args.n}: {total:,} images, more than {MAX_IMAGES:,} "
                 "at once: use a smaller -n, or draw classes one --class at a time"
             )
         if out.suffix.lower() == ".png":
@@ -208,19 +208,19 @@ def main(argv=None):
                 check_grid(total, f"--out {out}")
             except ValueError as e:
                 raise UsageError(f"{e} (--out digits.npz)") from None
-        shape, cols = (classes, args.n, *image), args.n
-        batches = sampling.digit_row_batches(generator, args.n, seed)
-        digits = np.repeat(np.arange(classes), args.n).reshape(classes, args.n)
+        shape, cols = (count, args.n, *image), args.n
+        batches = sampling.class_row_batches(generator, args.n, seed)
+        classes = np.repeat(np.arange(count), args.n).reshape(count, args.n)
         names = sampling.class_names(generator)
-        what = f"{classes} rows of {args.n} {noun} (0-{classes - 1})"
+        what = f"{count} rows of {args.n} {noun} (0-{count - 1})"
         if names and names != datasets.CLASS_NAMES[datasets.MNIST]:
             more = ", ..." if len(names) > sampling.MAX_NAMES_SHOWN else ""
             shown = ", ".join(names[: sampling.MAX_NAMES_SHOWN]) + more
-            what = f"{classes} rows of {args.n} {noun} ({shown})"
+            what = f"{count} rows of {args.n} {noun} ({shown})"
     else:
         shape = (args.n, *image)
-        digits = sampling.check_digits(generator, args.digit, args.n)
-        batches = sampling.generate_batches(generator, args.n, seed, digits=digits)
+        classes = sampling.check_classes(generator, args.digit, args.n)
+        batches = sampling.generate_batches(generator, args.n, seed, classes=classes)
         what = f"{args.n} {noun}"
         if args.digit is not None:
             label = sampling.class_label(generator, args.digit)
@@ -231,7 +231,7 @@ def main(argv=None):
             out,
             seed=seed,
             cols=cols,
-            digits=digits,
+            classes=classes,
             shape=shape,
         )
     except OSError as e:

@@ -68,7 +68,7 @@ class Health(Writer):
             return {None: diversity(fake) / max(self.real_diversity, 1e-6)}
         ratios = {}
         for c in range(num_classes(g)):
-            fake = sampling.generate(g, max(self.n // 4, 16), seed=self.seed, digits=c)
+            fake = sampling.generate(g, max(self.n // 4, 16), seed=self.seed, classes=c)
             real = self.class_diversity.get(c, self.real_diversity)
             ratios[c] = diversity(fake) / max(real, 1e-6)
         return ratios

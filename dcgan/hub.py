@@ -49,12 +49,11 @@ def make_hub_folder(model_file, log=print):
     of NAME.h5, NAME.keras and model.weights.h5, as the model card lists them."""
     path = check_folder(model_file)
     quiet_tensorflow()
-    import keras
-
     from dcgan.checkpoints import atomic_save
+    from dcgan.trust import load_keras_model
 
     folder, keras_file = path.parent, path.with_suffix(".keras")
-    h5 = keras.models.load_model(path, compile=False)
+    h5 = load_keras_model(path)
     if not keras_file.exists():
         atomic_save(h5, keras_file)
         log(f"wrote {keras_file}")
@@ -73,8 +72,9 @@ def make_hub_folder(model_file, log=print):
 def _check_same(reference, others, where):
     """Raises ValueError unless each of `others` (paths) loads to a model whose outputs equal
     `reference`'s, on inputs of its shapes (whole-number ones, a class, drawn from 0-9)."""
-    import keras
     import numpy as np
+
+    from dcgan.trust import load_keras_model
 
     rng = np.random.default_rng(0)
     inputs = []
@@ -88,7 +88,7 @@ def _check_same(reference, others, where):
     inputs = inputs if len(inputs) > 1 else inputs[0]
     expected = np.asarray(reference(inputs, training=False))
     for other in others:
-        got = np.asarray(keras.saving.load_model(other, compile=False)(inputs, training=False))
+        got = np.asarray(load_keras_model(other)(inputs, training=False))
         if not np.array_equal(got, expected):
             raise ValueError(
                 f"{other} computes other numbers than {where} (max difference "

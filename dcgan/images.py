@@ -115,9 +115,10 @@ def write_npz(path, batches, shape, **extra):
     return path
 
 
-def save_images(images, path, seed=None, cols=None, digits=None, shape=None):
-    """Writes digits to `path`: a .png grid (`save_grid`), or an .npz holding `images` (and
-    `seed` and the `digits` asked for, when given), atomically. Returns `path`.
+def save_images(images, path, seed=None, cols=None, classes=None, shape=None):
+    """Writes images to `path`: a .png grid (`save_grid`), or an .npz holding `images` (and
+    `seed` and the `classes` asked for, under the key "digits", when given), atomically.
+    Returns `path`.
 
     `images` is a uint8 array, or an iterable of uint8 batches (`sampling.generate_batches`)
     with their `shape` given: an .npz is then written as they come (`write_npz`), in the memory
@@ -133,7 +134,7 @@ def save_images(images, path, seed=None, cols=None, digits=None, shape=None):
         files.check_grid(int(np.prod(shape[: -len(image)])))
         images = collect(images, shape)
         return save_grid(images.reshape(-1, *image), path, cols=cols)
-    extra = {} if digits is None else {"digits": np.asarray(digits, np.uint8)}
+    extra = {} if classes is None else {"digits": np.asarray(classes, np.uint8)}
     if seed is not None:
         extra["seed"] = np.int64(seed)
     return write_npz(path, images, shape, **extra)

@@ -185,14 +185,14 @@ def real_features(classifier, images, classes=None):
     }
 
 
-def per_class_scores(feats, probs, digits, ref):
+def per_class_scores(feats, probs, classes, ref):
     """Digits drawn on request (a conditional generator's, or real ones with their classes):
     `agreement`, the fraction the classifier reads as the digit asked for, overall and per
     digit, and each digit's FID against the test digits of that class."""
-    digits, pred = np.asarray(digits).ravel(), np.asarray(probs).argmax(1)
+    classes, pred = np.asarray(classes).ravel(), np.asarray(probs).argmax(1)
     rows = []
     for c in range(NUM_CLASSES):
-        mine, theirs = digits == c, ref["classes"] == c
+        mine, theirs = classes == c, ref["classes"] == c
         rows.append(
             {
                 "digit": c,
@@ -201,10 +201,10 @@ def per_class_scores(feats, probs, digits, ref):
                 "fid": fid(feats[mine], ref["feats"][theirs]) if mine.sum() > 1 else float("nan"),
             }
         )
-    return {"agreement": float((pred == digits).mean()), "per_class": rows}
+    return {"agreement": float((pred == classes).mean()), "per_class": rows}
 
 
-def evaluate_images(classifier, images, real, k=3, digits=None):
+def evaluate_images(classifier, images, real, k=3, classes=None):
     """All metrics for digits against real digits (the test split).
 
     Args:
@@ -214,24 +214,24 @@ def evaluate_images(classifier, images, real, k=3, digits=None):
         real: uint8 digits, or the dict from `real_features` (computed once,
             reused across calls).
         k: neighbours for precision/recall.
-        digits: the digit each image was asked to be (a conditional generator's), or None.
+        classes: the class each image was asked to be (a conditional generator's), or None.
     Returns:
         {"n", "fid", "classifier_score", "coverage", "mean_confidence", "precision", "recall":
-        floats, "class_histogram": 10 fractions}; with `digits` and the real digits' classes, also
+        floats, "class_histogram": 10 fractions}; with `classes` and the real images' classes, also
         `agreement` and `per_class` (see `per_class_scores`).
     Raises:
         ValueError: images that are not uint8 (n, 28, 28).
     """
     ref = real if isinstance(real, dict) else real_features(classifier, real)
-    return _scores(*features_and_probs(classifier, images), ref, k, digits)
+    return _scores(*features_and_probs(classifier, images), ref, k, classes)
 
 
-def _scores(feats, probs, ref, k, digits):
+def _scores(feats, probs, ref, k, classes):
     precision, recall = precision_recall(ref["feats"], feats, k=k)
     extra = (
         {}
-        if digits is None or ref.get("classes") is None
-        else per_class_scores(feats, probs, digits, ref)
+        if classes is None or ref.get("classes") is None
+        else per_class_scores(feats, probs, classes, ref)
     )
     return {
         "n": int(len(feats)),
@@ -250,13 +250,13 @@ def evaluate_generator(generator, classifier, real, n=10000, seed=0, k=3):
     """Draws n digits with `sampling.generate(generator, n, seed)` and returns
     `evaluate_images` of them; a conditional generator is asked for 0-9 in turn and scored per
     digit too. The digits are drawn and read a batch at a time: only their features are kept."""
-    digits = sampling.check_digits(generator, None, n)
+    classes = sampling.check_classes(generator, None, n)
     return evaluate_images(
         classifier,
-        sampling.generate_batches(generator, n, seed, digits=digits),
+        sampling.generate_batches(generator, n, seed, classes=classes),
         real,
         k=k,
-        digits=digits,
+        classes=classes,
     )
 
 
@@ -292,14 +292,14 @@ def load_real(where=None, log=print):
 
 
 def compare_to_real(
-    images, digits=None, data=None, classifier=None, n_real=None, seed=0, k=3, log=print
+    images, classes=None, data=None, classifier=None, n_real=None, seed=0, k=3, log=print
 ):
     """Scores digits beside real ones, the way `python -m dcgan.evaluate` reports them.
 
     Args:
         images: uint8 (n, 28, 28) digits to score, or an iterator of uint8 batches of them
             (`sampling.generate_batches`): only their features are kept.
-        digits: the digit each image was asked to be (a conditional generator's), or None.
+        classes: the class each image was asked to be (a conditional generator's), or None.
         data: where the real digits come from (see `dcgan.data.load`), or `load_real`'s dict;
             its test split is the reference, and `n_real` of its training digits (default: as
             many as `images`) are scored the same way as the floor a generator can hope for.
@@ -308,7 +308,7 @@ def compare_to_real(
         k: neighbours for precision/recall.
     Returns:
         {"generated": metrics, "real": metrics, "reference": {"data", "split", "n"}}; with
-        `digits`, both metrics hold per-digit scores too.
+        `classes`, both metrics hold per-class scores too.
     Raises:
         ValueError: too few digits for `k`, or bad images; FileNotFoundError: no classifier or data.
     """
@@ -331,13 +331,13 @@ def compare_to_real(
             raise ValueError(f"{count} {name} digits are too few for --k {k}: use more than {k}")
     pick = np.random.default_rng(seed).choice(len(train_x), n_real, replace=False)
     return {
-        "generated": _scores(feats, probs, ref, k, digits),
+        "generated": _scores(feats, probs, ref, k, classes),
         "real": evaluate_images(
             classifier,
             train_x[pick],
             ref,
             k=k,
-            digits=train_y[pick] if digits is not None else None,
+            classes=train_y[pick] if classes is not None else None,
         ),
         "reference": {"data": real["source"], "split": "test", "n": len(test)},
     }

@@ -2,8 +2,8 @@
 no project code.
 
 Layer for layer the reference DCGAN, as Sequential models; the conditional pair wraps the same
-layers in two-input functional models: every net takes `net_inputs(x, digits)`, which is `x`
-alone or `[x, digits]`. Output activations are their own
+layers in two-input functional models: every net takes `net_inputs(x, classes)`, which is `x`
+alone or `[x, classes]`. Output activations are their own
 float32 layers so mixed precision never hands bf16 images or probabilities to the caller.
 
 Every builder takes `image_shape` (side, side, channels), side 28, 32 or 64 and 1 or 3 channels;
@@ -88,13 +88,13 @@ def discriminator_plan(image_shape=IMAGE_SHAPE):
     return [*blocks, (2 * blocks[-1][0], 1)]
 
 
-def net_inputs(x, digits=None):
-    """What a net takes: `x` (latents or images) alone, or `[x, digits]` for a conditional net."""
-    return x if digits is None else [x, digits]
+def net_inputs(x, classes=None):
+    """What a net takes: `x` (latents or images) alone, or `[x, classes]` for a conditional net."""
+    return x if classes is None else [x, classes]
 
 
 def is_conditional(model):
-    """True for a net that takes [x, digits]: a conditional generator or discriminator (a Keras
+    """True for a net that takes [x, classes]: a conditional generator or discriminator (a Keras
     model or anything else with Keras's `input_shape`, such as a loaded SavedModel)."""
     shape = model.input_shape
     return isinstance(shape, list) and len(shape) == 2

@@ -147,9 +147,9 @@ def latent(shape, seed, kind="truncated"):
     raise ValueError(f"unknown noise kind {kind!r}; choose truncated, normal or uniform")
 
 
-def digits(n, seed, classes=NUM_CLASSES):
-    """n digits (int32), each of 0-9 (of `classes` classes) equally likely: the digits G is
-    asked for."""
+def class_ids(n, seed, classes=NUM_CLASSES):
+    """n class ids (int32), each of 0..classes-1 equally likely (0-9 for digits): the classes G
+    is asked for."""
     if rng := _jax(seed):
         return rng.randint(seed, (n,), 0, classes, dtype="int32")
     import tensorflow as tf

@@ -1,4 +1,4 @@
-"""Use a generator: load it from any saved format, draw digits from it (`dcgan.images` writes
+"""Use a generator: load it from any saved format, draw images from it (`dcgan.images` writes
 them).
 
 A generator draws square images of side 28, 32 or 64 with 1 or 3 channels (`--image-size`,
@@ -17,7 +17,7 @@ from dcgan.images import collect, image_dims
 from dcgan.models import is_conditional, latent_dim, num_classes
 from dcgan.settings import CHANNELS, IMAGE_SIZES
 
-BATCH = 1000  # digits per call of the generator
+BATCH = 1000  # images per call of the generator
 
 
 class SavedModelGenerator:
@@ -60,7 +60,7 @@ def load_generator(path):
             shipped model's, a Hugging Face Hub download), loaded in Keras's safe mode; or a
             SavedModel folder (which runs whatever graph it holds: load only folders you trust).
     Returns:
-        A model mapping latents (n, latent_dim), or [latents, digits (n,) int] for a
+        A model mapping latents (n, latent_dim), or [latents, classes (n,) int] for a
         conditional generator, to images (n, s, s, c) in [-1, 1]: s 28, 32 or 64, c 1 or 3.
     Raises:
         FileNotFoundError: nothing at `path`.
@@ -83,7 +83,7 @@ def load_generator(path):
         raise trust.unloadable(path, e, fix, what) from None
     try:
         in_shape, out_shape = model.input_shape, tuple(model.output_shape)
-        if is_conditional(model):  # [latents, digits]
+        if is_conditional(model):  # [latents, classes]
             in_shape = in_shape[0] if tuple(in_shape[1]) == (None,) else ()
         in_shape = tuple(in_shape)
     except (AttributeError, ValueError, TypeError):  # a model with no fixed input, or several
@@ -105,7 +105,7 @@ def load_generator(path):
         # its classes' names, as the run's settings beside it say them: never guessed
         names = datasets.class_names(datasets.run_config(path))
         model._dcgan_class_names = names if names and len(names) == num_classes(model) else None
-    # A few digits now, so that a generator whose weights went bad fails before any work.
+    # A few images now, so that a generator whose weights went bad fails before any work.
     z = np.zeros((2, in_shape[1]), np.float32)
     probe = [z, np.arange(2)] if is_conditional(model) else z
     check_finite(model, model(probe, training=False))
@@ -189,26 +189,26 @@ def class_index(generator, cls):
 MAX_NAMES_SHOWN = 20
 
 
-def check_digits(generator, digits, n):
+def check_classes(generator, classes, n):
     """The classes a generator is asked for, as int32 (n,): by number or name (`class_index`),
     one for all or n of them; None means each class in turn for a conditional generator (every
     class equally often) and nothing for another one."""
     if not is_conditional(generator):
-        if digits is not None:
+        if classes is not None:
             raise ValueError(
                 "this generator does not take a digit: pass a conditional one "
                 "(trained with --conditional) or drop the digit"
             )
         return None
-    if digits is None:
+    if classes is None:
         return np.arange(n, dtype=np.int32) % num_classes(generator)
-    if isinstance(digits, str) or (
-        isinstance(digits, (list, tuple)) and any(isinstance(d, str) for d in digits)
+    if isinstance(classes, str) or (
+        isinstance(classes, (list, tuple)) and any(isinstance(d, str) for d in classes)
     ):  # by name
-        one = isinstance(digits, str)
-        digits = [class_index(generator, d) for d in ([digits] if one else digits)]
-        digits = digits[0] if one else digits
-    d = np.broadcast_to(np.asarray(digits), (n,))
+        one = isinstance(classes, str)
+        classes = [class_index(generator, d) for d in ([classes] if one else classes)]
+        classes = classes[0] if one else classes
+    d = np.broadcast_to(np.asarray(classes), (n,))
     k = num_classes(generator)
     if not np.issubdtype(d.dtype, np.integer) or d.min() < 0 or d.max() >= k:
         raise ValueError(f"digits must be whole numbers 0-{k - 1}, got {np.unique(d)[:5]}")
@@ -247,7 +247,7 @@ def latent_rows(n, latent_dim, seed, start, stop):
 def with_progress(batches, total):
     """`batches` as they come, counted on Keras's progress bar on a terminal; to a log file or a
     pipe, the batches alone (the bar's carriage returns and colours would be noise there).
-    `total` is the number of digits the batches hold."""
+    `total` is the number of images the batches hold."""
     if not sys.stdout.isatty():
         yield from batches
         return
@@ -268,15 +268,15 @@ def to_uint8(images):
     return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=None):
-    """The digits of `generate(...)`, `batch_size` at a time: an iterator of uint8
+def generate_batches(generator, n, seed=None, batch_size=None, z=None, classes=None):
+    """The images of `generate(...)`, `batch_size` at a time: an iterator of uint8
     (<= batch_size, *image_shape(generator)). Only one batch and its latents are in memory at
-    once, so a million digits can be written or scored in the memory of one thousand. Same
+    once, so a million images can be written or scored in the memory of one thousand. Same
     arguments and errors as `generate` (raised at once, not at the first batch)."""
     if n <= 0:
         raise ValueError(f"asked for {n} images; ask for at least 1")
     batch_size = batch_size or BATCH
-    digits = check_digits(generator, digits, n)
+    classes = check_classes(generator, classes, n)
     dim = latent_dim(generator)
     if seed is None and z is None:
         seed = noise.random_seed()
@@ -289,64 +289,64 @@ def generate_batches(generator, n, seed=None, batch_size=None, z=None, digits=No
                 if z is None
                 else np.asarray(z[start:stop], np.float32)
             )
-            inputs = zb if digits is None else [zb, digits[start:stop]]
+            inputs = zb if classes is None else [zb, classes[start:stop]]
             yield to_uint8(check_finite(generator, generator(inputs, training=False)))
 
     return batches()
 
 
-def generate(generator, n, seed=None, batch_size=None, z=None, digits=None):
-    """Draws digits from a generator.
+def generate(generator, n, seed=None, batch_size=None, z=None, classes=None):
+    """Draws images from a generator.
 
     Args:
         generator: from `load_generator` (or a training net).
-        n: how many digits.
-        seed: the same seed gives the same digits (default: a random one); the first k of n
-            digits are the k digits drawn with the same seed.
-        batch_size: digits per call of the generator (default: BATCH).
+        n: how many images.
+        seed: the same seed gives the same images (default: a random one); the first k of n
+            images are the k images drawn with the same seed.
+        batch_size: images per call of the generator (default: BATCH).
         z: latents (n, latent_dim) to use instead of drawing them.
-        digits: for a conditional generator, the class(es) to draw: one for all, or n, each
+        classes: for a conditional generator, the class(es) to draw: one for all, or n, each
             by number or by its run's class name ("Sneaker", a folder's subfolder name; see
             `class_index`) (default: each class in turn).
     Returns:
         uint8 array (n, 28, 28), 0 = black; (n, s, s) or (n, s, s, 3) for a generator of
-        other images (`image_shape`). For many digits, `generate_batches` gives them a batch
+        other images (`image_shape`). For many images, `generate_batches` gives them a batch
         at a time and `images.write_npz` writes them as they come.
     Raises:
-        ValueError: n < 1, digits outside 0-9, or a digit for an unconditional generator.
+        ValueError: n < 1, classes outside 0-9, or a class for an unconditional generator.
     """
-    batches = generate_batches(generator, n, seed, batch_size, z, digits)
+    batches = generate_batches(generator, n, seed, batch_size, z, classes)
     return collect(batches, (n, *image_shape(generator)))
 
 
-def digit_row_batches(generator, per_row, seed=None, batch_size=None, classes=None):
-    """`digit_rows` a batch at a time: the digits of row 0, then row 1, ..., each row in
+def class_row_batches(generator, per_row, seed=None, batch_size=None, classes=None):
+    """`class_rows` a batch at a time: the images of row 0, then row 1, ..., each row in
     batches of at most `batch_size`, uint8 (<= batch_size, *image_shape(generator))."""
     if per_row <= 0:
         raise ValueError(f"asked for rows of {per_row} digits; ask for at least 1")
     classes = range(num_classes(generator)) if classes is None else classes
-    classes = [int(c) for c in check_digits(generator, list(classes), len(classes))]
+    classes = [int(c) for c in check_classes(generator, list(classes), len(classes))]
     batch_size = batch_size or BATCH
     dim = latent_dim(generator)
     seed = noise.random_seed() if seed is None else seed
 
     def batches():
-        for digit in classes:
+        for class_id in classes:
             for start in range(0, per_row, batch_size):
                 stop = min(per_row, start + batch_size)
                 z = latent_rows(per_row, dim, seed, start, stop)
-                yield from generate_batches(generator, stop - start, z=z, digits=digit)
+                yield from generate_batches(generator, stop - start, z=z, classes=class_id)
 
     return batches()
 
 
-def digit_rows(generator, per_row, seed=None, classes=None):
+def class_rows(generator, per_row, seed=None, classes=None):
     """uint8 (classes, per_row, *image) from a conditional generator: row i holds the i-th of
     `classes` (by number or name; default: all of them, row d the class d), and column j uses
     the same latent vector in every row, so a column keeps one style."""
     count = num_classes(generator) if classes is None else len(classes)
     shape = (count, per_row, *image_shape(generator))
-    return collect(digit_row_batches(generator, per_row, seed, classes=classes), shape)
+    return collect(class_row_batches(generator, per_row, seed, classes=classes), shape)
 
 
 def spread_classes(generator, most):
@@ -356,9 +356,9 @@ def spread_classes(generator, most):
     return list(range(k)) if k <= most else sorted(set(np.linspace(0, k - 1, most).astype(int)))
 
 
-def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_size=None):
+def interpolate_batches(generator, rows, steps, seed=None, class_id=None, batch_size=None):
     """`interpolate` a few rows at a time: an iterator of uint8 (k * steps, *image_shape), whole
-    walks of about `batch_size` digits, in order."""
+    walks of about `batch_size` images, in order."""
     if rows <= 0 or steps < 2:
         raise ValueError(
             f"asked for {rows} rows of {steps} steps; ask for at least 1 row of 2 steps"
@@ -366,8 +366,8 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
     dim = latent_dim(generator)
     seed = noise.random_seed() if seed is None else seed
     conditional = is_conditional(generator)
-    if conditional and digit is not None:
-        digit = int(check_digits(generator, digit, 1)[0])  # now, not at the first batch
+    if conditional and class_id is not None:
+        class_id = int(check_classes(generator, class_id, 1)[0])  # now, not at the first batch
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     batch_size = batch_size or BATCH
     per_batch = max(1, batch_size // steps)
@@ -378,28 +378,28 @@ def interpolate_batches(generator, rows, steps, seed=None, digit=None, batch_siz
             start = latent_rows(2 * rows, dim, seed, r0, r1)[:, None, :]
             end = latent_rows(2 * rows, dim, seed, rows + r0, rows + r1)[:, None, :]
             path = ((1.0 - t) * start + t * end).reshape((r1 - r0) * steps, -1)
-            digits = None
+            classes = None
             if conditional:
-                row_digits = (
+                row_classes = (
                     np.arange(r0, r1) % num_classes(generator)
-                    if digit is None
-                    else [digit] * (r1 - r0)
+                    if class_id is None
+                    else [class_id] * (r1 - r0)
                 )
-                digits = np.repeat(np.asarray(row_digits), steps)
+                classes = np.repeat(np.asarray(row_classes), steps)
             yield from generate_batches(
-                generator, len(path), z=path, digits=digits, batch_size=batch_size
+                generator, len(path), z=path, classes=classes, batch_size=batch_size
             )
 
     return batches()
 
 
-def interpolate(generator, rows, steps, seed=None, digit=None):
-    """`rows` walks of `steps` digits each, uint8 (rows, steps, 28, 28) (per image,
+def interpolate(generator, rows, steps, seed=None, class_id=None):
+    """`rows` walks of `steps` images each, uint8 (rows, steps, 28, 28) (per image,
     `image_shape`).
 
     Each row goes in a straight line through latent space from one random latent vector to
     another, both ends included; the same seed gives the same walks. A conditional generator
-    draws `digit` in every row (default: row r draws the digit r mod 10).
+    draws `class_id` in every row (default: row r draws the class r mod its class count).
     """
     shape = (rows, steps, *image_shape(generator))
-    return collect(interpolate_batches(generator, rows, steps, seed, digit), shape)
+    return collect(interpolate_batches(generator, rows, steps, seed, class_id), shape)

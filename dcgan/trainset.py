@@ -104,10 +104,10 @@ def pipeline(
 
 
 def make_dataset(
-    images, batch_size, seed=None, repeat=False, digits=None, image_shape=None, skip=0
+    images, batch_size, seed=None, repeat=False, class_ids=None, image_shape=None, skip=0
 ):
-    """`pipeline`'s batches of uint8 images (n, h, w) or (n, h, w, c); (images, int32 digits)
-    batches when `digits` are given (a conditional GAN's data). With `image_shape` (side, side,
+    """`pipeline`'s batches of uint8 images (n, h, w) or (n, h, w, c); (images, int32 class ids)
+    batches when `class_ids` are given (a conditional GAN's data). With `image_shape` (side, side,
     channels) other than the images', each batch is converted to it (`to_shape`) before it is
     scaled.
 
@@ -120,12 +120,12 @@ def make_dataset(
         as_float = lambda x: to_float(to_shape(x, size, channels))
     else:  # the same ops as before sizes existed: a resumed run sees the same batches
         as_float = to_float
-    items = images if digits is None else (images, np.asarray(digits, np.int32))
+    items = images if class_ids is None else (images, np.asarray(class_ids, np.int32))
     return pipeline(items, batch_size, seed, repeat, skip, as_float=as_float)
 
 
 class Arrays:
-    """Images in memory, uint8 (n, 28, 28), with their class ids (digits): what `data.load`
+    """Images in memory, uint8 (n, 28, 28), with their class ids: what `data.load`
     returns. The batches and the digest are those of every run before folders, so old runs
     resume the same."""
 
@@ -151,8 +151,8 @@ class Arrays:
         return self.images[pick], ids
 
     def dataset(self, batch, seed=None, repeat=False, with_classes=False, skip=0):
-        digits = self.class_ids if with_classes else None
-        return make_dataset(self.images, batch, seed, repeat, digits, self.image_shape, skip)
+        ids = self.class_ids if with_classes else None
+        return make_dataset(self.images, batch, seed, repeat, ids, self.image_shape, skip)
 
 
 class ImageFolder(folder.CheckedFolder):

@@ -34,7 +34,7 @@ def make_gan(seed=0):
 def g_inputs(n, step=0):
     return [
         noise.latent((n, 100), noise.make_seed(9, step)),
-        noise.digits(n, noise.make_seed(8, step)),
+        noise.class_ids(n, noise.make_seed(8, step)),
     ]
 
 
@@ -103,7 +103,7 @@ def test_fit_reads_images_and_digits(real):
 
 def test_dataset_yields_each_image_with_its_own_label():
     x, y, _ = data.load("sample")
-    images, labels = next(iter(trainset.make_dataset(x, 64, seed=1, digits=y)))
+    images, labels = next(iter(trainset.make_dataset(x, 64, seed=1, class_ids=y)))
     assert labels.dtype == tf.int32 and images.shape == (64, 28, 28, 1)
     lookup = {xi.tobytes(): yi for xi, yi in zip(x, y)}
     back = sampling.to_uint8(images.numpy())
@@ -112,19 +112,19 @@ def test_dataset_yields_each_image_with_its_own_label():
 
 def test_generate_draws_the_digits_asked_for():
     g, _ = build_pair(conditional=True)
-    assert sampling.generate(g, 5, seed=1, digits=7).shape == (5, 28, 28)
-    np.testing.assert_array_equal(sampling.check_digits(g, None, 12), np.arange(12) % 10)
-    rows = sampling.digit_rows(g, 3, seed=2)
+    assert sampling.generate(g, 5, seed=1, classes=7).shape == (5, 28, 28)
+    np.testing.assert_array_equal(sampling.check_classes(g, None, 12), np.arange(12) % 10)
+    rows = sampling.class_rows(g, 3, seed=2)
     assert rows.shape == (10, 3, 28, 28)
     # Row d is the digit d drawn from the same latent vectors as every other row.
     z = np.asarray(sampling.latents(3, 100, 2), np.float32)
-    np.testing.assert_array_equal(rows[4], sampling.generate(g, 3, z=z, digits=4))
+    np.testing.assert_array_equal(rows[4], sampling.generate(g, 3, z=z, classes=4))
     for bad in (10, -1, 2.5):
         with pytest.raises(Exception, match="digits must be whole numbers 0-9"):
-            sampling.generate(g, 2, digits=bad)
+            sampling.generate(g, 2, classes=bad)
     unconditional, _ = build_pair()
     with pytest.raises(Exception, match="does not take a digit"):
-        sampling.generate(unconditional, 2, digits=3)
+        sampling.generate(unconditional, 2, classes=3)
 
 
 @pytest.mark.slow
@@ -269,8 +269,8 @@ def test_a_thousand_class_run_draws_bounded_grids_and_its_gif(tmp_path):
     with Image.open(tmp_path / "progress.gif") as gif:
         assert gif.n_frames == 1 and gif.size == (side, png.shape[0])
     # any of the classes by number, one row each, in the order asked
-    rows = sampling.digit_rows(g, 2, seed=1, classes=[999, 10])
-    np.testing.assert_array_equal(rows[0], sampling.generate(g, 2, seed=1, digits=999))
-    np.testing.assert_array_equal(rows[1], sampling.generate(g, 2, seed=1, digits=10))
+    rows = sampling.class_rows(g, 2, seed=1, classes=[999, 10])
+    np.testing.assert_array_equal(rows[0], sampling.generate(g, 2, seed=1, classes=999))
+    np.testing.assert_array_equal(rows[1], sampling.generate(g, 2, seed=1, classes=10))
     with pytest.raises(ValueError, match="0-999"):
-        sampling.digit_rows(g, 2, classes=[1000])
+        sampling.class_rows(g, 2, classes=[1000])

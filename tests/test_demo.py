@@ -581,7 +581,7 @@ def test_float32_compiled_copy_draws_the_same_digits():
     assert sampling.is_conditional(compiled) and sampling.latent_dim(
         compiled
     ) == sampling.latent_dim(g)
-    a, b, c = (sampling.generate(m, 16, seed=3, digits=7).astype(int) for m in (g, copy, compiled))
+    a, b, c = (sampling.generate(m, 16, seed=3, classes=7).astype(int) for m in (g, copy, compiled))
     assert np.abs(a - b).mean() < 2 and np.abs(b - c).max() <= 1
 
 
@@ -1086,7 +1086,7 @@ def test_the_class_choice_is_the_conditional_generators(tmp_path):
     assert message.startswith("Seed 3: 64 images of class Kind 11;"), message
     np.testing.assert_array_equal(
         demo.images("KIND 11", 3, n=4),
-        demo.sampling.generate(demo.entries[0].conditional, 4, seed=3, digits=11),
+        demo.sampling.generate(demo.entries[0].conditional, 4, seed=3, classes=11),
     )
     assert styles.shape[1] == draw.scale_for(28) * (draw.STYLES * 30 + 2)
     for bad in ("7", "Kind 12", "cat", ANY):

@@ -15,7 +15,7 @@ def test_streamed_npz_reads_back_equal_to_the_in_memory_result(tmp_path):
     want = np.random.default_rng(9).integers(0, 256, (45, 28, 28), dtype=np.uint8)
     digits = np.arange(45) % 10
     batches = AliveCounter(want[i : i + 4].copy() for i in range(0, 45, 4))
-    images.save_images(batches, tmp_path / "s.npz", seed=9, digits=digits, shape=(45, 28, 28))
+    images.save_images(batches, tmp_path / "s.npz", seed=9, classes=digits, shape=(45, 28, 28))
     np.savez_compressed(tmp_path / "m.npz", images=want, digits=digits.astype(np.uint8), seed=9)
     with np.load(tmp_path / "s.npz", allow_pickle=False) as s, np.load(tmp_path / "m.npz") as m:
         assert s.files == m.files == ["images", "digits", "seed"]

@@ -70,7 +70,7 @@ def test_jax_keys_reproduce_and_separate():
     assert np.array_equal(a, np.asarray(noise.latent((4, 100), noise.jax_key(7, 3, 0, 0))))
     for other in ((7, 4, 0, 0), (7, 3, 0, 1), (8, 3, 0, 0)):  # step, stream, seed
         assert not np.allclose(a, np.asarray(noise.latent((4, 100), noise.jax_key(*other))))
-    digits = noise.digits(10_000, noise.jax_key(0, 1))
+    digits = noise.class_ids(10_000, noise.jax_key(0, 1))
     assert digits.dtype == "int32" and set(np.unique(np.asarray(digits))) == set(range(10))
     # Inside jax.jit, with a traced step: the train step's case.
     f = jax.jit(lambda step: noise.latent((8, 100), noise.jax_key(0, step), "uniform"))

@@ -65,12 +65,12 @@ def test_batches_are_the_digits_of_one_draw_and_a_prefix_is_the_smaller_draw():
         sampling.generate_batches(g, 0)
 
 
-def test_walks_and_digit_rows_in_batches_equal_the_whole(monkeypatch):
+def test_walks_and_class_rows_in_batches_equal_the_whole(monkeypatch):
     g = Tiny(conditional=True)
     z = np.asarray(sampling.latents(2 * 5, 8, seed=2), np.float32)
     t = np.linspace(0, 1, 4, dtype=np.float32)[None, :, None]
     path = ((1 - t) * z[:5, None] + t * z[5:, None]).reshape(20, 8)
-    want = sampling.generate(g, 20, z=path, digits=np.repeat(np.arange(5), 4))
+    want = sampling.generate(g, 20, z=path, classes=np.repeat(np.arange(5), 4))
     monkeypatch.setattr(sampling, "BATCH", 8)  # two walks of 4 a batch
     walks = list(sampling.interpolate_batches(g, 5, 4, seed=2))
     assert [len(b) for b in walks] == [8, 8, 4]
@@ -78,8 +78,8 @@ def test_walks_and_digit_rows_in_batches_equal_the_whole(monkeypatch):
     np.testing.assert_array_equal(sampling.interpolate(g, 5, 4, seed=2), want.reshape(5, 4, 28, 28))
 
     zr = np.asarray(sampling.latents(6, 8, seed=1), np.float32)
-    rows = np.stack([sampling.generate(g, 6, z=zr, digits=d) for d in range(10)])
-    np.testing.assert_array_equal(sampling.digit_rows(g, 6, seed=1), rows)
+    rows = np.stack([sampling.generate(g, 6, z=zr, classes=d) for d in range(10)])
+    np.testing.assert_array_equal(sampling.class_rows(g, 6, seed=1), rows)
 
 
 def test_generate_cli_streams_an_npz_in_batches(tmp_path, monkeypatch, capsys):
@@ -144,7 +144,7 @@ def test_progress_bar_on_a_terminal_only(capsys, monkeypatch):
 
 
 def test_the_library_takes_a_class_by_its_runs_name(tmp_path):
-    """`generate`, `interpolate` and `check_digits` take a class by number or by the name the
+    """`generate`, `interpolate` and `check_classes` take a class by number or by the name the
     settings of the generator's run give it (a folder run: its subfolders), in any case."""
     import json
 
@@ -155,18 +155,18 @@ def test_the_library_takes_a_class_by_its_runs_name(tmp_path):
     build_pair(conditional=True, classes=12)[0].save(tmp_path / "generator.h5")
     g = sampling.load_generator(tmp_path / "generator.h5")
     assert sampling.class_names(g) == tuple(names)
-    np.testing.assert_array_equal(sampling.check_digits(g, "KIND 11", 3), [11, 11, 11])
-    np.testing.assert_array_equal(sampling.check_digits(g, ["kind 2", 10, "3"], 3), [2, 10, 3])
-    by_name = sampling.generate(g, 4, seed=1, digits="Kind 11")
-    np.testing.assert_array_equal(by_name, sampling.generate(g, 4, seed=1, digits=11))
-    walk = sampling.interpolate(g, 1, 3, seed=2, digit="kind 10")
-    np.testing.assert_array_equal(walk, sampling.interpolate(g, 1, 3, seed=2, digit=10))
+    np.testing.assert_array_equal(sampling.check_classes(g, "KIND 11", 3), [11, 11, 11])
+    np.testing.assert_array_equal(sampling.check_classes(g, ["kind 2", 10, "3"], 3), [2, 10, 3])
+    by_name = sampling.generate(g, 4, seed=1, classes="Kind 11")
+    np.testing.assert_array_equal(by_name, sampling.generate(g, 4, seed=1, classes=11))
+    walk = sampling.interpolate(g, 1, 3, seed=2, class_id="kind 10")
+    np.testing.assert_array_equal(walk, sampling.interpolate(g, 1, 3, seed=2, class_id=10))
     for bad in ("kind 12", "12", "cat"):
         with pytest.raises(ValueError, match="is not a class of .*kind 0, kind 1"):
-            sampling.check_digits(g, bad, 2)
+            sampling.check_classes(g, bad, 2)
     # settings that name another number of classes than the generator has are not its own
     (tmp_path / "config.json").write_text(json.dumps({"train_classes": names[:5]}))
     g = sampling.load_generator(tmp_path / "generator.h5")
     assert sampling.class_names(g) is None
     with pytest.raises(ValueError, match="unknown"):
-        sampling.check_digits(g, "kind 1", 2)
+        sampling.check_classes(g, "kind 1", 2)

@@ -163,7 +163,7 @@ def test_sampling_draws_any_shape(colour_generator, tmp_path):
 
 def test_conditional_rows_of_any_shape():
     g = models.build_conditional_generator(image_shape=(64, 64, 1))
-    rows = sampling.digit_rows(g, 2, seed=0)
+    rows = sampling.class_rows(g, 2, seed=0)
     assert rows.shape == (10, 2, 64, 64) and sampling.image_shape(g) == (64, 64)
 
 

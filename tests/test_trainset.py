@@ -63,7 +63,7 @@ def test_arrays_keep_the_digest_and_the_batches_of_runs_before_folders():
     assert arrays.source == source
     # Runs from before folders stored this fingerprint, and their batches: both unchanged.
     assert arrays.digest == hashlib.sha256(np.ascontiguousarray(x).data).hexdigest()[:16]
-    old = trainset.make_dataset(x, 32, seed=3, repeat=True, digits=y).skip(5)
+    old = trainset.make_dataset(x, 32, seed=3, repeat=True, class_ids=y).skip(5)
     new = arrays.dataset(32, seed=3, repeat=True, with_classes=True, skip=5)
     for (a, b), (c, d) in zip(old.take(2), new.take(2)):
         assert np.array_equal(a, c) and np.array_equal(b, d)
